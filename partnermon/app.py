@@ -1,0 +1,46 @@
+"""The Flask application factory. It reads as a list of the parts that make up the web app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from partnermon.config import Settings
+from partnermon.paths import STATIC_DIR, templates_dir
+from partnermon.runtime import Runtime
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None, **flask_config: Any) -> Flask:
+    runtime = runtime or Runtime.from_settings(settings)
+    settings = runtime.settings
+    app = Flask(
+        __name__,
+        template_folder=str(templates_dir()),
+        static_folder=str(STATIC_DIR),
+        instance_path=str(settings.instance_dir),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_content_length,
+        MAX_FORM_MEMORY_SIZE=settings.max_content_length,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SESSION_COOKIE_NAME="partnermon_session",
+        PERMANENT_SESSION_LIFETIME=60 * 60 * 24 * 14,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    app.config.update(flask_config)
+    app.extensions["partnermon"] = runtime
+
+    from partnermon.web import assets, context, errors, security
+    from partnermon.web import account, admin, auth, home, moments, partners, practice_settings, users
+
+    context.init_app(app)
+    security.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
+    for module in (auth, account, home, partners, moments, practice_settings, users, admin):
+        app.register_blueprint(module.bp)
+    return app

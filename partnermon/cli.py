@@ -1,0 +1,254 @@
+"""The ``partnermon`` command (DESIGN.md §9). Each command is a thin shell around one service.
+
+Problems a person can fix are printed as one line naming the problem, with a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from functools import wraps
+from typing import Any, Callable, NoReturn
+
+import click
+from flask import Flask
+
+from partnermon import accounts, partners, practices, schema
+from partnermon.config import ConfigError
+from partnermon.db import DatabaseUnreachable, check_database, utcnow
+from partnermon.errors import NotFound, ValidationError
+from partnermon.runtime import Runtime
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"partnermon: {message}", err=True)
+    sys.exit(code)
+
+
+def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the errors people cause into one line and an exit code, never a traceback."""
+
+    @wraps(command)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ConfigError, DatabaseUnreachable, NotFound) as exc:
+            fail(str(exc))
+        except ValidationError as exc:
+            fail(exc.first_line())
+
+    return wrapped
+
+
+def open_runtime(*, require_schema: bool = True) -> Runtime:
+    runtime = Runtime.from_settings()
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # Runs however the command ends, a clean return or fail()'s exit.
+        context.call_on_close(runtime.close)
+    check_database(runtime.engine)
+    if require_schema and not schema.is_up_to_date(runtime.engine):
+        fail("the database schema is missing or out of date. Run `partnermon init-db` first.")
+    return runtime
+
+
+def build_checked_app() -> Flask:
+    """For ``wsgi.py``: an app whose database answers and is migrated, or one clear line and exit."""
+    from partnermon.app import create_app
+
+    try:
+        runtime = open_runtime()
+    except (ConfigError, DatabaseUnreachable) as exc:
+        fail(str(exc))
+    return create_app(runtime=runtime)
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their INFO lines (every job run, every migration step) drown out what an operator needs to see.
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="partnermon")
+def main() -> None:
+    """partnermon: watch how the partners you recommend treat your clients."""
+
+
+@main.command("init-db")
+@friendly_errors
+def init_db() -> None:
+    """Create the schema, or upgrade an older one to the latest version."""
+    runtime = open_runtime(require_schema=False)
+    before = schema.current_revision(runtime.engine)
+    schema.upgrade(runtime.engine)
+    after = schema.current_revision(runtime.engine)
+    where = runtime.engine.url.render_as_string(hide_password=True)
+    if before == after:
+        click.echo(f"The database at {where} is already up to date (revision {after}).")
+    else:
+        click.echo(f"Upgraded the database at {where} from {before or 'empty'} to revision {after}.")
+
+
+@main.command("create-practice")
+@click.argument("slug")
+@click.option("--name", required=True, help="The practice's name as clients know it.")
+@click.option("--timezone", "timezone_", default="Europe/London", show_default=True, help="IANA time zone.")
+@friendly_errors
+def create_practice(slug: str, name: str, timezone_: str) -> None:
+    """Create a practice with the default moments of truth."""
+    runtime = open_runtime()
+    with runtime.session_factory() as session:
+        practice = practices.create_practice(session, utcnow(), slug=slug, name=name, timezone=timezone_)
+        session.commit()
+        click.echo(f"Created practice {practice.name} ({practice.slug}) with {len(practice.moments)} moments of truth.")
+
+
+@main.command("create-user")
+@click.option("--practice", "practice_slug", required=True, help="The practice's slug.")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice(["owner", "adviser", "viewer"]), required=True)
+@click.option("--name", default="", help="The person's name.")
+@click.option("--password", default=None, help="Set a password now. Without it, an invitation link is emailed and printed.")
+@friendly_errors
+def create_user(practice_slug: str, email: str, role: str, name: str, password: str | None) -> None:
+    """Add a user to a practice."""
+    runtime = open_runtime()
+    now = utcnow()
+    with runtime.session_factory() as session:
+        practice = practices.by_slug(session, practice_slug)
+        if password is not None:
+            user = accounts.create_user(session, now, practice, email=email, role=role, password=password, name=name)
+            session.commit()
+            click.echo(f"Created {user.role} {user.email} in {practice.name}. They can sign in at {runtime.settings.base_url}/sign-in")
+            return
+        invitation = accounts.invite_user(session, now, practice, email=email, role=role, name=name,
+                                          actor="cli", base_url=runtime.settings.base_url)
+        session.commit()
+        click.echo(f"Created {role} {invitation.user.email} in {practice.name} and queued an invitation email.")
+        click.echo(f"Invitation link (works once, for 7 days): {invitation.link}")
+
+
+@main.command("create-partner")
+@click.option("--practice", "practice_slug", required=True)
+@click.option("--name", required=True)
+@click.option("--category", default="other", show_default=True,
+              type=click.Choice(["insurer", "fund_manager", "platform", "lender", "other"]))
+@click.option("--website", default="")
+@click.option("--exposure", default="0", help="How many of the practice's clients deal with this partner.")
+@friendly_errors
+def create_partner(practice_slug: str, name: str, category: str, website: str, exposure: str) -> None:
+    """Add a partner the practice recommends."""
+    runtime = open_runtime()
+    now = utcnow()
+    with runtime.session_factory() as session:
+        practice = practices.by_slug(session, practice_slug)
+        partner = partners.create_partner(session, now, practice.id, "cli", {
+            "name": name, "category": category, "website": website, "exposure": exposure,
+        })
+        session.commit()
+        click.echo(f"Added partner {partner.name} to {practice.name}.")
+
+
+@main.command("add-touchpoint")
+@click.option("--practice", "practice_slug", required=True)
+@click.option("--partner", "partner_name", required=True)
+@click.option("--name", required=True)
+@click.option("--moment", required=True, help="A moment-of-truth key, e.g. claim, service, opening.")
+@click.option("--url", default="", help="The page's address; leave out for an offline touchpoint.")
+@friendly_errors
+def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str) -> None:
+    """Add a touchpoint (where clients meet a partner) tagged with a moment of truth."""
+    runtime = open_runtime()
+    now = utcnow()
+    with runtime.session_factory() as session:
+        practice = practices.by_slug(session, practice_slug)
+        partner = partners.partner_by_name(session, practice.id, partner_name)
+        touchpoint = partners.create_touchpoint(session, now, partner, "cli", {"name": name, "moment": moment, "url": url})
+        session.commit()
+        click.echo(f"Added touchpoint {touchpoint.name} ({touchpoint.moment.name}) to {partner.name}.")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Web server threads.")
+@click.option("--no-scheduler", is_flag=True, help="Serve pages only; run `partnermon scheduler` elsewhere.")
+@friendly_errors
+def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
+    """Run the web app, scheduler and email sender in one process (the embedded default)."""
+    import waitress
+
+    from partnermon.app import create_app
+    from partnermon.scheduler import build_scheduler
+
+    _setup_logging()
+    runtime = open_runtime(require_schema=False)
+    # One process owns this database, so bringing the schema up to date here is safe and saves a step.
+    schema.upgrade(runtime.engine)
+    app = create_app(runtime=runtime)
+    scheduler = None if no_scheduler else build_scheduler(runtime)
+    if scheduler is not None:
+        scheduler.start()
+    with runtime.session_factory() as session:
+        first_run = not practices.any_practice_exists(session)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    address = f"http://{shown_host}:{port}"
+    click.echo(f"partnermon is running at {address}" + (" — open it to set up your practice." if first_run else ""))
+    click.echo(f"Database: {runtime.engine.url.render_as_string(hide_password=True)}")
+    if not runtime.settings.smtp_url:
+        click.echo("PARTNERMON_SMTP_URL is not set: emails stay queued in the outbox and are written to this log.")
+    click.echo("Press Ctrl+C to stop.")
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="partnermon", _quiet=True)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port} ({exc.strerror}). Is another program using that port? Try --port.")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+@main.command("scheduler")
+@friendly_errors
+def scheduler_command() -> None:
+    """Run the one scheduler (production). A second copy waits as a standby."""
+    from partnermon.scheduler import run_forever
+
+    _setup_logging()
+    runtime = open_runtime()
+    run_forever(runtime, _stop_on_signals())
+
+
+@main.command("worker")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(0.5, 300), help="Seconds between looks for due work.")
+@friendly_errors
+def worker_command(threads: int, poll: float) -> None:
+    """Claim and run due work (production); run as many as you like, on any machines."""
+    from partnermon import jobs
+
+    _setup_logging()
+    runtime = open_runtime()
+    stop = _stop_on_signals()
+    name = jobs.worker_id("worker")
+    click.echo(f"partnermon worker {name} started; Ctrl+C to stop.")
+    while not stop.is_set():
+        try:
+            jobs.send_emails(runtime, utcnow(), worker=name)
+        except Exception:  # a database blip must not end the worker; log it and look again shortly
+            logging.getLogger(__name__).exception("worker pass failed")
+        stop.wait(poll)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,123 @@
+"""Settings from the PARTNERMON_* environment variables (DESIGN.md §9).
+
+Everything is optional: with no variables set partnermon runs on a SQLite file in
+``./instance`` with a secret key generated once and kept there. This module reads the
+environment only when :func:`load_settings` is called, never at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_MAIL_FROM = "partnermon@localhost"
+
+
+class ConfigError(ValueError):
+    """A setting has a value partnermon cannot use; the message names it and the fix."""
+
+
+def envint(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, not {value}.")
+    return value
+
+
+def envbool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be yes or no (1/0, true/false), not {raw!r}.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_dir: Path
+    database_url: str
+    secret_key: str
+    base_url: str = DEFAULT_BASE_URL
+    smtp_url: str | None = None
+    mail_from: str = DEFAULT_MAIL_FROM
+    probe_allow_cidrs: tuple[str, ...] = ()
+    result_retention_days: int = 90
+    # Seconds an outbox row stays claimed by a sender before another may take it over.
+    mail_lease_seconds: int = 120
+    # Larger uploads (a logo is the only upload for now) are refused with 413.
+    max_content_length: int = 2 * 1024 * 1024
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def with_overrides(self, **changes: Any) -> "Settings":
+        return replace(self, **changes)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _secret_key(instance_dir: Path) -> str:
+    """Return the key kept in the instance folder, creating it once (mode 0600)."""
+    path = instance_dir / "secret_key"
+    if path.exists():
+        key = path.read_text().strip()
+        if key:
+            return key
+    key = secrets.token_urlsafe(48)
+    # O_EXCL: if two processes start at once, the second reads the first one's key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if env is None else env
+    instance_dir = Path(env.get("PARTNERMON_INSTANCE_DIR", "").strip() or "instance").resolve()
+    try:
+        instance_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"PARTNERMON_INSTANCE_DIR {instance_dir} cannot be created ({exc.strerror})."
+        ) from None
+    database_url = env.get("PARTNERMON_DATABASE_URL", "").strip() or (
+        f"sqlite:///{instance_dir / 'partnermon.sqlite3'}"
+    )
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        # psycopg 3 is the driver we ship; plain postgresql:// would ask for psycopg2.
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    secret_key = env.get("PARTNERMON_SECRET_KEY", "").strip() or _secret_key(instance_dir)
+    cidrs = tuple(
+        part.strip() for part in env.get("PARTNERMON_PROBE_ALLOW_CIDRS", "").split(",") if part.strip()
+    )
+    base_url = (env.get("PARTNERMON_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"PARTNERMON_BASE_URL must start with http:// or https://, not {base_url!r}.")
+    return Settings(
+        instance_dir=instance_dir,
+        database_url=database_url,
+        secret_key=secret_key,
+        base_url=base_url,
+        smtp_url=env.get("PARTNERMON_SMTP_URL", "").strip() or None,
+        mail_from=env.get("PARTNERMON_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
+        probe_allow_cidrs=cidrs,
+        result_retention_days=envint(env, "PARTNERMON_RESULT_RETENTION_DAYS", 90, minimum=1),
+    )

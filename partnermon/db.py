@@ -1,0 +1,101 @@
+"""Database engine, sessions and the few column types every model shares.
+
+SQLite (the embedded default) gets WAL, foreign keys and a busy timeout on every
+connection; PostgreSQL is used as it is. Nothing here commits on anyone's behalf.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+
+class DatabaseUnreachable(RuntimeError):
+    """The database did not answer; the message says where and what to check (never the password)."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, returns aware UTC: SQLite keeps no zone, and we never want local time."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("partnermon stores aware datetimes only; got a naive one")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def utcnow() -> datetime:
+    """The one place that reads the clock for request handling; services take ``now`` instead."""
+    return datetime.now(timezone.utc)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's default transaction handling is kept on purpose: reads run outside a write
+        # transaction and BEGIN comes just before the first write, so readers never hold the
+        # single SQLite write lock. Claims stay safe because they are conditional UPDATEs.
+        return engine
+    return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def describe_url(url: str) -> str:
+    """Host and port (or file) of a database URL, never its password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return f"the SQLite file {parsed.database}"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+def check_database(engine: Engine) -> None:
+    """Fail fast with a sentence a person can act on when the database does not answer."""
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        where = describe_url(engine.url.render_as_string(hide_password=True))
+        if engine.url.get_backend_name() == "sqlite":
+            hint = "Check that the folder exists and is writable (PARTNERMON_INSTANCE_DIR)."
+        else:
+            hint = (
+                "Is PostgreSQL running there, and do the database name and user in "
+                "PARTNERMON_DATABASE_URL exist?"
+            )
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        raise DatabaseUnreachable(
+            f"PARTNERMON_DATABASE_URL points at {where} but the database could not be reached "
+            f"({reason}). {hint}"
+        ) from None

@@ -1,0 +1,38 @@
+"""Periodic work as plain functions of ``(runtime, now)``. The scheduler and workers only call these."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import datetime
+
+from partnermon import accounts
+from partnermon.mail.sender import SendReport, send_due
+from partnermon.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+def worker_id(suffix: str = "") -> str:
+    """Names a claim's holder, so an operator can see which process holds a row."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}{':' + suffix if suffix else ''}"[:64]
+
+
+def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None) -> SendReport:
+    with runtime.session_factory() as session:
+        report = send_due(
+            session, now, runtime.mail_transport_factory, worker_id=worker or worker_id("mail"),
+            mail_from=runtime.settings.mail_from, lease_seconds=runtime.settings.mail_lease_seconds,
+        )
+    if report:
+        log.info("outbox: %s", report)
+    return report
+
+
+def prune(runtime: Runtime, now: datetime) -> int:
+    """Housekeeping: drop rows that have stopped mattering (old failed sign-ins)."""
+    with runtime.session_factory() as session:
+        removed = accounts.prune_sign_in_failures(session, now)
+        session.commit()
+    return removed

@@ -1,0 +1,1 @@
+"""Email: the outbox (every email is a row first), the SMTP transport, and the sender that drains it."""

@@ -1,0 +1,59 @@
+"""Putting emails in the outbox. Each email is three templates: subject, plain text and HTML.
+
+``enqueue`` joins the caller's transaction, so an email exists exactly when the change that
+caused it was committed. A dedupe key makes enqueueing the same email twice a no-op.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from partnermon.models import OutboxEmail
+from partnermon.rendering import render
+
+
+def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    subject = " ".join(render(f"emails/{template}.subject.txt", **context).split())
+    return subject, render(f"emails/{template}.txt", **context), render(f"emails/{template}.html", **context)
+
+
+def new_message_id(base_url: str) -> str:
+    domain = urlsplit(base_url).hostname or "partnermon.localhost"
+    return f"<{uuid.uuid4().hex}@{domain}>"
+
+
+def enqueue(session: Session, now: datetime, *, template: str, to: str, dedupe_key: str,
+            base_url: str, practice_id: int | None, context: dict[str, Any]) -> OutboxEmail:
+    existing = session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
+    if existing is not None:
+        return existing
+    subject, text_body, html_body = render_email(template, {"base_url": base_url, **context})
+    values = dict(
+        practice_id=practice_id,
+        dedupe_key=dedupe_key,
+        message_id=new_message_id(base_url),
+        kind=template,
+        to_addr=to,
+        subject=subject[:300],
+        text_body=text_body,
+        html_body=html_body,
+        status="queued",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    # ON CONFLICT DO NOTHING: a concurrent enqueue of the same email leaves one row and no error,
+    # without disturbing the caller's transaction.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(OutboxEmail).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    email = session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
+    assert email is not None
+    return email

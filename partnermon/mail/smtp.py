@@ -1,0 +1,148 @@
+"""Talking to the SMTP server named by PARTNERMON_SMTP_URL. The only module that imports smtplib.
+
+Errors are sorted into two kinds the sender acts on: a temporary failure (connection trouble,
+4xx replies, authentication problems an operator can fix) is retried later; a permanent
+failure (a 5xx reply about the message or recipient) is not.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from types import TracebackType
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from partnermon.config import ConfigError
+from partnermon.models import OutboxEmail
+
+
+class TemporaryFailure(Exception):
+    pass
+
+
+class PermanentFailure(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class SmtpTarget:
+    host: str
+    port: int
+    mode: str  # "plain", "starttls" or "tls"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 20.0
+
+    def describe(self) -> str:
+        return f"{self.host}:{self.port} ({self.mode})"
+
+
+def parse_smtp_url(url: str) -> SmtpTarget:
+    parts = urlsplit(url)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError("PARTNERMON_SMTP_URL must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465.")
+    query = parse_qs(parts.query)
+    starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
+    mode = "tls" if parts.scheme == "smtps" else ("starttls" if starttls else "plain")
+    try:
+        port = parts.port or (465 if mode == "tls" else 587 if mode == "starttls" else 25)
+    except ValueError:
+        raise ConfigError("PARTNERMON_SMTP_URL has a port that is not a number.") from None
+    return SmtpTarget(
+        host=parts.hostname,
+        port=port,
+        mode=mode,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+    )
+
+
+def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = mail_from
+    message["To"] = email.to_addr
+    message["Subject"] = email.subject
+    message["Message-ID"] = email.message_id
+    message["Date"] = formatdate(localtime=False)
+    message.set_content(email.text_body)
+    message.add_alternative(email.html_body, subtype="html")
+    return message
+
+
+class SmtpTransport:
+    """One connection for a batch of messages: ``with SmtpTransport(target) as t: t.send(msg)``."""
+
+    def __init__(self, target: SmtpTarget):
+        self.target = target
+        self._client: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpTransport":
+        try:
+            self._client = self._connect()
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TemporaryFailure(f"Could not connect to the mail server {self.target.describe()}: {_reason(exc)}") from None
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._client is not None:
+            try:
+                self._client.quit()
+            except (OSError, smtplib.SMTPException):
+                self._client.close()
+            self._client = None
+
+    def _connect(self) -> smtplib.SMTP:
+        t = self.target
+        context = ssl.create_default_context()
+        client: smtplib.SMTP
+        if t.mode == "tls":
+            client = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=context)
+        else:
+            client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+        try:
+            client.ehlo()
+            if t.mode == "starttls":
+                client.starttls(context=context)
+                client.ehlo()
+            if t.username:
+                client.login(t.username, t.password or "")
+        except smtplib.SMTPAuthenticationError as exc:
+            client.close()
+            raise TemporaryFailure(
+                f"The mail server refused the user name or password in PARTNERMON_SMTP_URL ({_reason(exc)})."
+            ) from None
+        except BaseException:
+            client.close()
+            raise
+        return client
+
+    def send(self, message: EmailMessage) -> None:
+        if self._client is None:
+            raise TemporaryFailure("The connection to the mail server was lost earlier in this batch.")
+        try:
+            refused = self._client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, reply = next(iter(exc.recipients.values()))
+            raise _by_code(code, reply) from None
+        except smtplib.SMTPResponseException as exc:
+            raise _by_code(exc.smtp_code, exc.smtp_error) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            # The connection is unusable now; the next batch opens a fresh one.
+            self._client = None
+            raise TemporaryFailure(f"Lost the connection to the mail server: {_reason(exc)}") from None
+        if refused:
+            code, reply = next(iter(refused.values()))
+            raise _by_code(code, reply)
+
+
+def _by_code(code: int, reply: bytes | str) -> Exception:
+    text = reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    message = f"{code} {text}".strip()[:400]
+    return PermanentFailure(message) if 500 <= code < 600 else TemporaryFailure(message)
+
+
+def _reason(exc: BaseException) -> str:
+    return (str(exc) or exc.__class__.__name__)[:300]

@@ -1,0 +1,29 @@
+"""The data model (DESIGN.md §3). Every business row belongs to exactly one practice.
+
+Models are split by what they describe; import them from here.
+"""
+
+from partnermon.db import Base
+from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
+from partnermon.models.audit import AuditEvent
+from partnermon.models.outbox import OutboxEmail
+from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
+from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
+
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "DEFAULT_MOMENTS",
+    "Invitation",
+    "MomentOfTruth",
+    "OutboxEmail",
+    "PARTNER_CATEGORIES",
+    "Partner",
+    "Practice",
+    "ROLES",
+    "STAGES",
+    "STAKES",
+    "SignInFailure",
+    "Touchpoint",
+    "User",
+]

@@ -1,0 +1,63 @@
+"""Partners a practice recommends, and the touchpoints where clients meet them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from partnermon.db import Base, UTCDateTime
+from partnermon.models.practice import MomentOfTruth, Practice
+
+PARTNER_CATEGORIES = {
+    "insurer": "Insurer",
+    "fund_manager": "Fund manager",
+    "platform": "Platform",
+    "lender": "Lender",
+    "other": "Other",
+}
+
+
+class Partner(Base):
+    __tablename__ = "partner"
+    __table_args__ = (UniqueConstraint("practice_id", "name", name="uq_partner_practice_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(20), default="other")
+    website: Mapped[str | None] = mapped_column(String(2000))
+    # How many of the practice's clients deal with this partner (DESIGN.md §3).
+    exposure: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    account_manager_name: Mapped[str] = mapped_column(String(200), default="")
+    account_manager_email: Mapped[str] = mapped_column(String(254), default="")
+    account_manager_phone: Mapped[str] = mapped_column(String(40), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    practice: Mapped[Practice] = relationship(back_populates="partners")
+    touchpoints: Mapped[list["Touchpoint"]] = relationship(
+        back_populates="partner", cascade="all, delete-orphan", order_by="Touchpoint.name"
+    )
+
+    @property
+    def category_label(self) -> str:
+        return PARTNER_CATEGORIES.get(self.category, self.category)
+
+
+class Touchpoint(Base):
+    __tablename__ = "touchpoint"
+    __table_args__ = (UniqueConstraint("partner_id", "name", name="uq_touchpoint_partner_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Carried here as well as on the partner so every tenant filter is one column.
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    moment_id: Mapped[int] = mapped_column(ForeignKey("moment_of_truth.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    partner: Mapped[Partner] = relationship(back_populates="touchpoints")
+    moment: Mapped[MomentOfTruth] = relationship()

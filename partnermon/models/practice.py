@@ -1,0 +1,98 @@
+"""Practices (the tenant) and their moments of truth."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from partnermon.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from partnermon.models.accounts import User
+    from partnermon.models.partners import Partner
+
+STAGES = (
+    "awareness", "knowledge", "consideration", "selection",
+    "purchase", "satisfaction", "retention", "advocacy",
+)
+STAKES = {"high": 3, "medium": 2, "low": 1}
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+# DESIGN.md §3: every practice starts with these and may rename, add or retire moments.
+DEFAULT_MOMENTS: tuple[dict[str, str], ...] = (
+    {"key": "opening", "name": "Finding and first contact", "stage": "awareness", "stake": "medium",
+     "examples": "website, product information, contact page, finding a phone number"},
+    {"key": "conversion", "name": "Applying and onboarding", "stage": "selection", "stake": "medium",
+     "examples": "quote, application, underwriting, welcome pack"},
+    {"key": "service", "name": "Everyday service", "stage": "satisfaction", "stake": "low",
+     "examples": "portal login, statements, updates, change of details"},
+    {"key": "claim", "name": "Claims and hardship", "stage": "satisfaction", "stake": "high",
+     "examples": "lodging a claim, claim progress, hardship request"},
+    {"key": "complaint", "name": "Complaints", "stage": "satisfaction", "stake": "high",
+     "examples": "complaint handling, disputes"},
+    {"key": "renewal", "name": "Renewal and price changes", "stage": "retention", "stake": "medium",
+     "examples": "renewal notice, premium increase"},
+    {"key": "departure", "name": "Leaving", "stage": "retention", "stake": "medium",
+     "examples": "cancellation, transfer out"},
+    {"key": "return", "name": "Coming back", "stage": "retention", "stake": "low",
+     "examples": "reinstatement, re-applying"},
+    {"key": "advocacy", "name": "Recommending", "stage": "advocacy", "stake": "low",
+     "examples": "referrals, reviews"},
+)
+
+
+class Practice(Base):
+    __tablename__ = "practice"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    # Business hours as minutes after local midnight, and weekdays as a bit mask (Monday = bit 0):
+    # plain integers keep business-hours arithmetic possible in SQL later.
+    business_start_minute: Mapped[int] = mapped_column(Integer, default=9 * 60)
+    business_end_minute: Mapped[int] = mapped_column(Integer, default=17 * 60 + 30)
+    business_days: Mapped[int] = mapped_column(Integer, default=0b0011111)
+    brand_colour: Mapped[str] = mapped_column(String(7), default="#1f4e79")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    logo_mime: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    users: Mapped[list["User"]] = relationship(back_populates="practice", cascade="all, delete-orphan")
+    partners: Mapped[list["Partner"]] = relationship(back_populates="practice", cascade="all, delete-orphan")
+    moments: Mapped[list["MomentOfTruth"]] = relationship(
+        back_populates="practice", cascade="all, delete-orphan", order_by="MomentOfTruth.position"
+    )
+
+    @property
+    def business_weekdays(self) -> list[int]:
+        return [day for day in range(7) if self.business_days & (1 << day)]
+
+    def describe_business_hours(self) -> str:
+        days = ", ".join(WEEKDAY_NAMES[d][:3] for d in self.business_weekdays) or "no days"
+        start, end = self.business_start_minute, self.business_end_minute
+        return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d} ({self.timezone})"
+
+
+class MomentOfTruth(Base):
+    __tablename__ = "moment_of_truth"
+    __table_args__ = (UniqueConstraint("practice_id", "key", name="uq_moment_practice_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(120))
+    stage: Mapped[str] = mapped_column(String(20))
+    stake: Mapped[str] = mapped_column(String(10))
+    examples: Mapped[str] = mapped_column(Text, default="")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    retired: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    practice: Mapped[Practice] = relationship(back_populates="moments")
+
+    @property
+    def stake_weight(self) -> int:
+        return STAKES[self.stake]

@@ -1,0 +1,91 @@
+"""Practices: creating one (with its default moments of truth) and changing its settings."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session
+
+from partnermon import audit, validators as v
+from partnermon.errors import NotFound, ValidationError
+from partnermon.models import DEFAULT_MOMENTS, MomentOfTruth, Practice, User
+
+ALLOWED_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
+MAX_LOGO_BYTES = 512 * 1024
+
+
+def any_practice_exists(session: Session) -> bool:
+    return bool(session.scalar(select(exists().where(Practice.id.is_not(None)))))
+
+
+def by_slug(session: Session, slug: str) -> Practice:
+    practice = session.scalar(select(Practice).where(Practice.slug == slug.strip().lower()))
+    if practice is None:
+        raise NotFound(f"No practice has the slug “{slug}”.")
+    return practice
+
+
+def create_practice(session: Session, now: datetime, *, slug: str, name: str,
+                    timezone: str = "Europe/London", actor: User | str = "cli") -> Practice:
+    form = v.Form()
+    slug = form.check(v.slug, "slug", slug)
+    name = form.check(v.text, "name", name, label="Practice name")
+    timezone = form.check(v.timezone, "timezone", timezone)
+    if slug and session.scalar(select(func.count()).where(Practice.slug == slug)):
+        form.add("slug", f"The slug “{slug}” is taken; choose another.")
+    form.raise_if_errors()
+    practice = Practice(slug=slug, name=name, timezone=timezone, created_at=now)
+    for position, moment in enumerate(DEFAULT_MOMENTS):
+        practice.moments.append(MomentOfTruth(position=position, retired=False, **moment))
+    session.add(practice)
+    session.flush()
+    audit.record(session, now, practice.id, actor, "practice.created", "practice", practice.id,
+                 f"Created practice {name} ({slug})")
+    return practice
+
+
+def update_settings(session: Session, now: datetime, practice: Practice, actor: User, *,
+                    name: str, timezone: str, business_start: str, business_end: str,
+                    business_days: list[str], brand_colour: str) -> Practice:
+    form = v.Form()
+    name = form.check(v.text, "name", name, label="Practice name")
+    timezone = form.check(v.timezone, "timezone", timezone)
+    start = form.check(v.clock_time, "business_start", business_start, "Opening time")
+    end = form.check(v.clock_time, "business_end", business_end, "Closing time")
+    if start is not None and end is not None and end <= start:
+        form.add("business_end", "Closing time must be after opening time.")
+    mask = 0
+    for day in business_days:
+        if day.isdigit() and 0 <= int(day) <= 6:
+            mask |= 1 << int(day)
+        else:
+            form.add("business_days", "Choose weekdays from the list.")
+    if not mask:
+        form.add("business_days", "Choose at least one business day.")
+    brand_colour = form.check(v.colour, "brand_colour", brand_colour)
+    form.raise_if_errors()
+    practice.name = name
+    practice.timezone = timezone
+    practice.business_start_minute = start
+    practice.business_end_minute = end
+    practice.business_days = mask
+    practice.brand_colour = brand_colour
+    audit.record(session, now, practice.id, actor, "practice.updated", "practice", practice.id,
+                 f"Changed settings: {practice.describe_business_hours()}, colour {brand_colour}")
+    return practice
+
+
+def set_logo(session: Session, now: datetime, practice: Practice, actor: User, data: bytes | None) -> None:
+    """Store a PNG or JPEG logo; ``None`` removes it. SVG is refused: it can carry script."""
+    if data is None:
+        practice.logo, practice.logo_mime = None, None
+        audit.record(session, now, practice.id, actor, "practice.logo_removed", "practice", practice.id, "Removed the logo")
+        return
+    if len(data) > MAX_LOGO_BYTES:
+        raise ValidationError({"logo": f"The logo must be at most {MAX_LOGO_BYTES // 1024} KB."})
+    mime = next((m for magic, m in ALLOWED_LOGO_TYPES.items() if data.startswith(magic)), None)
+    if mime is None:
+        raise ValidationError({"logo": "Upload a PNG or JPEG image."})
+    practice.logo, practice.logo_mime = data, mime
+    audit.record(session, now, practice.id, actor, "practice.logo_changed", "practice", practice.id, "Uploaded a new logo")

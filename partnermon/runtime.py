@@ -1,0 +1,44 @@
+"""What every entry point needs: settings, one engine and a session factory.
+
+The web app, the CLI, the scheduler and workers each build one Runtime at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from partnermon.config import Settings, load_settings
+from partnermon.db import make_engine, make_session_factory
+from partnermon.mail.sender import Transport
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    session_factory: sessionmaker[Session]
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> "Runtime":
+        settings = settings or load_settings()
+        engine = make_engine(settings.database_url)
+        return cls(settings, engine, make_session_factory(engine))
+
+    def close(self) -> None:
+        """Close pooled connections; one-shot commands call this so none outlive them."""
+        self.engine.dispose()
+
+    @cached_property
+    def mail_transport_factory(self) -> Callable[[], Transport] | None:
+        """None when PARTNERMON_SMTP_URL is unset: emails then stay queued and are logged."""
+        if not self.settings.smtp_url:
+            return None
+        from partnermon.mail.smtp import SmtpTransport, parse_smtp_url
+
+        target = parse_smtp_url(self.settings.smtp_url)
+        return lambda: SmtpTransport(target)

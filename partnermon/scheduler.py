@@ -1,0 +1,89 @@
+"""Wires periodic jobs into APScheduler, and nothing else: the jobs are in partnermon.jobs.
+
+Exactly one scheduler may be active. On PostgreSQL a second ``partnermon scheduler`` waits as a
+standby on an advisory lock held on its own connection, and takes over if the first one dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy import text
+
+from partnermon import jobs
+from partnermon.db import utcnow
+from partnermon.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+# An arbitrary constant naming "the partnermon scheduler" among PostgreSQL advisory locks.
+SCHEDULER_LOCK_KEY = 0x7061_7274  # "part"
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[Runtime], object]
+    seconds: int
+
+
+# The table of everything that runs on a timer. Later features add rows here.
+PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
+    PeriodicJob("send-emails", lambda rt: jobs.send_emails(rt, utcnow()), seconds=10),
+    PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
+)
+
+
+def _guarded(job: PeriodicJob, runtime: Runtime) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job.run(runtime)
+        except Exception:  # one failing run must not stop the schedule; the next tick tries again
+            log.exception("periodic job %s failed", job.name)
+
+    return run
+
+
+def build_scheduler(runtime: Runtime) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1})
+    for job in PERIODIC_JOBS:
+        scheduler.add_job(_guarded(job, runtime), "interval", seconds=job.seconds, id=job.name, name=job.name)
+    return scheduler
+
+
+def run_forever(runtime: Runtime, stop: threading.Event) -> None:
+    """``partnermon scheduler``: become the active scheduler (or wait as standby) until ``stop``."""
+    if runtime.engine.dialect.name != "postgresql":
+        log.info("scheduler: SQLite has no advisory locks; run only one scheduler against this database")
+        _run_until(runtime, stop)
+        return
+    with runtime.engine.connect() as conn:
+        announced = False
+        while not stop.is_set():
+            if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}).scalar():
+                conn.commit()
+                log.info("scheduler: active")
+                try:
+                    _run_until(runtime, stop)
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK_KEY})
+                    conn.commit()
+                return
+            conn.rollback()
+            if not announced:
+                log.info("scheduler: another scheduler is active; waiting as standby")
+                announced = True
+            stop.wait(10)
+
+
+def _run_until(runtime: Runtime, stop: threading.Event) -> None:
+    scheduler = build_scheduler(runtime)
+    scheduler.start()
+    try:
+        stop.wait()
+    finally:
+        scheduler.shutdown(wait=True)

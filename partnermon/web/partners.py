@@ -1,0 +1,130 @@
+"""Partner and touchpoint pages. Everyone in the practice may look; only owners change things."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from partnermon import partners as service
+from partnermon.errors import ValidationError
+from partnermon.models import PARTNER_CATEGORIES
+from partnermon.web.context import db, now, or_404
+from partnermon.web.forms import fields, rerender
+from partnermon.web.security import current_user, login_required, owner_required
+
+bp = Blueprint("partners", __name__, url_prefix="/partners")
+
+PARTNER_FIELDS = ("name", "category", "website", "exposure", "notes",
+                  "account_manager_name", "account_manager_email", "account_manager_phone")
+TOUCHPOINT_FIELDS = ("name", "url", "moment")
+
+
+def _pid() -> int:
+    user = current_user()
+    assert user is not None
+    return user.practice_id
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    return render_template("partners/index.html", partners=service.list_partners(db(), _pid()))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@owner_required
+def create() -> Response | str | tuple[str, int]:
+    if request.method == "GET":
+        return render_template("partners/form.html", partner=None, categories=PARTNER_CATEGORIES, errors={}, form={})
+    try:
+        partner = service.create_partner(db(), now(), _pid(), current_user(), fields(*PARTNER_FIELDS))
+    except ValidationError as exc:
+        return rerender("partners/form.html", exc.errors, partner=None, categories=PARTNER_CATEGORIES)
+    db().commit()
+    flash(f"Added {partner.name}. Now add the touchpoints where your clients meet them.", "success")
+    return redirect(url_for("partners.show", partner_id=partner.id))
+
+
+@bp.get("/<int:partner_id>")
+@login_required
+def show(partner_id: int) -> str:
+    partner = or_404(service.get_partner, _pid(), partner_id)
+    return render_template("partners/show.html", partner=partner)
+
+
+@bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])
+@owner_required
+def edit(partner_id: int) -> Response | str | tuple[str, int]:
+    partner = or_404(service.get_partner, _pid(), partner_id)
+    if request.method == "GET":
+        return render_template("partners/form.html", partner=partner, categories=PARTNER_CATEGORIES, errors={}, form={})
+    try:
+        service.update_partner(db(), now(), partner, current_user(), fields(*PARTNER_FIELDS))
+    except ValidationError as exc:
+        return rerender("partners/form.html", exc.errors, partner=partner, categories=PARTNER_CATEGORIES)
+    db().commit()
+    flash(f"Saved {partner.name}.", "success")
+    return redirect(url_for("partners.show", partner_id=partner.id))
+
+
+@bp.route("/<int:partner_id>/delete", methods=["GET", "POST"])
+@owner_required
+def delete(partner_id: int) -> Response | str:
+    partner = or_404(service.get_partner, _pid(), partner_id)
+    if request.method == "GET":
+        return render_template("partners/delete.html", partner=partner)
+    name = partner.name
+    service.delete_partner(db(), now(), partner, current_user())
+    db().commit()
+    flash(f"Deleted {name} and its touchpoints.", "success")
+    return redirect(url_for("partners.index"))
+
+
+# --- touchpoints ------------------------------------------------------------------------------
+
+def _moments() -> list:  # type: ignore[type-arg]
+    return service.list_moments(db(), _pid(), include_retired=False)
+
+
+@bp.route("/<int:partner_id>/touchpoints/new", methods=["GET", "POST"])
+@owner_required
+def create_touchpoint(partner_id: int) -> Response | str | tuple[str, int]:
+    partner = or_404(service.get_partner, _pid(), partner_id)
+    if request.method == "GET":
+        return render_template("partners/touchpoint_form.html", partner=partner, touchpoint=None,
+                               moments=_moments(), errors={}, form={})
+    try:
+        touchpoint = service.create_touchpoint(db(), now(), partner, current_user(), fields(*TOUCHPOINT_FIELDS))
+    except ValidationError as exc:
+        return rerender("partners/touchpoint_form.html", exc.errors, partner=partner, touchpoint=None, moments=_moments())
+    db().commit()
+    flash(f"Added the touchpoint {touchpoint.name}.", "success")
+    return redirect(url_for("partners.show", partner_id=partner.id))
+
+
+@bp.route("/<int:partner_id>/touchpoints/<int:touchpoint_id>/edit", methods=["GET", "POST"])
+@owner_required
+def edit_touchpoint(partner_id: int, touchpoint_id: int) -> Response | str | tuple[str, int]:
+    touchpoint = or_404(service.get_touchpoint, _pid(), partner_id, touchpoint_id)
+    partner = touchpoint.partner
+    if request.method == "GET":
+        return render_template("partners/touchpoint_form.html", partner=partner, touchpoint=touchpoint,
+                               moments=_moments(), errors={}, form={})
+    try:
+        service.update_touchpoint(db(), now(), touchpoint, current_user(), fields(*TOUCHPOINT_FIELDS))
+    except ValidationError as exc:
+        return rerender("partners/touchpoint_form.html", exc.errors, partner=partner, touchpoint=touchpoint, moments=_moments())
+    db().commit()
+    flash(f"Saved the touchpoint {touchpoint.name}.", "success")
+    return redirect(url_for("partners.show", partner_id=partner.id))
+
+
+@bp.post("/<int:partner_id>/touchpoints/<int:touchpoint_id>/delete")
+@owner_required
+def delete_touchpoint(partner_id: int, touchpoint_id: int) -> Response:
+    touchpoint = or_404(service.get_touchpoint, _pid(), partner_id, touchpoint_id)
+    name = touchpoint.name
+    service.delete_touchpoint(db(), now(), touchpoint, current_user())
+    db().commit()
+    flash(f"Deleted the touchpoint {name}.", "success")
+    return redirect(url_for("partners.show", partner_id=partner_id))

@@ -1,0 +1,154 @@
+"""Sign-in state, roles and CSRF for every page (DESIGN.md §8).
+
+The session cookie holds the user's id and their ``session_epoch``; a password change or a
+deactivation changes the epoch in the database, which signs every other browser out.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, g, redirect, request, session, url_for
+from sqlalchemy import select
+
+from partnermon.models import User
+from partnermon.practices import any_practice_exists
+from partnermon.security import same
+from partnermon.web.context import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Pages a visitor may see without signing in.
+PUBLIC_ENDPOINTS = frozenset({"auth.sign_in", "auth.setup", "auth.invitation", "static", "assets.logo_public"})
+
+
+def current_user() -> User | None:
+    return g.get("user")
+
+
+def sign_in(user: User) -> None:
+    session.clear()
+    session.permanent = True
+    session["user_id"] = user.id
+    session["epoch"] = user.session_epoch
+    session["csrf"] = secrets.token_urlsafe(32)
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def refresh_epoch(user: User) -> None:
+    """Keep this browser signed in after the user changed the epoch (their password) here."""
+    session["epoch"] = user.session_epoch
+
+
+def csp_nonce() -> str:
+    """A per-response nonce for the one inline style block (the practice's brand colour)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(32)
+    return session["csrf"]
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a local path may be a redirect target: no scheme, no host, no protocol-relative //."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return default
+    return target
+
+
+def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if current_user() is None:
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def role_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            user = current_user()
+            if user is None or user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+owner_required = role_required("owner")
+
+
+def _load_user() -> None:
+    g.user = None
+    user_id = session.get("user_id")
+    if user_id is None:
+        return
+    user = db().scalar(select(User).where(User.id == user_id))
+    if user is None or not user.is_active or not same(user.session_epoch, str(session.get("epoch", ""))):
+        session.clear()
+        return
+    g.user = user
+
+
+def _check_csrf() -> None:
+    if request.method in SAFE_METHODS or request.blueprint == "api":
+        return
+    sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
+    expected = session.get("csrf")
+    if not expected or not sent or not same(sent, expected):
+        abort(400, description="This form has expired or did not come from partnermon. Go back, reload the page and try again.")
+
+
+def _first_run() -> Any:
+    """While no practice exists, every page leads to the set-up page."""
+    if request.endpoint in ("auth.setup", "static"):
+        return None
+    if not any_practice_exists(db()):
+        return redirect(url_for("auth.setup"))
+    return None
+
+
+def _guard() -> Any:
+    _load_user()
+    _check_csrf()
+    return _first_run() if g.user is None else None
+
+
+def _security_headers(response: Any) -> Any:
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        f"default-src 'self'; img-src 'self' data:; style-src 'self' 'nonce-{csp_nonce()}'; script-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    )
+    if current_user() is not None:
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_guard)
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_user"] = current_user
+    app.jinja_env.globals["csp_nonce"] = csp_nonce

@@ -1,0 +1,482 @@
+"""Who may use which page: the security matrices for every web route (DESIGN.md §8).
+
+ROUTES below classifies every route the app serves: who may use it (anyone, any signed-in user, or
+owners only) and whether it takes the id of one practice's object. The first test fails when a route
+is added, removed or changed without updating the table, so nothing reaches production unclassified.
+
+The matrices then use the table:
+
+* tenant isolation: Charlie (owner of Quay) using Harbour's ids gets 404 and changes nothing;
+* roles: Bob (adviser) and Vera (viewer) get 403 on owner-only routes and change nothing;
+* anonymous visitors are sent to /sign-in with a ``next`` and change nothing;
+* CSRF: every POST without the form's token, or with another browser's, is refused with 400.
+
+"Changes nothing" compares every row of every table before and after the request. So that this
+is never vacuous, ``test_the_payloads_change_the_database_when_the_right_person_sends_them`` shows that
+the same payload, sent by someone allowed to, does change the database.
+
+The argon2 parameters are lowered for this module only (``quick_password_hashing``): the cast
+hashes four passwords per test, and these tests are about who may do what, not about hashing.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import Engine, select
+
+import partnermon.security
+from partnermon import accounts, practices
+from partnermon.models import Base, Invitation, MomentOfTruth, Practice, User
+from tests.conftest import PASSWORD, text_of
+from tests.factories import Cast
+
+PUBLIC, SIGNED_IN, OWNER = "public", "any signed-in user", "owners only"
+
+
+@dataclass(frozen=True)
+class Route:
+    rule: str                        # the URL template exactly as Flask has it
+    methods: tuple[str, ...]         # GET and/or POST (HEAD and OPTIONS come with GET)
+    access: str                      # PUBLIC, SIGNED_IN or OWNER
+    scoped: bool = False             # takes the id of one practice's object (so another practice gets 404)
+    ids: tuple[tuple[str, str], ...] = ()  # placeholder -> World.ids key, where not the placeholder's own name
+
+
+GP, G, P = ("GET", "POST"), ("GET",), ("POST",)
+
+ROUTES: dict[str, Route] = {
+    # Signing in and out, first-run set-up, invitations.
+    "auth.sign_in": Route("/sign-in", GP, PUBLIC),
+    # Public: signing out when not signed in is harmless, and a POST-only URL is no place to come back to.
+    "auth.sign_out": Route("/sign-out", P, PUBLIC),
+    "auth.setup": Route("/setup", GP, PUBLIC),
+    "auth.invitation": Route("/invitation/<token>", GP, PUBLIC),
+    # Everyone in the practice.
+    "account.password": Route("/account/password", GP, SIGNED_IN),
+    "home.index": Route("/", G, SIGNED_IN),
+    "assets.logo": Route("/practice/logo", G, SIGNED_IN),
+    "partners.index": Route("/partners/", G, SIGNED_IN),
+    "partners.show": Route("/partners/<int:partner_id>", G, SIGNED_IN, scoped=True),
+    "moments.index": Route("/moments/", G, SIGNED_IN),
+    # Owners only.
+    "partners.create": Route("/partners/new", GP, OWNER),
+    "partners.edit": Route("/partners/<int:partner_id>/edit", GP, OWNER, scoped=True),
+    "partners.delete": Route("/partners/<int:partner_id>/delete", GP, OWNER, scoped=True),
+    "partners.create_touchpoint": Route("/partners/<int:partner_id>/touchpoints/new", GP, OWNER, scoped=True),
+    "partners.edit_touchpoint": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/edit", GP, OWNER,
+                                      scoped=True),
+    "partners.delete_touchpoint": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/delete", P, OWNER,
+                                        scoped=True),
+    "moments.create": Route("/moments/new", GP, OWNER),
+    "moments.edit": Route("/moments/<int:moment_id>/edit", GP, OWNER, scoped=True),
+    "moments.retire": Route("/moments/<int:moment_id>/retire", P, OWNER, scoped=True),
+    "moments.delete": Route("/moments/<int:moment_id>/delete", P, OWNER, scoped=True),
+    "settings.practice": Route("/settings/", GP, OWNER),
+    "settings.logo": Route("/settings/logo", P, OWNER),
+    "users.index": Route("/users/", G, OWNER),
+    "users.invite": Route("/users/new", GP, OWNER),
+    "users.edit": Route("/users/<int:user_id>/edit", GP, OWNER, scoped=True),
+    "users.resend": Route("/users/<int:user_id>/resend", P, OWNER, scoped=True, ids=(("user_id", "invited_user_id"),)),
+    "admin.emails": Route("/admin/emails", G, OWNER),
+    "admin.audit_log": Route("/admin/audit", G, OWNER),
+}
+
+NEW_PASSWORD = "a different long passphrase 42"
+HARBOUR_LOGO = b"\x89PNG\r\n\x1a\n" + b"harbour's logo"
+OTHER_LOGO = b"\x89PNG\r\n\x1a\n" + b"somebody else's logo"
+
+
+@dataclass
+class World:
+    """The cast, plus what some routes need: an unused moment, an invited user, a logo."""
+
+    cast: Cast
+    ids: dict[str, Any]   # Harbour's objects, by the URL placeholder that takes them
+
+    def path(self, endpoint: str) -> str:
+        route = ROUTES[endpoint]
+        names = dict(route.ids)
+        return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(self.ids[names.get(m[1], m[1])]), route.rule)
+
+
+# What each POST sends: a valid form that would change something if the request were let through.
+PAYLOADS: dict[str, Callable[[World], dict[str, Any]]] = {
+    "auth.sign_in": lambda w: {"email": "alice@harbour.test", "password": PASSWORD},
+    "auth.sign_out": lambda w: {},
+    "auth.setup": lambda w: {"practice_name": "Intruder Ltd", "slug": "intruder", "timezone": "Europe/London",
+                             "name": "Mallory", "email": "mallory@intruder.test",
+                             "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    "auth.invitation": lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    "account.password": lambda w: {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    "partners.create": lambda w: {"name": "Planted Partner", "category": "insurer", "exposure": "7"},
+    "partners.edit": lambda w: {"name": "Hijacked", "category": "other", "exposure": "999"},
+    "partners.delete": lambda w: {},
+    "partners.create_touchpoint": lambda w: {"name": "Planted touchpoint", "moment": "claim",
+                                             "url": "https://planted.example/"},
+    "partners.edit_touchpoint": lambda w: {"name": "Hijacked touchpoint", "moment": "complaint",
+                                           "url": "https://hijacked.example/"},
+    "partners.delete_touchpoint": lambda w: {},
+    "moments.create": lambda w: {"key": "planted", "name": "Planted moment", "stage": "awareness", "stake": "low"},
+    "moments.edit": lambda w: {"name": "Hijacked moment", "stage": "purchase", "stake": "high", "examples": "x"},
+    "moments.retire": lambda w: {"retired": "1"},
+    "moments.delete": lambda w: {},
+    "settings.practice": lambda w: {"name": "Hijacked Advice", "timezone": "Europe/Paris", "business_start": "07:00",
+                                    "business_end": "19:00", "business_days": ["5", "6"], "brand_colour": "#ff0000"},
+    "settings.logo": lambda w: {"logo": (io.BytesIO(OTHER_LOGO), "logo.png")},
+    "users.invite": lambda w: {"email": "mallory@harbour.test", "role": "owner", "name": "Mallory"},
+    "users.edit": lambda w: {"role": "owner", "name": "Hijacked", "active": ""},
+    "users.resend": lambda w: {},
+}
+
+
+def _cases(keep: Callable[[str, Route, str], bool]) -> list[Any]:
+    return [pytest.param(endpoint, method, id=f"{method} {endpoint}")
+            for endpoint, route in ROUTES.items() for method in route.methods if keep(endpoint, route, method)]
+
+
+SCOPED_CASES = _cases(lambda e, r, m: r.scoped)
+SCOPED_GETS = _cases(lambda e, r, m: r.scoped and m == "GET")
+OWNER_CASES = _cases(lambda e, r, m: r.access == OWNER)
+SIGNED_IN_GETS = _cases(lambda e, r, m: r.access == SIGNED_IN and m == "GET")
+PRIVATE_CASES = _cases(lambda e, r, m: r.access != PUBLIC)
+POST_ENDPOINTS = [endpoint for endpoint, route in ROUTES.items() if "POST" in route.methods]
+STAFF = [pytest.param("bob@harbour.test", id="adviser Bob"), pytest.param("vera@harbour.test", id="viewer Vera")]
+
+
+# --- fixtures and helpers ---------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(partnermon.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
+@pytest.fixture
+def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
+    now = datetime.now(timezone.utc)  # the invitation must still be open when the app checks it
+    invitation = accounts.invite_user(session, now, cast.harbour, email="ivy@harbour.test", role="viewer",
+                                      name="Ivy", actor=cast.alice, base_url="http://partnermon.test")
+    practices.set_logo(session, now, cast.harbour, cast.alice, HARBOUR_LOGO)
+    unused = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
+                                                        MomentOfTruth.key == "advocacy"))
+    session.commit()
+    ids = {
+        "partner_id": cast.acme.id,
+        "touchpoint_id": cast.acme_claims.id,
+        "moment_id": unused.id,             # unused, so a delete would go through if it were let
+        "user_id": cast.bob.id,
+        "invited_user_id": invitation.user.id,  # has no password yet, so a resend would go through
+        "token": invitation.link.rsplit("/", 1)[1],
+    }
+    return World(cast, ids)
+
+
+Snapshot = dict[str, list[tuple[Any, ...]]]
+
+
+def snapshot(engine: Engine) -> Snapshot:
+    """Every row of every table, in primary-key order."""
+    with engine.connect() as conn:
+        return {table.name: [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
+                for table in Base.metadata.sorted_tables}
+
+
+def assert_unchanged(before: Snapshot, engine: Engine) -> None:
+    after = snapshot(engine)
+    changes = []
+    for name, rows in before.items():
+        if after[name] != rows:
+            gone = [r for r in rows if r not in after[name]]
+            new = [r for r in after[name] if r not in rows]
+            changes.append(f"{name}: removed or changed {gone!r:.300} -> now {new!r:.300}")
+    assert not changes, "the database changed:\n" + "\n".join(changes)
+
+
+def send(browser, world: World, endpoint: str, method: str):  # type: ignore[no-untyped-def]
+    """The request a browser would make: a GET, or a POST of the form with its CSRF token."""
+    if method == "GET":
+        return browser.get(world.path(endpoint))
+    return browser.post(world.path(endpoint), PAYLOADS[endpoint](world))
+
+
+def is_sign_in_redirect_back_to(response, path: str) -> bool:  # type: ignore[no-untyped-def]
+    if response.status_code != 302:
+        return False
+    location = urlsplit(response.headers["Location"])
+    return location.path == "/sign-in" and parse_qs(location.query).get("next") == [path]
+
+
+def still_signed_in(browser) -> bool:  # type: ignore[no-untyped-def]
+    return browser.get("/").status_code == 200
+
+
+# --- 1. the route table is complete -------------------------------------------------------------------
+
+def test_every_route_the_app_serves_is_classified_in_the_route_table(app: Flask) -> None:
+    served: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint != "static":
+            methods = tuple(m for m in ("GET", "POST") if m in (rule.methods or set()))
+            served.setdefault(rule.endpoint, []).append((rule.rule, methods))
+            assert not (rule.methods or set()) - {"GET", "HEAD", "OPTIONS", "POST"}, f"{rule.endpoint} has {rule.methods}"
+    unclassified = sorted(set(served) - set(ROUTES))
+    assert not unclassified, f"classify these routes in ROUTES (tests/test_access.py): {unclassified}"
+    stale = sorted(set(ROUTES) - set(served))
+    assert not stale, f"ROUTES lists endpoints the app no longer serves: {stale}"
+    for endpoint, rules in served.items():
+        route = ROUTES[endpoint]
+        assert rules == [(route.rule, route.methods)], f"{endpoint} is served as {rules}; ROUTES says {route}"
+
+
+def test_the_route_table_is_consistent_with_itself() -> None:
+    for endpoint, route in ROUTES.items():
+        assert route.access in (PUBLIC, SIGNED_IN, OWNER), endpoint
+        assert route.scoped == ("<int:" in route.rule), f"{endpoint}: scoped routes are exactly those taking an id"
+        if "POST" in route.methods:
+            assert endpoint in PAYLOADS, f"{endpoint} needs a payload in PAYLOADS"
+    assert set(PAYLOADS) == set(POST_ENDPOINTS)
+
+
+# --- 2. tenant isolation -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("endpoint", "method"), SCOPED_CASES)
+def test_another_practices_owner_gets_404_and_changes_nothing(world: World, browser, engine, endpoint, method) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("charlie@quay.test")
+    before = snapshot(engine)
+    response = send(browser, world, endpoint, method)
+    assert response.status_code == 404, f"Charlie got {response.status_code} for {method} {world.path(endpoint)}"
+    page = text_of(response)
+    for harbour_secret in ("Acme Insurance", "Claims form", "bob@harbour.test", "ivy@harbour.test", "Harbour Advice"):
+        assert harbour_secret not in page
+    assert_unchanged(before, engine)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), SCOPED_GETS)
+def test_the_practices_own_owner_gets_200_on_the_same_pages(world: World, browser, endpoint, method) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("alice@harbour.test")
+    assert send(browser, world, endpoint, method).status_code == 200
+
+
+def test_an_owner_cannot_reach_another_practices_touchpoint_through_their_own_partner(world: World, browser,
+                                                                                      engine) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("charlie@quay.test")
+    before = snapshot(engine)
+    touchpoint = f"/partners/{world.cast.zenith.id}/touchpoints/{world.ids['touchpoint_id']}"
+    assert browser.get(touchpoint + "/edit").status_code == 404
+    assert browser.post(touchpoint + "/edit", PAYLOADS["partners.edit_touchpoint"](world)).status_code == 404
+    assert browser.post(touchpoint + "/delete").status_code == 404
+    assert_unchanged(before, engine)
+
+
+def test_an_owner_cannot_file_a_touchpoint_under_another_practices_moment(world: World, browser, engine) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("charlie@quay.test")
+    before = snapshot(engine)
+    response = browser.post(f"/partners/{world.cast.zenith.id}/touchpoints/new",
+                            {"name": "Sneaky", "moment": str(world.ids["moment_id"]), "url": ""})
+    assert response.status_code == 422
+    assert "is not one of this practice's moments of truth" in text_of(response)
+    assert_unchanged(before, engine)
+
+
+def test_a_practices_logo_is_served_only_to_its_own_people(world: World, browser, new_browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("charlie@quay.test")
+    response = browser.get("/practice/logo")
+    assert response.status_code == 404  # Quay has no logo; Harbour's must not be shown instead
+    assert HARBOUR_LOGO not in response.get_data()
+    own = new_browser().sign_in("vera@harbour.test").get("/practice/logo")
+    assert own.status_code == 200 and own.get_data() == HARBOUR_LOGO
+
+
+# --- 3. roles --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("who", STAFF)
+@pytest.mark.parametrize(("endpoint", "method"), OWNER_CASES)
+def test_advisers_and_viewers_get_403_on_owner_pages_and_change_nothing(world: World, browser, engine, who,
+                                                                         endpoint, method) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in(who)
+    before = snapshot(engine)
+    response = send(browser, world, endpoint, method)
+    assert response.status_code == 403, f"{who} got {response.status_code} for {method} {world.path(endpoint)}"
+    assert "You do not have access to this page" in text_of(response)
+    assert_unchanged(before, engine)
+
+
+@pytest.mark.parametrize("who", STAFF)
+@pytest.mark.parametrize(("endpoint", "method"), SIGNED_IN_GETS)
+def test_advisers_and_viewers_see_the_pages_for_everyone(world: World, browser, who, endpoint, method) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in(who)
+    assert send(browser, world, endpoint, method).status_code == 200
+
+
+def test_owner_only_actions_are_not_offered_to_a_viewer(world: World, browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("vera@harbour.test")
+    html = browser.get(world.path("partners.show")).get_data(as_text=True)
+    for endpoint in ("partners.edit", "partners.delete", "partners.create_touchpoint", "partners.edit_touchpoint"):
+        assert world.path(endpoint) not in html
+    nav = browser.get("/").get_data(as_text=True)
+    for endpoint in ("users.index", "settings.practice", "admin.emails", "admin.audit_log"):
+        assert f'href="{world.path(endpoint)}"' not in nav
+
+
+# --- 4. anonymous visitors -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("endpoint", "method"), PRIVATE_CASES)
+def test_signed_out_visitors_are_sent_to_sign_in_and_change_nothing(world: World, browser, engine, endpoint,
+                                                                    method) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(engine)
+    response = send(browser, world, endpoint, method)  # a POST carries a valid CSRF token for this browser
+    assert is_sign_in_redirect_back_to(response, world.path(endpoint)), (
+        f"{method} {world.path(endpoint)}: {response.status_code} {response.headers.get('Location')}")
+    assert_unchanged(before, engine)
+
+
+@pytest.mark.parametrize(("endpoint", "status"), [
+    ("auth.sign_in", 200),
+    ("auth.invitation", 200),
+    ("auth.setup", 404),  # gone for good once a practice exists
+])
+def test_public_pages_answer_signed_out_visitors_without_redirecting(world: World, browser, endpoint, status) -> None:  # type: ignore[no-untyped-def]
+    assert browser.get(world.path(endpoint)).status_code == status
+
+
+def test_signing_out_when_signed_out_just_leads_to_the_sign_in_page(world: World, browser, engine) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(engine)
+    response = browser.post("/sign-out")
+    assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/sign-in"
+    assert_unchanged(before, engine)
+
+
+def test_before_any_practice_exists_every_page_leads_to_setup(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/partners/", "/sign-in", "/users/"):
+        response = client.get(path)
+        assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/setup", path
+    assert client.get("/setup").status_code == 200
+
+
+# --- 5. CSRF ---------------------------------------------------------------------------------------------
+
+def _forged(token: str | None, new_browser) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    if token == "missing":
+        return {}
+    return {"csrf_token": new_browser().csrf()}  # a genuine token, but another browser's
+
+
+def assert_refused_as_forged(response) -> None:  # type: ignore[no-untyped-def]
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "partnermon" in html and "Traceback" not in html
+    assert "That request could not be used" in text_of(response)
+    assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("token", ["missing", "wrong"])
+@pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
+def test_a_post_without_the_forms_csrf_token_is_refused_with_400_and_changes_nothing(
+        world: World, browser, new_browser, engine, endpoint, token) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("alice@harbour.test")
+    before = snapshot(engine)
+    data = {**PAYLOADS[endpoint](world), **_forged(token, new_browser)}
+    response = browser.client.post(world.path(endpoint), data=data)
+    assert_refused_as_forged(response)
+    assert_unchanged(before, engine)
+    assert still_signed_in(browser)  # neither signed out nor switched to somebody else
+
+
+@pytest.mark.parametrize("token", ["missing", "wrong"])
+@pytest.mark.parametrize("endpoint", ["auth.sign_in", "auth.invitation"])
+def test_a_signed_out_visitors_post_without_the_csrf_token_is_refused(world: World, browser, new_browser, engine,
+                                                                      endpoint, token) -> None:  # type: ignore[no-untyped-def]
+    browser.get(world.path(endpoint))  # the form page gives this browser its own token
+    before = snapshot(engine)
+    response = browser.client.post(world.path(endpoint), data={**PAYLOADS[endpoint](world), **_forged(token, new_browser)})
+    assert_refused_as_forged(response)
+    assert_unchanged(before, engine)
+    assert not still_signed_in(browser)
+
+
+@pytest.mark.parametrize("token", ["missing", "wrong"])
+def test_setup_without_the_csrf_token_is_refused_and_creates_no_practice(client, new_browser, engine, token) -> None:  # type: ignore[no-untyped-def]
+    assert client.get("/setup").status_code == 200
+    response = client.post("/setup", data={**PAYLOADS["auth.setup"](None), **_forged(token, new_browser)})  # type: ignore[arg-type]
+    assert_refused_as_forged(response)
+    with engine.connect() as conn:
+        assert conn.execute(select(Practice.id)).first() is None
+        assert conn.execute(select(User.id)).first() is None
+
+
+# --- the payloads above are real: sent by the right person, each one changes something ---------------
+
+@pytest.mark.parametrize("endpoint", [e for e in POST_ENDPOINTS if ROUTES[e].access != PUBLIC])
+def test_the_payloads_change_the_database_when_the_right_person_sends_them(world: World, browser, engine,
+                                                                           endpoint) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("alice@harbour.test")
+    before = snapshot(engine)
+    response = send(browser, world, endpoint, "POST")
+    assert response.status_code == 302, text_of(response)[:500]
+    assert snapshot(engine) != before
+
+
+def test_the_sign_in_invitation_and_sign_out_payloads_work_with_the_token(world: World, new_browser, engine) -> None:  # type: ignore[no-untyped-def]
+    invitee = new_browser()
+    assert send(invitee, world, "auth.invitation", "POST").status_code == 302
+    with engine.connect() as conn:
+        assert conn.execute(select(Invitation.used_at).where(Invitation.user_id == world.ids["invited_user_id"])).scalar()
+    assert still_signed_in(invitee)
+    alice = new_browser()
+    before = snapshot(engine)
+    assert send(alice, world, "auth.sign_in", "POST").status_code == 302
+    assert snapshot(engine) != before  # last_sign_in_at
+    assert still_signed_in(alice)
+    assert send(alice, world, "auth.sign_out", "POST").status_code == 302
+    assert not still_signed_in(alice)
+
+
+def test_the_setup_payload_works_with_the_token(browser, engine) -> None:  # type: ignore[no-untyped-def]
+    response = browser.post("/setup", PAYLOADS["auth.setup"](None))  # type: ignore[arg-type]
+    assert response.status_code == 302, text_of(response)[:500]
+    with engine.connect() as conn:
+        assert conn.execute(select(Practice.slug)).scalar_one() == "intruder"
+
+
+# --- 6. headers and cookies ------------------------------------------------------------------------------
+
+def _csp(response) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    directives: dict[str, list[str]] = {}
+    for part in response.headers["Content-Security-Policy"].split(";"):
+        if part.strip():
+            name, *values = part.split()
+            directives[name.lower()] = values
+    return directives
+
+
+@pytest.mark.parametrize("signed_in", [False, True], ids=["signed out", "signed in"])
+def test_pages_forbid_framing_sniffing_and_inline_scripts(world: World, browser, signed_in) -> None:  # type: ignore[no-untyped-def]
+    if signed_in:
+        browser.sign_in("alice@harbour.test")
+    response = browser.get("/" if signed_in else "/sign-in")
+    assert response.status_code == 200
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    csp = _csp(response)
+    scripts = csp.get("script-src", csp.get("default-src"))
+    assert scripts, "the CSP must restrict scripts"
+    assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts and "*" not in scripts
+    assert csp.get("frame-ancestors") == ["'none'"]
+
+
+def test_the_session_cookie_is_httponly_and_samesite_lax_after_signing_in(world: World, browser) -> None:  # type: ignore[no-untyped-def]
+    response = browser.post("/sign-in", {"email": "alice@harbour.test", "password": PASSWORD})
+    assert response.status_code == 302
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("partnermon_session=")]
+    assert len(cookies) == 1, response.headers.getlist("Set-Cookie")
+    attributes = {a.strip().split("=")[0].lower(): a.strip() for a in cookies[0].split(";")[1:]}
+    assert "httponly" in attributes
+    assert attributes.get("samesite", "").lower() == "samesite=lax"

@@ -1,0 +1,72 @@
+"""Practice settings: time zone, business hours, branding and the logo upload."""
+
+from __future__ import annotations
+
+import io
+
+from tests.conftest import text_of
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def test_alice_sets_business_hours_and_branding(cast, browser, session):
+    browser.sign_in("alice@harbour.test")
+    response = browser.post("/settings/", {
+        "name": "Harbour Advice Ltd", "timezone": "Australia/Sydney", "business_start": "08:30",
+        "business_end": "18:00", "business_days": ["0", "1", "2", "3", "5"], "brand_colour": "#AA3300",
+    }, follow_redirects=True)
+    assert "Practice settings saved" in text_of(response)
+    session.refresh(cast.harbour)
+    assert cast.harbour.timezone == "Australia/Sydney"
+    assert (cast.harbour.business_start_minute, cast.harbour.business_end_minute) == (510, 1080)
+    assert cast.harbour.business_weekdays == [0, 1, 2, 3, 5]
+    assert cast.harbour.brand_colour == "#aa3300"
+    # The colour reaches every page through the one nonce'd style block.
+    assert "--brand: #aa3300" in browser.get("/").get_data(as_text=True)
+
+
+def test_bad_settings_show_field_messages_and_change_nothing(cast, browser, session):
+    browser.sign_in("alice@harbour.test")
+    response = browser.post("/settings/", {
+        "name": "", "timezone": "Nowhere/Else", "business_start": "18:00", "business_end": "09:00",
+        "brand_colour": "red;} body{display:none",
+    })
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Practice name is required" in page
+    assert "not a time zone" in page
+    assert "Closing time must be after opening time" in page
+    assert "Choose at least one business day" in page
+    assert "Use a colour like #1f4e79" in page
+    session.refresh(cast.harbour)
+    assert cast.harbour.name == "Harbour Advice" and cast.harbour.timezone == "Europe/London"
+
+
+def test_a_png_logo_is_stored_and_served_only_to_the_practice(cast, browser, new_browser):
+    browser.sign_in("alice@harbour.test")
+    response = browser.post("/settings/logo", {"logo": (io.BytesIO(PNG), "logo.png")},
+                            content_type="multipart/form-data", follow_redirects=True)
+    assert "Logo updated" in text_of(response)
+    logo = browser.get("/practice/logo")
+    assert logo.status_code == 200 and logo.mimetype == "image/png" and logo.data == PNG
+    # Charlie's practice has no logo; he never gets Harbour's.
+    assert new_browser().sign_in("charlie@quay.test").get("/practice/logo").status_code == 404
+
+
+def test_an_svg_logo_is_refused_because_it_can_carry_script(cast, browser):
+    browser.sign_in("alice@harbour.test")
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    response = browser.post("/settings/logo", {"logo": (io.BytesIO(svg), "logo.svg")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and "Upload a PNG or JPEG image" in text_of(response)
+    assert browser.get("/practice/logo").status_code == 404
+
+
+def test_an_oversized_upload_is_refused_with_413_not_500(cast, browser):
+    browser.sign_in("alice@harbour.test")
+    # A raw body: the test client would spool a large file to a temp file it never closes.
+    body = (b"--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n" + browser.csrf().encode()
+            + b"\r\n--b\r\nContent-Disposition: form-data; name=\"logo\"; filename=\"big.png\"\r\n"
+            + b"Content-Type: image/png\r\n\r\n" + PNG + b"\x00" * (3 * 1024 * 1024) + b"\r\n--b--\r\n")
+    response = browser.client.post("/settings/logo", data=body, content_type="multipart/form-data; boundary=b")
+    assert response.status_code == 413
+    assert "too large" in text_of(response)
