@@ -4,6 +4,6 @@ Fails at start-up, with a sentence naming host and port, if the database cannot 
 its schema is behind (run ``partnermon init-db`` first).
 """
 
-from partnermon.cli import build_checked_app
+from partnermon.cli_support import build_checked_app
 
 app = build_checked_app()

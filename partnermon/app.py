@@ -35,12 +35,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.extensions["partnermon"] = runtime
 
     from partnermon.web import assets, context, errors, security
-    from partnermon.web import account, admin, auth, home, moments, partners, practice_settings, users
+    from partnermon.web import account, admin, auth, home, maintenance, moments, partners, practice_settings
+    from partnermon.web import touchpoints, users
 
     context.init_app(app)
     security.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
-    for module in (auth, account, home, partners, moments, practice_settings, users, admin):
+    for module in (auth, account, home, partners, touchpoints, maintenance, moments, practice_settings, users, admin):
         app.register_blueprint(module.bp)
     return app

@@ -22,15 +22,16 @@ def claim(session: Session, model: Any, now: datetime, *, worker_id: str, lease_
     candidates = session.scalars(
         select(model.id).where(due, free).order_by(order_by).limit(limit).with_for_update(skip_locked=True)
     ).all()
-    claimed: list[int] = []
+    if not candidates:
+        session.commit()
+        return []
     values = {"claimed_by": worker_id, "lease_until": now + timedelta(seconds=lease_seconds)}
     values.update(extra_values or {})
-    for row_id in candidates:
-        result = session.execute(
-            update(model).where(model.id == row_id, due, free).values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if result.rowcount == 1:
-            claimed.append(row_id)
+    # One statement for the batch; repeating the conditions means a row another worker claimed since
+    # (SQLite has no SKIP LOCKED) is simply not returned.
+    claimed = list(session.scalars(
+        update(model).where(model.id.in_(candidates), due, free).values(**values).returning(model.id)
+        .execution_options(synchronize_session=False)
+    ))
     session.commit()
     return claimed

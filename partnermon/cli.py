@@ -6,70 +6,17 @@ Problems a person can fix are printed as one line naming the problem, with a non
 from __future__ import annotations
 
 import logging
-import signal
-import sys
 import threading
-from functools import wraps
-from typing import Any, Callable, NoReturn
 
 import click
-from flask import Flask
 
-from partnermon import accounts, partners, practices, schema
-from partnermon.config import ConfigError
-from partnermon.db import DatabaseUnreachable, check_database, utcnow
-from partnermon.errors import NotFound, ValidationError
-from partnermon.runtime import Runtime
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"partnermon: {message}", err=True)
-    sys.exit(code)
-
-
-def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the errors people cause into one line and an exit code, never a traceback."""
-
-    @wraps(command)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return command(*args, **kwargs)
-        except (ConfigError, DatabaseUnreachable, NotFound) as exc:
-            fail(str(exc))
-        except ValidationError as exc:
-            fail(exc.first_line())
-
-    return wrapped
-
-
-def open_runtime(*, require_schema: bool = True) -> Runtime:
-    runtime = Runtime.from_settings()
-    context = click.get_current_context(silent=True)
-    if context is not None:
-        # Runs however the command ends, a clean return or fail()'s exit.
-        context.call_on_close(runtime.close)
-    check_database(runtime.engine)
-    if require_schema and not schema.is_up_to_date(runtime.engine):
-        fail("the database schema is missing or out of date. Run `partnermon init-db` first.")
-    return runtime
-
-
-def build_checked_app() -> Flask:
-    """For ``wsgi.py``: an app whose database answers and is migrated, or one clear line and exit."""
-    from partnermon.app import create_app
-
-    try:
-        runtime = open_runtime()
-    except (ConfigError, DatabaseUnreachable) as exc:
-        fail(str(exc))
-    return create_app(runtime=runtime)
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Their INFO lines (every job run, every migration step) drown out what an operator needs to see.
-    for chatty in ("apscheduler", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+from partnermon import accounts, jobs, partners, practices, schema
+from partnermon.cli_support import (
+    fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
+)
+from partnermon.cli_monitoring import export_command, probe_command
+from partnermon.db import utcnow
+from partnermon.monitoring import probe_settings
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -159,40 +106,56 @@ def create_partner(practice_slug: str, name: str, category: str, website: str, e
 @click.option("--name", required=True)
 @click.option("--moment", required=True, help="A moment-of-truth key, e.g. claim, service, opening.")
 @click.option("--url", default="", help="The page's address; leave out for an offline touchpoint.")
+@click.option("--kind", default=None, help="Probe it: http, content, tls, dns, json or journey (needs --url).")
+@click.option("--check", "checks", multiple=True, metavar="EXPR", help="A probe assertion, e.g. '[STATUS] == 200'. Repeatable.")
+@click.option("--interval", default=None, type=int, metavar="SECONDS", help="Seconds between checks (30 or more; default 300).")
 @friendly_errors
-def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str) -> None:
-    """Add a touchpoint (where clients meet a partner) tagged with a moment of truth."""
+def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str, kind: str | None,
+                   checks: tuple[str, ...], interval: int | None) -> None:
+    """Add a touchpoint (where clients meet a partner) tagged with a moment of truth, and optionally its probe."""
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:
         practice = practices.by_slug(session, practice_slug)
         partner = partners.partner_by_name(session, practice.id, partner_name)
         touchpoint = partners.create_touchpoint(session, now, partner, "cli", {"name": name, "moment": moment, "url": url})
+        probe = None
+        if kind or checks or interval is not None:
+            probe = probe_settings.save_probe(session, now, touchpoint, "cli", {
+                "kind": kind or "http", "checks": list(checks),
+                "interval_seconds": "" if interval is None else str(interval)})
         session.commit()
         click.echo(f"Added touchpoint {touchpoint.name} ({touchpoint.moment.name}) to {partner.name}.")
+        if probe is not None:
+            click.echo(f"Probing it with a {probe.kind} probe {probe_settings.describe_interval(probe.interval_seconds)}.")
 
 
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Web server threads.")
-@click.option("--no-scheduler", is_flag=True, help="Serve pages only; run `partnermon scheduler` elsewhere.")
+@click.option("--no-scheduler", is_flag=True,
+              help="Serve pages only; run `partnermon scheduler` and `partnermon worker` elsewhere.")
+@click.option("--probe-threads", default=8, show_default=True, type=click.IntRange(1, 64), help="Threads running probes.")
 @friendly_errors
-def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
-    """Run the web app, scheduler and email sender in one process (the embedded default)."""
+def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads: int) -> None:
+    """Run the web app, scheduler, probe worker and email sender in one process (the embedded default)."""
     import waitress
 
     from partnermon.app import create_app
     from partnermon.scheduler import build_scheduler
 
-    _setup_logging()
+    setup_logging()
     runtime = open_runtime(require_schema=False)
     # One process owns this database, so bringing the schema up to date here is safe and saves a step.
     schema.upgrade(runtime.engine)
     app = create_app(runtime=runtime)
     scheduler = None if no_scheduler else build_scheduler(runtime)
+    stop_probes = threading.Event()
     if scheduler is not None:
         scheduler.start()
+        worker = jobs.probe_worker(runtime, threads=probe_threads)
+        threading.Thread(target=worker.run, args=(stop_probes,), name="probe-worker", daemon=True).start()
     with runtime.session_factory() as session:
         first_run = not practices.any_practice_exists(session)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
@@ -207,15 +170,9 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool) -> None:
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc.strerror}). Is another program using that port? Try --port.")
     finally:
+        stop_probes.set()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-
-
-def _stop_on_signals() -> threading.Event:
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    return stop
 
 
 @main.command("scheduler")
@@ -224,30 +181,38 @@ def scheduler_command() -> None:
     """Run the one scheduler (production). A second copy waits as a standby."""
     from partnermon.scheduler import run_forever
 
-    _setup_logging()
+    setup_logging()
     runtime = open_runtime()
-    run_forever(runtime, _stop_on_signals())
+    run_forever(runtime, stop_on_signals())
 
 
 @main.command("worker")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64))
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256), help="Threads running probes.")
 @click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(0.5, 300), help="Seconds between looks for due work.")
 @friendly_errors
 def worker_command(threads: int, poll: float) -> None:
     """Claim and run due work (production); run as many as you like, on any machines."""
     from partnermon import jobs
 
-    _setup_logging()
+    setup_logging()
     runtime = open_runtime()
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     name = jobs.worker_id("worker")
-    click.echo(f"partnermon worker {name} started; Ctrl+C to stop.")
+    probe_worker = jobs.probe_worker(runtime, threads=threads, worker=name)
+    probe_thread = threading.Thread(target=probe_worker.run, args=(stop,), name="probe-worker")
+    probe_thread.start()
+    click.echo(f"partnermon worker {name} started with {threads} probe threads; Ctrl+C to stop.")
     while not stop.is_set():
         try:
             jobs.send_emails(runtime, utcnow(), worker=name)
         except Exception:  # a database blip must not end the worker; log it and look again shortly
             logging.getLogger(__name__).exception("worker pass failed")
         stop.wait(poll)
+    probe_thread.join()
+
+
+main.add_command(probe_command)
+main.add_command(export_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

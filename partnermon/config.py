@@ -7,6 +7,7 @@ environment only when :func:`load_settings` is called, never at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field, replace
@@ -108,6 +109,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     cidrs = tuple(
         part.strip() for part in env.get("PARTNERMON_PROBE_ALLOW_CIDRS", "").split(",") if part.strip()
     )
+    for cidr in cidrs:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(f"PARTNERMON_PROBE_ALLOW_CIDRS: {cidr!r} is not a network like 10.1.2.0/24.") from None
     base_url = (env.get("PARTNERMON_BASE_URL", "").strip() or DEFAULT_BASE_URL).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(f"PARTNERMON_BASE_URL must start with http:// or https://, not {base_url!r}.")

@@ -8,7 +8,10 @@ import socket
 from datetime import datetime
 
 from partnermon import accounts
+from partnermon.db import utcnow
 from partnermon.mail.sender import SendReport, send_due
+from partnermon.monitoring import rollups
+from partnermon.monitoring.worker import ProbeWorker
 from partnermon.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,20 @@ def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None) -
 
 
 def prune(runtime: Runtime, now: datetime) -> int:
-    """Housekeeping: drop rows that have stopped mattering (old failed sign-ins)."""
+    """Housekeeping: drop rows that have stopped mattering (old failed sign-ins, raw probe results past
+    PARTNERMON_RESULT_RETENTION_DAYS)."""
     with runtime.session_factory() as session:
         removed = accounts.prune_sign_in_failures(session, now)
         session.commit()
+        removed += rollups.prune_results(session, now, runtime.settings.result_retention_days)
     return removed
+
+
+def roll_up(runtime: Runtime, now: datetime) -> int:
+    with runtime.session_factory() as session:
+        return rollups.roll_up(session, now)
+
+
+def probe_worker(runtime: Runtime, *, threads: int, worker: str | None = None) -> ProbeWorker:
+    return ProbeWorker(runtime.session_factory, runtime.probe_policy, worker_id=worker or worker_id("probes"),
+                       threads=threads, clock=utcnow)

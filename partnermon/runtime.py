@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from partnermon.config import Settings, load_settings
 from partnermon.db import make_engine, make_session_factory
 from partnermon.mail.sender import Transport
+from probes.fetch import FetchPolicy
 
 
 @dataclass
@@ -32,6 +33,14 @@ class Runtime:
     def close(self) -> None:
         """Close pooled connections; one-shot commands call this so none outlive them."""
         self.engine.dispose()
+
+    @cached_property
+    def probe_policy(self) -> FetchPolicy:
+        """How probes may reach out: the safety rules of DESIGN.md §8 plus this installation's exceptions."""
+        from partnermon import __version__
+
+        return FetchPolicy(allow_cidrs=self.settings.probe_allow_cidrs,
+                           user_agent=f"partnermon-probe/{__version__} (+{self.settings.base_url})")
 
     @cached_property
     def mail_transport_factory(self) -> Callable[[], Transport] | None:

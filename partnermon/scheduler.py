@@ -34,6 +34,7 @@ class PeriodicJob:
 # The table of everything that runs on a timer. Later features add rows here.
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("send-emails", lambda rt: jobs.send_emails(rt, utcnow()), seconds=10),
+    PeriodicJob("roll-up", lambda rt: jobs.roll_up(rt, utcnow()), seconds=60),
     PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
 )
 

@@ -24,9 +24,10 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -35,6 +36,7 @@ from sqlalchemy import Engine, select
 
 import partnermon.security
 from partnermon import accounts, practices
+from partnermon.monitoring import maintenance, probe_settings
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, User
 from tests.conftest import PASSWORD, text_of
 from tests.factories import Cast
@@ -66,6 +68,7 @@ ROUTES: dict[str, Route] = {
     "assets.logo": Route("/practice/logo", G, SIGNED_IN),
     "partners.index": Route("/partners/", G, SIGNED_IN),
     "partners.show": Route("/partners/<int:partner_id>", G, SIGNED_IN, scoped=True),
+    "touchpoints.show": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>", G, SIGNED_IN, scoped=True),
     "moments.index": Route("/moments/", G, SIGNED_IN),
     # Owners only.
     "partners.create": Route("/partners/new", GP, OWNER),
@@ -76,6 +79,13 @@ ROUTES: dict[str, Route] = {
                                       scoped=True),
     "partners.delete_touchpoint": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/delete", P, OWNER,
                                         scoped=True),
+    "touchpoints.probe": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/probe", P, OWNER,
+                               scoped=True),
+    "touchpoints.remove_probe": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/probe/delete", GP,
+                                      OWNER, scoped=True),
+    "maintenance.create": Route("/partners/<int:partner_id>/maintenance", P, OWNER, scoped=True),
+    "maintenance.delete": Route("/partners/<int:partner_id>/maintenance/<int:window_id>/delete", P, OWNER,
+                                scoped=True),
     "moments.create": Route("/moments/new", GP, OWNER),
     "moments.edit": Route("/moments/<int:moment_id>/edit", GP, OWNER, scoped=True),
     "moments.retire": Route("/moments/<int:moment_id>/retire", P, OWNER, scoped=True),
@@ -90,6 +100,11 @@ ROUTES: dict[str, Route] = {
     "admin.audit_log": Route("/admin/audit", G, OWNER),
 }
 
+def _local_in(days: int) -> str:
+    """A datetime-local value this many days from now in Harbour's zone (windows may not lie in the past)."""
+    return (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
+
+
 NEW_PASSWORD = "a different long passphrase 42"
 HARBOUR_LOGO = b"\x89PNG\r\n\x1a\n" + b"harbour's logo"
 OTHER_LOGO = b"\x89PNG\r\n\x1a\n" + b"somebody else's logo"
@@ -97,7 +112,8 @@ OTHER_LOGO = b"\x89PNG\r\n\x1a\n" + b"somebody else's logo"
 
 @dataclass
 class World:
-    """The cast, plus what some routes need: an unused moment, an invited user, a logo."""
+    """The cast, plus what some routes need: an unused moment, an invited user, a logo, a probe of Acme's
+    claims form and a maintenance window at Acme."""
 
     cast: Cast
     ids: dict[str, Any]   # Harbour's objects, by the URL placeholder that takes them
@@ -125,6 +141,13 @@ PAYLOADS: dict[str, Callable[[World], dict[str, Any]]] = {
     "partners.edit_touchpoint": lambda w: {"name": "Hijacked touchpoint", "moment": "complaint",
                                            "url": "https://hijacked.example/"},
     "partners.delete_touchpoint": lambda w: {},
+    # "Save probe" (the world's probe checks every 5 minutes); "Test now" is the same form and route.
+    "touchpoints.probe": lambda w: {"action": "save", "kind": "http", "checks": "[STATUS] == 200",
+                                    "interval_seconds": "60", "enabled": "1"},
+    "touchpoints.remove_probe": lambda w: {},
+    "maintenance.create": lambda w: {"starts_at": _local_in(days=1), "ends_at": _local_in(days=2), "touchpoint": "",
+                                     "note": "Planted maintenance"},
+    "maintenance.delete": lambda w: {},
     "moments.create": lambda w: {"key": "planted", "name": "Planted moment", "stage": "awareness", "stake": "low"},
     "moments.edit": lambda w: {"name": "Hijacked moment", "stage": "purchase", "stake": "high", "examples": "x"},
     "moments.retire": lambda w: {"retired": "1"},
@@ -165,6 +188,9 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
     invitation = accounts.invite_user(session, now, cast.harbour, email="ivy@harbour.test", role="viewer",
                                       name="Ivy", actor=cast.alice, base_url="http://partnermon.test")
     practices.set_logo(session, now, cast.harbour, cast.alice, HARBOUR_LOGO)
+    probe_settings.save_probe(session, now, cast.acme_claims, cast.alice, {"kind": "http", "interval_seconds": "300"})
+    window = maintenance.create_window(session, now, cast.acme, cast.alice,
+                                       {"starts_at": _local_in(days=3), "ends_at": _local_in(days=4)})
     unused = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
                                                         MomentOfTruth.key == "advocacy"))
     session.commit()
@@ -175,6 +201,7 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
         "user_id": cast.bob.id,
         "invited_user_id": invitation.user.id,  # has no password yet, so a resend would go through
         "token": invitation.link.rsplit("/", 1)[1],
+        "window_id": window.id,
     }
     return World(cast, ids)
 
@@ -319,7 +346,11 @@ def test_advisers_and_viewers_see_the_pages_for_everyone(world: World, browser, 
 def test_owner_only_actions_are_not_offered_to_a_viewer(world: World, browser) -> None:  # type: ignore[no-untyped-def]
     browser.sign_in("vera@harbour.test")
     html = browser.get(world.path("partners.show")).get_data(as_text=True)
-    for endpoint in ("partners.edit", "partners.delete", "partners.create_touchpoint", "partners.edit_touchpoint"):
+    for endpoint in ("partners.edit", "partners.delete", "partners.create_touchpoint", "partners.edit_touchpoint",
+                     "maintenance.create", "maintenance.delete"):
+        assert world.path(endpoint) not in html
+    html = browser.get(world.path("touchpoints.show")).get_data(as_text=True)
+    for endpoint in ("touchpoints.probe", "touchpoints.remove_probe", "partners.edit_touchpoint"):
         assert world.path(endpoint) not in html
     nav = browser.get("/").get_data(as_text=True)
     for endpoint in ("users.index", "settings.practice", "admin.emails", "admin.audit_log"):

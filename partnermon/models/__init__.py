@@ -6,6 +6,9 @@ Models are split by what they describe; import them from here.
 from partnermon.db import Base
 from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
 from partnermon.models.audit import AuditEvent
+from partnermon.models.monitoring import (
+    DailyRollup, HourlyRollup, Incident, JobMark, MaintenanceWindow, Probe, ProbeResult,
+)
 from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
@@ -14,7 +17,14 @@ __all__ = [
     "AuditEvent",
     "Base",
     "DEFAULT_MOMENTS",
+    "DailyRollup",
+    "HourlyRollup",
+    "Incident",
+    "MaintenanceWindow",
+    "Probe",
+    "ProbeResult",
     "Invitation",
+    "JobMark",
     "MomentOfTruth",
     "OutboxEmail",
     "PARTNER_CATEGORIES",

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
 from partnermon.models.practice import MomentOfTruth, Practice
+
+if TYPE_CHECKING:
+    from partnermon.models.monitoring import Probe
 
 PARTNER_CATEGORIES = {
     "insurer": "Insurer",
@@ -61,3 +65,5 @@ class Touchpoint(Base):
 
     partner: Mapped[Partner] = relationship(back_populates="touchpoints")
     moment: Mapped[MomentOfTruth] = relationship()
+    probe: Mapped["Probe | None"] = relationship(back_populates="touchpoint", cascade="all, delete-orphan",
+                                                 uselist=False)

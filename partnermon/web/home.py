@@ -1,4 +1,4 @@
-"""The home page: what the practice has set up so far and what to do next."""
+"""The home page: what the practice has set up so far, which touchpoints are in trouble, what to do next."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
+from partnermon.monitoring.status import practice_summary
 from partnermon.web.context import db
 from partnermon.web.security import current_user, login_required
 
@@ -25,4 +26,4 @@ def index() -> str:
         "failed_emails": session.scalar(select(func.count()).select_from(OutboxEmail).where(
             OutboxEmail.practice_id == pid, OutboxEmail.status == "failed")) or 0,
     }
-    return render_template("home.html", counts=counts)
+    return render_template("home.html", counts=counts, summary=practice_summary(session, pid))

@@ -1,13 +1,21 @@
-"""Partner and touchpoint pages. Everyone in the practice may look; only owners change things."""
+"""Partner and touchpoint pages. Everyone in the practice may look; only owners change things.
+
+The partner page also shows each touchpoint's state now and the partner's maintenance windows (planned
+and removed through ``web.maintenance``); a touchpoint's own page is ``web.touchpoints``.
+"""
 
 from __future__ import annotations
+
+from typing import Any, Mapping
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from partnermon import partners as service
 from partnermon.errors import ValidationError
-from partnermon.models import PARTNER_CATEGORIES
+from partnermon.models import PARTNER_CATEGORIES, Partner
+from partnermon.monitoring import maintenance
+from partnermon.monitoring import status as monitoring
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields, rerender
 from partnermon.web.security import current_user, login_required, owner_required
@@ -45,11 +53,21 @@ def create() -> Response | str | tuple[str, int]:
     return redirect(url_for("partners.show", partner_id=partner.id))
 
 
+def partner_page(partner: Partner, *, errors: dict[str, str] | None = None, form: Mapping[str, Any] | None = None,
+                 status: int = 200) -> tuple[str, int]:
+    """The partner page; ``errors`` and ``form`` belong to its maintenance form when that needs fixing."""
+    session, clock = db(), now()
+    windows = [(window, maintenance.window_state(window, clock))
+               for window in maintenance.list_windows(session, clock, partner)]
+    return render_template("partners/show.html", partner=partner,
+                           states=monitoring.partner_states(session, clock, partner), windows=windows,
+                           errors=errors or {}, form=form or {}), status
+
+
 @bp.get("/<int:partner_id>")
 @login_required
-def show(partner_id: int) -> str:
-    partner = or_404(service.get_partner, _pid(), partner_id)
-    return render_template("partners/show.html", partner=partner)
+def show(partner_id: int) -> tuple[str, int]:
+    return partner_page(or_404(service.get_partner, _pid(), partner_id))
 
 
 @bp.route("/<int:partner_id>/edit", methods=["GET", "POST"])

@@ -1,0 +1,69 @@
+"""A practice's business hours: is a moment inside them, and how much of a period falls inside them.
+
+Clients ring their adviser in business hours, so an outage at 3 a.m. on a Sunday hurts less than one at
+11 a.m. on a Tuesday; incidents, rollups and (later) follow-up deadlines all ask these two questions.
+Pure arithmetic on aware datetimes; knows nothing of the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from partnermon.models.practice import Practice
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    timezone: str
+    start_minute: int   # minutes after local midnight
+    end_minute: int
+    days: int           # bit mask, Monday = bit 0
+
+    @classmethod
+    def of(cls, practice: Practice) -> "BusinessHours":
+        return cls(practice.timezone, practice.business_start_minute, practice.business_end_minute,
+                   practice.business_days)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def contains(self, at: datetime) -> bool:
+        local = at.astimezone(self.zone)
+        if not self.days & (1 << local.weekday()):
+            return False
+        minute = local.hour * 60 + local.minute
+        return self.start_minute <= minute < self.end_minute
+
+    def _day_window(self, day: date) -> tuple[datetime, datetime] | None:
+        if not self.days & (1 << day.weekday()) or self.end_minute <= self.start_minute:
+            return None
+        # Built from local wall-clock times so that a DST change day gets its real length.
+        opens = datetime.combine(day, time(self.start_minute // 60, self.start_minute % 60), self.zone)
+        closes = datetime.combine(day, time(0), self.zone) + timedelta(minutes=self.end_minute)
+        if self.end_minute < 24 * 60:
+            closes = datetime.combine(day, time(self.end_minute // 60, self.end_minute % 60), self.zone)
+        return opens.astimezone(timezone.utc), closes.astimezone(timezone.utc)
+
+    def seconds_within(self, start: datetime, end: datetime) -> int:
+        """How many seconds of [start, end) fall inside business hours."""
+        if end <= start:
+            return 0
+        zone = self.zone
+        day = start.astimezone(zone).date()
+        last = end.astimezone(zone).date()
+        total = 0.0
+        while day <= last:
+            window = self._day_window(day)
+            if window is not None:
+                overlap = (min(end, window[1]) - max(start, window[0])).total_seconds()
+                if overlap > 0:
+                    total += overlap
+            day += timedelta(days=1)
+        return int(round(total))
+
+
+def local_day(at: datetime, zone_name: str) -> date:
+    return at.astimezone(ZoneInfo(zone_name)).date()

@@ -1,0 +1,116 @@
+"""``partnermon probe`` and ``partnermon export``: monitoring from the command line (DESIGN.md §9)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from typing import Any, TextIO
+
+import click
+
+import probes
+from partnermon import practices
+from partnermon.cli_support import fail, friendly_errors, open_runtime
+from partnermon.db import utcnow
+from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
+from probes.fetch import DEFAULT_USER_AGENT, FetchPolicy
+from probes.spec import ProbeSpec
+
+EXIT_BY_OUTCOME = {"up": 0, "degraded": 1, "down": 2}
+EXIT_BAD_ARGUMENTS = 64  # EX_USAGE: 2 already means "down"
+
+
+class _UsageIs64(click.Command):
+    """Click reports bad arguments with exit code 2, which for ``probe`` means "down"; use 64."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_BAD_ARGUMENTS
+            raise
+
+
+@click.command("probe", cls=_UsageIs64)
+@click.argument("url")
+@click.option("--kind", default="http", show_default=True, type=click.Choice(list(probes.KINDS)))
+@click.option("--check", "checks", multiple=True, metavar="EXPR",
+              help='An assertion that must hold, e.g. \'[STATUS] == 200\'. Repeatable.')
+@click.option("--soft-check", "soft_checks", multiple=True, metavar="EXPR",
+              help="An assertion whose failure makes the result degraded rather than down. Repeatable.")
+@click.option("--slow-after", type=click.IntRange(1, 120_000), default=None, metavar="MS",
+              help="Degraded when the whole check takes longer than this many milliseconds.")
+@click.option("--option", "options", multiple=True, metavar="KEY=JSON",
+              help='A kind option, e.g. --option \'record_types=["A","MX"]\' or --option human_contact=\'"hard"\'.')
+@click.option("--allow-private", is_flag=True, help="Allow private and loopback addresses (your own network).")
+@click.option("--timeout", type=click.FloatRange(0.5, 60), default=10.0, show_default=True, metavar="S",
+              help="Give up after this many seconds in all.")
+def probe_command(url: str, kind: str, checks: tuple[str, ...], soft_checks: tuple[str, ...], slow_after: int | None,
+                  options: tuple[str, ...], allow_private: bool, timeout: float) -> None:
+    """Run one probe now and print its result as JSON.
+
+    Exit status: 0 up, 1 degraded, 2 down, 64 bad arguments.
+    """
+    spec = ProbeSpec(kind=kind, url=url, checks=checks, soft_checks=soft_checks, timeout_seconds=timeout,
+                     degraded_after_ms=slow_after, options=_parse_options(options))
+    problems = probes.check(spec)
+    if problems:
+        field, message = next(iter(problems.items()))
+        fail(f"{field.replace('_', ' ')}: {message}", code=EXIT_BAD_ARGUMENTS)
+    cidrs = tuple(p.strip() for p in os.environ.get("PARTNERMON_PROBE_ALLOW_CIDRS", "").split(",") if p.strip())
+    policy = FetchPolicy(allow_cidrs=cidrs, allow_private=allow_private, user_agent=DEFAULT_USER_AGENT,
+                         total_timeout=timeout, read_timeout=timeout, connect_timeout=min(timeout, 5.0))
+    result = probes.run(spec, policy, utcnow())
+    click.echo(json.dumps({"url": url, "kind": kind, **result.to_dict()}, indent=2, ensure_ascii=False, default=str))
+    sys.exit(EXIT_BY_OUTCOME[result.outcome])
+
+
+def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not re.match(r"^[a-z_]{1,40}$", key):
+            fail(f"--option {pair[:60]!r}: use KEY=VALUE, e.g. min_days=30.", code=EXIT_BAD_ARGUMENTS)
+        try:
+            options[key] = json.loads(raw)
+        except ValueError:
+            options[key] = raw  # a bare word such as hard is taken as text
+    return options
+
+
+@click.command("export")
+@click.option("--practice", "practice_slug", required=True)
+@click.option("--what", type=click.Choice(["results", "incidents"]), required=True,
+              help="Probe results or incidents (feedback, follow-ups and scores arrive with their features).")
+@click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--month", default=None, metavar="YYYY-MM", help="A month in the practice's time zone; default this month.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+@friendly_errors
+def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
+    """Export a practice's probe results or incidents for one month."""
+    if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
+        fail(f"--month {month[:20]!r} is not a month like 2026-11.")
+    runtime = open_runtime()
+    with runtime.session_factory() as session:
+        practice = practices.by_slug(session, practice_slug)
+        start, end, label = month_bounds(month, practice, utcnow())
+        rows = (probe_results if what == "results" else incidents)(session, practice.id, start, end)
+        fields = RESULT_FIELDS if what == "results" else INCIDENT_FIELDS
+
+        def progress(count: int) -> None:
+            click.echo(f"… {count:,} rows", err=True)
+
+        def write(out: TextIO) -> int:
+            if format_ == "csv":
+                return write_csv(rows, fields, out, progress if output else None)
+            return write_json(rows, out, progress if output else None)
+
+        if output:
+            with open(output, "w", newline="", encoding="utf-8") as handle:
+                count = write(handle)
+            click.echo(f"Wrote {count:,} {what} of {practice.name} for {label} to {output}.", err=True)
+        else:
+            write(sys.stdout)

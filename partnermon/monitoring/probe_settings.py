@@ -1,0 +1,158 @@
+"""A touchpoint's probe settings: checking what an owner typed, saving it, and turning it into a ProbeSpec.
+
+Everything typed is checked here (including the assertion expressions and kind options, which
+``probes.check`` understands) so a probe that is saved can always run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+import probes
+from partnermon import audit
+from partnermon import validators as v
+from partnermon.errors import ValidationError
+from partnermon.models import Probe, Touchpoint, User
+from probes.content import HUMAN_CONTACT_MODES
+from probes.dns import RECORD_TYPES
+from probes.spec import ProbeSpec
+
+MIN_INTERVAL, DEFAULT_INTERVAL, MAX_INTERVAL = 30, 300, 86400
+DEFAULT_TIMEOUT, MAX_TIMEOUT = 10, 30
+
+
+def _lines(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        return [str(item).strip() for item in value if str(item).strip()]
+    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
+
+
+def _options(kind: str, data: Mapping[str, Any], form: v.Form) -> dict[str, Any]:
+    if kind == "content":
+        mode = str(data.get("human_contact") or "soft")
+        if mode not in HUMAN_CONTACT_MODES:
+            form.add("human_contact", "Human contact check must be one of: soft, hard, off.")
+        return {"expect_text": _lines(data.get("expect_text")), "reject_text": _lines(data.get("reject_text")),
+                "human_contact": mode}
+    if kind == "tls":
+        return {"min_days": form.check(v.whole_number, "min_days", data.get("min_days"), minimum=0, maximum=365,
+                                       default=14, label="Warn days before expiry")}
+    if kind == "dns":
+        types = data.get("record_types") or ["A"]
+        types = _lines(types) if not isinstance(types, str) else [t.strip().upper() for t in types.replace(",", " ").split()]
+        return {"record_types": [t.upper() for t in types]}
+    if kind == "journey":
+        steps = data.get("steps")
+        if isinstance(steps, str):
+            try:
+                steps = json.loads(steps) if steps.strip() else []
+            except ValueError as exc:
+                form.add("steps", f"Steps must be JSON: {exc.args[0] if exc.args else exc}.")
+                steps = []
+        return {"steps": steps or []}
+    return {}
+
+
+def clean(touchpoint: Touchpoint, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Check the submitted settings; returns the values to store or raises ValidationError with every field."""
+    form = v.Form()
+    kind = str(data.get("kind") or "http").strip()
+    if kind not in probes.KINDS:
+        form.add("kind", f"Choose one of: {', '.join(probes.KINDS)}.")
+        kind = "http"
+    if not touchpoint.url:
+        form.add("url", "Add this touchpoint's web address first: a probe needs somewhere to look.")
+    values: dict[str, Any] = {
+        "kind": kind,
+        "checks": _lines(data.get("checks")),
+        "soft_checks": _lines(data.get("soft_checks")),
+        "interval_seconds": form.check(v.whole_number, "interval_seconds", data.get("interval_seconds"),
+                                       minimum=MIN_INTERVAL, maximum=MAX_INTERVAL, default=DEFAULT_INTERVAL,
+                                       label="Interval (seconds)"),
+        "timeout_seconds": form.check(v.whole_number, "timeout_seconds", data.get("timeout_seconds"), minimum=1,
+                                      maximum=MAX_TIMEOUT, default=DEFAULT_TIMEOUT, label="Timeout (seconds)"),
+        "degraded_after_ms": None,
+        "failure_threshold": form.check(v.whole_number, "failure_threshold", data.get("failure_threshold"),
+                                        minimum=1, maximum=20, default=2, label="Failures before an incident"),
+        "success_threshold": form.check(v.whole_number, "success_threshold", data.get("success_threshold"),
+                                        minimum=1, maximum=20, default=2, label="Successes before it is resolved"),
+        "enabled": str(data.get("enabled", "1")).lower() not in ("0", "false", "off", ""),
+    }
+    if str(data.get("degraded_after_ms") or "").strip():
+        values["degraded_after_ms"] = form.check(v.whole_number, "degraded_after_ms", data.get("degraded_after_ms"),
+                                                 minimum=1, maximum=120_000, label="Slow after (ms)")
+    for field in ("checks", "soft_checks"):
+        if len(values[field]) > 20:
+            form.add(field, "At most 20 checks.")
+    values["options"] = _options(kind, data, form)
+    if not form.errors and touchpoint.url:
+        for field, message in probes.check(spec_from(values, touchpoint.url)).items():
+            form.add(field, message)
+    form.raise_if_errors()
+    return values
+
+
+def spec_from(values: Mapping[str, Any], url: str) -> ProbeSpec:
+    return ProbeSpec(kind=values["kind"], url=url, checks=tuple(values["checks"]),
+                     soft_checks=tuple(values["soft_checks"]), timeout_seconds=float(values["timeout_seconds"]),
+                     degraded_after_ms=values["degraded_after_ms"], options=dict(values["options"]))
+
+
+def spec_of(probe: Probe, url: str) -> ProbeSpec:
+    return ProbeSpec(kind=probe.kind, url=url, checks=tuple(probe.checks or ()),
+                     soft_checks=tuple(probe.soft_checks or ()), timeout_seconds=float(probe.timeout_seconds),
+                     degraded_after_ms=probe.degraded_after_ms, options=dict(probe.options or {}))
+
+
+def first_due(now: datetime, interval_seconds: int, rng: random.Random | None = None) -> datetime:
+    """A new probe's first run lands at a random point of its first interval, so probes added together
+    (an import, a restart) spread their load evenly instead of all running in the same second."""
+    return now + timedelta(seconds=(rng or random).uniform(0, interval_seconds))
+
+
+def save_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User | str, data: Mapping[str, Any],
+               *, rng: random.Random | None = None) -> Probe:
+    values = clean(touchpoint, data)
+    probe = touchpoint.probe
+    if probe is None:
+        probe = Probe(practice_id=touchpoint.practice_id, touchpoint_id=touchpoint.id, created_at=now,
+                      next_due_at=first_due(now, values["interval_seconds"], rng), **values)
+        session.add(probe)
+        touchpoint.probe = probe
+        verb = "Set up"
+    else:
+        # An interval change takes effect at the next run: the stored next-due time stays as it is.
+        for name, value in values.items():
+            setattr(probe, name, value)
+        verb = "Changed"
+    probe.updated_at = now
+    session.flush()
+    audit.record(session, now, touchpoint.practice_id, actor, "probe.saved", "touchpoint", touchpoint.id,
+                 f"{verb} the {probe.kind} probe of {touchpoint.name} ({touchpoint.partner.name})")
+    return probe
+
+
+def delete_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User | str) -> None:
+    if touchpoint.probe is None:
+        raise ValidationError({"probe": "This touchpoint has no probe."})
+    audit.record(session, now, touchpoint.practice_id, actor, "probe.deleted", "touchpoint", touchpoint.id,
+                 f"Removed the probe of {touchpoint.name} ({touchpoint.partner.name}); its results are kept")
+    session.delete(touchpoint.probe)
+    touchpoint.probe = None
+
+
+def describe_interval(seconds: int) -> str:
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return f"every {hours} hour{'s' if hours != 1 else ''}"
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"every {minutes} minute{'s' if minutes != 1 else ''}"
+    return f"every {seconds} seconds"
+
+
+__all__ = ["RECORD_TYPES", "clean", "delete_probe", "describe_interval", "first_due", "save_probe", "spec_from",
+           "spec_of"]

@@ -1,0 +1,213 @@
+"""What the pages show about monitoring: each touchpoint's state now, its recent checks and incidents,
+and a practice-wide count of what is up or down.
+
+Read-only functions of ``(session, now, ...)``; nothing here writes or commits. Every query is scoped to
+the practice of the objects passed in, and availability comes from rollups, never from raw results.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from partnermon.business_hours import BusinessHours
+from partnermon.models import Incident, MaintenanceWindow, Partner, Probe, ProbeResult, Touchpoint
+from partnermon.monitoring import incidents as incident_rules
+from partnermon.monitoring.rollups import counts_between
+
+RECENT_RESULTS = 50
+RECENT_INCIDENTS = 20
+
+# A touchpoint's state at a glance, worst first (the order problem lists use).
+STATE_LABELS = {
+    "down": "Down",
+    "degraded": "Degraded",
+    "up": "Up",
+    "waiting": "Waiting for first check",
+    "paused": "Paused",
+    "not_probed": "Not probed",
+    "offline": "Offline",
+}
+PROBLEM_STATES = ("down", "degraded")
+
+
+@dataclass(frozen=True)
+class TouchpointState:
+    touchpoint: Touchpoint
+    state: str                          # a key of STATE_LABELS
+    last_checked_at: datetime | None = None
+    last_error: str | None = None
+    next_due_at: datetime | None = None
+    open_incident: Incident | None = None
+    availability_24h: float | None = None
+    in_maintenance: bool = False
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self.state]
+
+    @property
+    def is_problem(self) -> bool:
+        return self.state in PROBLEM_STATES
+
+
+@dataclass(frozen=True)
+class IncidentView:
+    incident: Incident
+    seconds_total: int
+    seconds_in_business_hours: int
+
+    @property
+    def seconds_outside_business_hours(self) -> int:
+        return max(self.seconds_total - self.seconds_in_business_hours, 0)
+
+
+@dataclass
+class PracticeSummary:
+    counts: dict[str, int]               # state -> number of touchpoints
+    problems: list[tuple[Touchpoint, Probe]]
+
+    @property
+    def probed(self) -> int:
+        return sum(n for state, n in self.counts.items() if state not in ("not_probed", "offline"))
+
+
+def state_of(touchpoint: Touchpoint, probe: Probe | None) -> str:
+    if probe is None:
+        return "not_probed" if touchpoint.url else "offline"
+    if not probe.enabled:
+        return "paused"
+    return probe.state if probe.state in PROBLEM_STATES + ("up",) else "waiting"
+
+
+def states_of(session: Session, now: datetime, touchpoints: Iterable[Touchpoint]) -> dict[int, TouchpointState]:
+    """The state of each touchpoint (all of one practice), in a fixed handful of queries however many."""
+    touchpoints = list(touchpoints)
+    if not touchpoints:
+        return {}
+    practice_id = touchpoints[0].practice_id
+    assert all(t.practice_id == practice_id for t in touchpoints), "states_of is for one practice at a time"
+    ids = [t.id for t in touchpoints]
+    probes = {p.touchpoint_id: p for p in session.scalars(
+        select(Probe).where(Probe.practice_id == practice_id, Probe.touchpoint_id.in_(ids)))}
+    open_incidents: dict[int, Incident] = {}
+    for incident in session.scalars(select(Incident).where(
+            Incident.practice_id == practice_id, Incident.touchpoint_id.in_(ids), Incident.resolved_at.is_(None))
+            .order_by(Incident.started_at)):
+        current = open_incidents.get(incident.touchpoint_id)
+        if current is None or current.kind != "down":  # an outage outranks a degraded period
+            open_incidents[incident.touchpoint_id] = incident
+    availability = counts_between(session, ids, now - timedelta(hours=24), now + timedelta(hours=1))
+    windows = list(session.scalars(select(MaintenanceWindow).where(
+        MaintenanceWindow.practice_id == practice_id,
+        MaintenanceWindow.partner_id.in_({t.partner_id for t in touchpoints}),
+        MaintenanceWindow.starts_at <= now, MaintenanceWindow.ends_at > now)))
+    states = {}
+    for touchpoint in touchpoints:
+        probe = probes.get(touchpoint.id)
+        states[touchpoint.id] = TouchpointState(
+            touchpoint=touchpoint,
+            state=state_of(touchpoint, probe),
+            last_checked_at=probe.last_checked_at if probe else None,
+            last_error=probe.last_error if probe else None,
+            next_due_at=probe.next_due_at if probe and probe.enabled else None,
+            # An incident left open by a probe that was since removed is history, not today's state.
+            open_incident=open_incidents.get(touchpoint.id) if probe else None,
+            availability_24h=availability[touchpoint.id].availability,
+            in_maintenance=incident_rules.covered(windows, touchpoint.partner_id, touchpoint.id, now),
+        )
+    return states
+
+
+def partner_states(session: Session, now: datetime, partner: Partner) -> dict[int, TouchpointState]:
+    return states_of(session, now, partner.touchpoints)
+
+
+def recent_results(session: Session, touchpoint: Touchpoint, limit: int = RECENT_RESULTS) -> list[ProbeResult]:
+    """The touchpoint's latest checks, newest first."""
+    return list(session.scalars(
+        select(ProbeResult)
+        .where(ProbeResult.practice_id == touchpoint.practice_id, ProbeResult.touchpoint_id == touchpoint.id)
+        .order_by(ProbeResult.started_at.desc(), ProbeResult.id.desc())
+        .limit(limit)
+    ))
+
+
+def incidents_of(session: Session, now: datetime, touchpoint: Touchpoint, hours: BusinessHours,
+                 limit: int = RECENT_INCIDENTS) -> list[IncidentView]:
+    """Open incidents first, then the latest ``limit`` resolved ones, each with its duration split into
+    business hours and the rest (an open one's up to ``now``)."""
+    scoped = select(Incident).where(Incident.practice_id == touchpoint.practice_id,
+                                    Incident.touchpoint_id == touchpoint.id)
+    open_ones = session.scalars(scoped.where(Incident.resolved_at.is_(None))
+                                .order_by(Incident.started_at.desc(), Incident.id.desc()))
+    resolved = session.scalars(scoped.where(Incident.resolved_at.is_not(None))
+                               .order_by(Incident.started_at.desc(), Incident.id.desc()).limit(limit))
+    return [IncidentView(incident, *incident_rules.durations(incident, now, hours))
+            for incident in [*open_ones, *resolved]]
+
+
+def practice_summary(session: Session, practice_id: int, *, problem_limit: int = 10) -> PracticeSummary:
+    """How many of the practice's touchpoints are in each state, and which ones are down or degraded."""
+    rows = session.execute(
+        select(Touchpoint, Probe).outerjoin(Probe, Probe.touchpoint_id == Touchpoint.id)
+        .where(Touchpoint.practice_id == practice_id).options(joinedload(Touchpoint.partner))
+    ).all()
+    counts = {state: 0 for state in STATE_LABELS}
+    problems: list[tuple[Touchpoint, Probe]] = []
+    for touchpoint, probe in rows:
+        state = state_of(touchpoint, probe)
+        counts[state] += 1
+        if state in PROBLEM_STATES:
+            problems.append((touchpoint, probe))
+    problems.sort(key=lambda pair: (PROBLEM_STATES.index(pair[1].state), pair[0].partner.name.lower(),
+                                    pair[0].name.lower()))
+    return PracticeSummary(counts, problems[:problem_limit])
+
+
+# --- wording shared by pages ----------------------------------------------------------------------------
+
+def describe_duration(seconds: int | float | None) -> str:
+    """3 d 4 h, 2 h 5 min, 12 min, 40 s: two units at most, rounded down, as people read outage lengths."""
+    if seconds is None:
+        return "—"
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
+    if days:
+        rest = hours - days * 24
+        return f"{days} d" + (f" {rest} h" if rest else "")
+    if hours:
+        rest = minutes - hours * 60
+        return f"{hours} h" + (f" {rest} min" if rest else "")
+    return f"{minutes} min"
+
+
+def describe_availability(share: float | None) -> str:
+    """99.95% — truncated, not rounded, so a touchpoint that failed at all never shows 100%."""
+    if share is None:
+        return "—"
+    if share >= 1:
+        return "100%"
+    return f"{math.floor(share * 10000) / 100:.2f}%"
+
+
+def describe_wait(seconds: float) -> str:
+    """How long until something happens, rounded up: "a minute", "4 minutes", "2 hours"."""
+    minutes = max(math.ceil(seconds / 60), 1)
+    if minutes == 1:
+        return "a minute"
+    if minutes < 120:
+        return f"{minutes} minutes"
+    return f"{math.ceil(minutes / 60)} hours"
+
+
+__all__ = ["IncidentView", "PracticeSummary", "STATE_LABELS", "TouchpointState", "describe_availability",
+           "describe_duration", "describe_wait", "incidents_of", "partner_states", "practice_summary",
+           "recent_results", "state_of", "states_of"]

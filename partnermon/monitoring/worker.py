@@ -1,0 +1,123 @@
+"""The probe worker: claims due probes, runs them on a thread pool, records results in batches.
+
+One dispatcher thread claims up to ``2 × threads`` probes at a time (a small backlog keeps every thread
+busy without holding many claims); the pool runs them; one recorder thread writes finished runs in
+batches, because one transaction per batch is far cheaper than one per result. Nothing here decides
+outcomes or incidents: that is ``runs`` and ``incidents``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy.orm import Session
+
+from partnermon.monitoring.runs import (
+    LEASE_SECONDS, ClaimedProbe, FinishedRun, claim_due, record, run_claimed, seconds_until_next_due,
+)
+from probes.fetch import FetchPolicy
+
+log = logging.getLogger(__name__)
+
+RECORD_BATCH = 200
+RECORD_EVERY_SECONDS = 0.25
+IDLE_POLL_SECONDS = 1.0
+
+
+class ProbeWorker:
+    def __init__(self, session_factory: Callable[[], Session], policy: FetchPolicy, *, worker_id: str,
+                 threads: int = 8, clock: Callable[[], datetime], idle_poll: float = IDLE_POLL_SECONDS,
+                 lease_seconds: int = LEASE_SECONDS) -> None:
+        self.session_factory = session_factory
+        self.policy = policy
+        self.worker_id = worker_id
+        self.threads = threads
+        self.clock = clock
+        self.idle_poll = idle_poll
+        self.lease_seconds = lease_seconds
+        self._finished: queue.Queue[FinishedRun] = queue.Queue()
+        self._slots = threading.Semaphore(threads * 2)
+        self.recorded = 0
+        self.discarded = 0
+
+    def run(self, stop: threading.Event) -> None:
+        """Work until ``stop`` is set, then finish what is running and record it."""
+        recorder = threading.Thread(target=self._record_until, args=(stop,), name="probe-recorder", daemon=True)
+        recorder.start()
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="probe") as pool:
+            while not stop.is_set():
+                try:
+                    self._dispatch(pool, stop)
+                except Exception:  # a database blip must not end the worker; its claims' leases expire
+                    log.exception("probe worker %s: claiming failed", self.worker_id)
+                    stop.wait(self.idle_poll)
+        recorder.join()
+
+    def _dispatch(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
+        free = self._free_slots()
+        if free == 0:
+            # Every slot is busy: wait for one to come back before looking for more work.
+            self._slots.acquire()
+            self._slots.release()
+            return
+        now = self.clock()
+        with self.session_factory() as session:
+            claimed = claim_due(session, now, worker_id=self.worker_id, limit=free, lease_seconds=self.lease_seconds)
+            wait = None if claimed else seconds_until_next_due(session, now)
+        for claim in claimed:
+            self._slots.acquire()
+            pool.submit(self._run_one, claim)
+        if not claimed:
+            # Sleep until the next probe is due (or a short poll, as another process may add probes).
+            stop.wait(min(self.idle_poll, wait if wait is not None else self.idle_poll))
+
+    def _free_slots(self) -> int:
+        free = 0
+        while self._slots.acquire(blocking=False):
+            free += 1
+        for _ in range(free):
+            self._slots.release()
+        return free
+
+    def _run_one(self, claim: ClaimedProbe) -> None:
+        try:
+            self._finished.put(run_claimed(claim, self.policy, self.clock))
+        except Exception:  # probes.run never raises; this guards the clock or a bug in the glue
+            log.exception("probe worker %s: running probe %s failed", self.worker_id, claim.probe_id)
+        finally:
+            self._slots.release()
+
+    def _record_until(self, stop: threading.Event) -> None:
+        while True:
+            batch = self._take_batch()
+            if batch:
+                self._record(batch)
+            elif stop.is_set() and self._free_slots() == self.threads * 2:
+                return
+
+    def _take_batch(self) -> list[FinishedRun]:
+        try:
+            batch = [self._finished.get(timeout=RECORD_EVERY_SECONDS)]
+        except queue.Empty:
+            return []
+        while len(batch) < RECORD_BATCH:
+            try:
+                batch.append(self._finished.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _record(self, batch: list[FinishedRun]) -> None:
+        try:
+            with self.session_factory() as session:
+                report = record(session, self.clock(), self.worker_id, batch)
+            self.recorded += report.recorded
+            self.discarded += report.discarded
+        except Exception:
+            # Not recorded means not advanced: the lease expires and the probes run again. Nothing is lost.
+            log.exception("probe worker %s: recording %d results failed", self.worker_id, len(batch))

@@ -1,0 +1,177 @@
+"""The touchpoint page: its state, availability, incidents and latest checks for everyone in the practice;
+its probe settings ("Save probe", "Test now", "Remove probe") for owners.
+
+"Test now" runs the probe once through ``monitoring.runs.try_probe`` and saves nothing. This module never
+reaches a partner's site itself.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+import probes
+from partnermon import partners as partner_service
+from partnermon.business_hours import BusinessHours
+from partnermon.errors import ValidationError
+from partnermon.models import Probe, Touchpoint
+from partnermon.monitoring import probe_settings, rollups, runs
+from partnermon.monitoring import status as monitoring
+from partnermon.web.context import db, now, or_404, runtime
+from partnermon.web.security import current_user, login_required, owner_required
+
+bp = Blueprint("touchpoints", __name__, url_prefix="/partners")
+
+PAGE = "/<int:partner_id>/touchpoints/<int:touchpoint_id>"
+TEXT_FIELDS = ("kind", "checks", "soft_checks", "interval_seconds", "timeout_seconds", "degraded_after_ms",
+               "failure_threshold", "success_threshold", "expect_text", "reject_text", "human_contact", "min_days",
+               "steps")
+HUMAN_CONTACT_MODES = (
+    ("soft", "Warn (degraded) when the page offers no way to reach a person"),
+    ("hard", "Fail (down) when the page offers no way to reach a person"),
+    ("off", "Do not look for a way to reach a person"),
+)
+CHECK_EXAMPLES = ('[STATUS] == 200', '[BODY] contains "Lodge a claim"', '[RESPONSE_TIME] < 1500',
+                  '[CERTIFICATE_EXPIRATION] > 14d', '[BODY].status == "UP"')
+DEFAULTS: dict[str, Any] = {
+    "kind": "http", "checks": "", "soft_checks": "", "interval_seconds": probe_settings.DEFAULT_INTERVAL,
+    "timeout_seconds": probe_settings.DEFAULT_TIMEOUT, "degraded_after_ms": "", "failure_threshold": 2,
+    "success_threshold": 2, "enabled": "1", "expect_text": "", "reject_text": "", "human_contact": "soft",
+    "min_days": 14, "record_types": ["A"], "steps": "",
+}
+
+
+def _touchpoint(partner_id: int, touchpoint_id: int) -> Touchpoint:
+    user = current_user()
+    assert user is not None
+    return or_404(partner_service.get_touchpoint, user.practice_id, partner_id, touchpoint_id)
+
+
+def _submitted() -> dict[str, Any]:
+    """The probe form as probe_settings expects it. An unticked checkbox is absent, so say so; other
+    missing fields (a script's partial form) take the defaults a new probe's form shows."""
+    data: dict[str, Any] = {name: request.form.get(name, DEFAULTS[name]) for name in TEXT_FIELDS}
+    data["record_types"] = request.form.getlist("record_types")
+    data["enabled"] = "1" if request.form.get("enabled") else "0"
+    return data
+
+
+def _stored(probe: Probe | None) -> dict[str, Any]:
+    """The form filled in from a saved probe (or with defaults for a new one)."""
+    if probe is None:
+        return dict(DEFAULTS)
+    options = probe.options or {}
+    steps = options.get("steps")
+    return {
+        **DEFAULTS, "kind": probe.kind, "checks": "\n".join(probe.checks or ()),
+        "soft_checks": "\n".join(probe.soft_checks or ()), "interval_seconds": probe.interval_seconds,
+        "timeout_seconds": int(probe.timeout_seconds), "degraded_after_ms": probe.degraded_after_ms or "",
+        "failure_threshold": probe.failure_threshold, "success_threshold": probe.success_threshold,
+        "enabled": "1" if probe.enabled else "0",
+        "expect_text": "\n".join(options.get("expect_text") or ()),
+        "reject_text": "\n".join(options.get("reject_text") or ()),
+        "human_contact": options.get("human_contact", "soft"), "min_days": options.get("min_days", 14),
+        "record_types": list(options.get("record_types") or ["A"]),
+        "steps": json.dumps(steps, indent=2, ensure_ascii=False) if steps else "",
+    }
+
+
+def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+          test_result: Any = None, status: int = 200) -> tuple[str, int]:
+    session, clock, user = db(), now(), current_user()
+    assert user is not None
+    probe = touchpoint.probe
+    hours = BusinessHours.of(touchpoint.partner.practice)
+    return render_template(
+        "touchpoints/show.html",
+        touchpoint=touchpoint, partner=touchpoint.partner, probe=probe,
+        state=monitoring.states_of(session, clock, [touchpoint])[touchpoint.id],
+        windows=rollups.touchpoint_windows(session, touchpoint.id, clock),
+        incidents=monitoring.incidents_of(session, clock, touchpoint, hours),
+        results=monitoring.recent_results(session, touchpoint),
+        interval_text=probe_settings.describe_interval(probe.interval_seconds) if probe else "",
+        kinds=[(name, kind.label, kind.description) for name, kind in probes.KINDS.items()],
+        record_types=probe_settings.RECORD_TYPES, human_contact_modes=HUMAN_CONTACT_MODES,
+        check_examples=CHECK_EXAMPLES, form=form if form is not None else _stored(probe), errors=errors or {},
+        test_result=test_result, owner=user.is_owner,
+    ), status
+
+
+@bp.get(PAGE)
+@login_required
+def show(partner_id: int, touchpoint_id: int) -> tuple[str, int]:
+    return _page(_touchpoint(partner_id, touchpoint_id))
+
+
+@bp.post(PAGE + "/probe")
+@owner_required
+def probe(partner_id: int, touchpoint_id: int) -> Response | tuple[str, int]:
+    """One form, two buttons: "Save probe" stores the settings, "Test now" runs them once and stores nothing."""
+    touchpoint = _touchpoint(partner_id, touchpoint_id)
+    data = _submitted()
+    if request.form.get("action") == "test":
+        try:
+            values = probe_settings.clean(touchpoint, data)
+        except ValidationError as exc:
+            return _page(touchpoint, form=data, errors=exc.errors, status=422)
+        assert touchpoint.url is not None  # clean refuses a touchpoint without one
+        spec = probe_settings.spec_from(values, touchpoint.url)
+        db().rollback()  # hold no transaction (or pooled connection) while waiting up to 30 s on a partner's site
+        finding = runs.try_probe(spec, runtime().probe_policy, now())
+        return _page(touchpoint, form=data, test_result=finding)
+    was_new = touchpoint.probe is None
+    try:
+        saved = probe_settings.save_probe(db(), now(), touchpoint, current_user(), data)
+    except ValidationError as exc:
+        db().rollback()
+        return _page(touchpoint, form=data, errors=exc.errors, status=422)
+    db().commit()
+    flash(_saved_message(touchpoint, saved, was_new), "success")
+    return redirect(url_for("touchpoints.show", partner_id=partner_id, touchpoint_id=touchpoint_id))
+
+
+def _saved_message(touchpoint: Touchpoint, saved: Probe, was_new: bool) -> str:
+    every = probe_settings.describe_interval(saved.interval_seconds)
+    if not saved.enabled:
+        return (f"Probe saved but paused: it will not check {touchpoint.name} until you tick "
+                "“Run this probe” and save again.")
+    wait = monitoring.describe_wait((saved.next_due_at - now()).total_seconds())
+    return f"Probe saved: checks {every}; {'first' if was_new else 'next'} result within {wait}."
+
+
+@bp.route(PAGE + "/probe/delete", methods=["GET", "POST"])
+@owner_required
+def remove_probe(partner_id: int, touchpoint_id: int) -> Response | str:
+    touchpoint = _touchpoint(partner_id, touchpoint_id)
+    back = url_for("touchpoints.show", partner_id=partner_id, touchpoint_id=touchpoint_id)
+    if touchpoint.probe is None:
+        flash(f"{touchpoint.name} has no probe to remove.", "error")
+        return redirect(back)
+    if request.method == "GET":
+        return render_template("touchpoints/remove_probe.html", touchpoint=touchpoint, partner=touchpoint.partner)
+    probe_settings.delete_probe(db(), now(), touchpoint, current_user())
+    db().commit()
+    flash(f"Removed the probe of {touchpoint.name}. Its past checks and incidents are kept.", "success")
+    return redirect(back)
+
+
+def _timings_title(result: Any) -> str:
+    """The timing split of a stored result or a test finding: DNS 12 ms · connect 30 ms · TLS 41 ms · …"""
+    timings = getattr(result, "timings", result)
+    parts = [(label, getattr(timings, name, None)) for label, name in
+             (("DNS", "dns_ms"), ("connect", "connect_ms"), ("TLS", "tls_ms"), ("first byte", "first_byte_ms"))]
+    return " · ".join(f"{label} {value:,.0f} ms" for label, value in parts if value is not None)
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:,.0f} ms"
+
+
+bp.add_app_template_filter(monitoring.describe_duration, "duration")
+bp.add_app_template_filter(monitoring.describe_availability, "availability")
+bp.add_app_template_filter(_ms, "ms")
+bp.add_app_template_filter(_timings_title, "timings_title")
+bp.add_app_template_global(monitoring.STATE_LABELS, "state_labels")
