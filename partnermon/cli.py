@@ -127,7 +127,7 @@ def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str
         session.commit()
         click.echo(f"Added touchpoint {touchpoint.name} ({touchpoint.moment.name}) to {partner.name}.")
         if probe is not None:
-            click.echo(f"Probing it with a {probe.kind} probe {probe_settings.describe_interval(probe.interval_seconds)}.")
+            click.echo(f"Probing it with {'an' if probe.kind[0] in 'aeiouh' else 'a'} {probe.kind} probe {probe_settings.describe_interval(probe.interval_seconds)}.")
 
 
 @main.command("serve")

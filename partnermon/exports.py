@@ -78,7 +78,7 @@ def incidents(session: Session, practice_id: int, start: datetime, end: datetime
     for incident, touchpoint, partner in session.execute(query):
         yield {
             "started_at": incident.started_at.isoformat(),
-            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else "",
+            "resolved_at": incident.resolved_at.isoformat() if incident.resolved_at else None,
             "partner": partner, "touchpoint": touchpoint, "kind": incident.kind,
             "first_error": incident.first_error or "", "last_error": incident.last_error or "",
             "seconds_total": incident.seconds_total, "seconds_in_business_hours": incident.seconds_in_business_hours,

@@ -44,6 +44,7 @@ class ProbeWorker:
         self._slots = threading.Semaphore(threads * 2)
         self.recorded = 0
         self.discarded = 0
+        self._progress = threading.Condition()
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then finish what is running and record it."""
@@ -92,6 +93,11 @@ class ProbeWorker:
         finally:
             self._slots.release()
 
+    def wait_until_recorded(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` results are recorded (for tests, benchmarks and shutdown)."""
+        with self._progress:
+            return self._progress.wait_for(lambda: self.recorded >= count, timeout)
+
     def _record_until(self, stop: threading.Event) -> None:
         while True:
             batch = self._take_batch()
@@ -116,8 +122,10 @@ class ProbeWorker:
         try:
             with self.session_factory() as session:
                 report = record(session, self.clock(), self.worker_id, batch)
-            self.recorded += report.recorded
-            self.discarded += report.discarded
+            with self._progress:
+                self.recorded += report.recorded
+                self.discarded += report.discarded
+                self._progress.notify_all()
         except Exception:
             # Not recorded means not advanced: the lease expires and the probes run again. Nothing is lost.
             log.exception("probe worker %s: recording %d results failed", self.worker_id, len(batch))
