@@ -68,16 +68,21 @@ def status_kb(pid: int, key: str) -> int:
     return 0
 
 
-def postgres_cpu_seconds() -> float:
-    """CPU of every local process called postgres (backends that exit in the window are lost: rare here,
-    as the worker pools its connections)."""
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU of the local PostgreSQL backends serving ``database`` (found by their process titles; shared
+    background processes such as the WAL writer are not counted, nor backends that exit in the window:
+    rare here, as the worker pools its connections)."""
     total = 0.0
+    marker = f" {database} ".encode()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/comm") as fh:
                 if fh.read().strip() != "postgres":
+                    continue
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                if marker not in fh.read().replace(b"\0", b" "):
                     continue
             total += cpu_seconds(int(entry))
         except (OSError, ValueError, IndexError):
@@ -102,9 +107,9 @@ class CpuSnapshot:
     machine: float
 
     @classmethod
-    def take(cls, worker_pid: int | None, server_pid: int, with_postgres: bool) -> "CpuSnapshot":
+    def take(cls, worker_pid: int | None, server_pid: int, database: str | None) -> "CpuSnapshot":
         return cls(time.monotonic(), cpu_seconds(worker_pid) if worker_pid else 0.0, cpu_seconds(server_pid),
-                   postgres_cpu_seconds() if with_postgres else 0.0, machine_busy_seconds())
+                   postgres_cpu_seconds(database) if database else 0.0, machine_busy_seconds())
 
 
 def percentile(sorted_values: list[float], q: float) -> float | None:
@@ -116,6 +121,25 @@ def percentile(sorted_values: list[float], q: float) -> float | None:
 
 def r(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
+
+
+def busy_cores(seconds: float = 2.0) -> float:
+    before, t0 = machine_busy_seconds(), time.monotonic()
+    time.sleep(seconds)
+    return (machine_busy_seconds() - before) / (time.monotonic() - t0)
+
+
+def wait_for_quiet(max_wait: float, what: str) -> float:
+    """With --wait-for-idle: wait (at most max_wait s) until the machine is nearly idle. Returns the busy
+    cores last seen (measured over 2 s), which the report keeps with each run."""
+    deadline = time.monotonic() + max_wait
+    busy = busy_cores()
+    while busy > 0.25 and time.monotonic() < deadline:
+        log(f"{what}: the machine is busy ({busy:.2f} cores in use by others); waiting for it to quieten")
+        busy = busy_cores(5.0)
+    if busy > 0.25:
+        log(f"WARNING {what}: measuring on a busy machine ({busy:.2f} cores in use by others)")
+    return busy
 
 
 # --- the loopback server --------------------------------------------------------------------------
@@ -258,6 +282,7 @@ class BenchDatabase:
             url = "postgresql+psycopg://" + url.split("://", 1)[1]
         self.url = url
         self.is_pg = url.startswith("postgresql")
+        self.pg_name = make_url(url).database if self.is_pg else None
 
     @staticmethod
     def _admin(statement: str) -> None:
@@ -406,7 +431,8 @@ def backlog(engine: Any, fx: Fixture) -> tuple[int, float]:
 # --- one worker run -------------------------------------------------------------------------------
 
 @contextmanager
-def worker_process(db: BenchDatabase, threads: int, workdir: Path, label: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(db: BenchDatabase, threads: int, workdir: Path, label: str,
+                   pythonpath: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
     exe = Path(sys.executable).parent / "partnermon"
     if not exe.exists():
         exe = ROOT / ".venv" / "bin" / "partnermon"
@@ -414,6 +440,8 @@ def worker_process(db: BenchDatabase, threads: int, workdir: Path, label: str) -
     instance.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PARTNERMON_DATABASE_URL=db.url, PARTNERMON_PROBE_ALLOW_CIDRS="127.0.0.1/32",
                PARTNERMON_INSTANCE_DIR=str(instance), PYTHONUNBUFFERED="1")
+    if pythonpath:  # to measure a changed copy of partnermon/ (it comes before the installed one)
+        env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
     logfile = workdir / f"worker-{label}.log"
     with open(logfile, "wb") as out:
         proc = subprocess.Popen([str(exe), "worker", "--threads", str(threads)], env=env, stdout=out,
@@ -461,7 +489,7 @@ def measure_window(db: BenchDatabase, engine: Any, fx: Fixture, server: Loopback
     backlog_samples: list[tuple[int, float]] = []
     w0 = utcnow()
     commits0 = db_commits(engine)
-    cpu0 = CpuSnapshot.take(proc.pid, server.pid, db.is_pg)
+    cpu0 = CpuSnapshot.take(proc.pid, server.pid, db.pg_name)
     end = cpu0.at + seconds
     sample_every = max(2.0, seconds / 12)
     while True:
@@ -473,7 +501,7 @@ def measure_window(db: BenchDatabase, engine: Any, fx: Fixture, server: Loopback
             backlog_samples.append(backlog(engine, fx))
         if proc.poll() is not None:
             raise RuntimeError("the worker exited during the window")
-    cpu1 = CpuSnapshot.take(proc.pid, server.pid, db.is_pg)
+    cpu1 = CpuSnapshot.take(proc.pid, server.pid, db.pg_name)
     w1 = utcnow()
     commits1 = db_commits(engine)
     end_backlog = backlog(engine, fx)
@@ -518,10 +546,11 @@ def run_mode(mode: str, db: BenchDatabase, engine: Any, fx: Fixture, server: Loo
     else:
         # Every probe overdue (spread over the last minute) and due again a second after each run.
         offset, interval, spread = -60.0, SATURATED_INTERVAL, 60.0
+    background = wait_for_quiet(args.wait_for_idle, label)
     log(f"{label}: seeding {n} probes")
     first_due = seed(engine, fx, n, server, interval=interval, due_offset=offset, spread=spread)
     log(f"{label}: starting partnermon worker --threads {args.threads}")
-    with worker_process(db, args.threads, workdir, label) as proc:
+    with worker_process(db, args.threads, workdir, label, args.worker_pythonpath) as proc:
         if mode == "scheduled":
             wait = (first_due - utcnow()).total_seconds()
             if wait < 0:
@@ -537,7 +566,7 @@ def run_mode(mode: str, db: BenchDatabase, engine: Any, fx: Fixture, server: Loo
     lags, outcomes, errors = results_in(engine, fx, window["w0"], window["w1"])
     checks = len(lags)
     checks_per_s = checks / window["elapsed"]
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"background_busy_cores_before": r(background, 2)}
     if mode == "scheduled":
         out["target_checks_per_s"] = r(n / args.interval, 1)
     out.update({
@@ -592,8 +621,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--add-missing-columns", action="store_true",
                         help="stopgap: add model columns the migrations lack instead of stopping")
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare requests loop")
+    parser.add_argument("--worker-pythonpath", metavar="DIR",
+                        help="put DIR first on the worker's PYTHONPATH (to measure a changed copy of partnermon)")
     parser.add_argument("--profile-dir", help="record py-spy collapsed stacks (GIL-holding samples, per thread) of the worker here (adds load)")
     parser.add_argument("--py-spy", help="py-spy executable (default: on PATH)")
+    parser.add_argument("--wait-for-idle", type=float, default=0.0, metavar="S",
+                        help="before each run wait up to S s for the machine to be idle (default: don't)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 10 s windows, 1,000 touchpoints")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -630,7 +663,8 @@ def main(argv: list[str] | None = None) -> None:
                        "warmup_seconds": args.warmup, "threads": args.threads, "interval_seconds": args.interval,
                        "saturated_interval_seconds": SATURATED_INTERVAL,
                        "database": "postgresql" if db.is_pg else "sqlite",
-                       "database_created_by_bench": bool(db.created_pg or db.created_sqlite)},
+                       "database_created_by_bench": bool(db.created_pg or db.created_sqlite),
+                       "worker_pythonpath": args.worker_pythonpath},
         "cases": [],
     }
     try:
@@ -645,8 +679,10 @@ def main(argv: list[str] | None = None) -> None:
                     f"server cpu {selftest['server_cpu_seconds']} s")
                 ceiling = None
                 if not args.no_ceiling:
+                    background = wait_for_quiet(args.wait_for_idle, "ceiling")
                     log(f"ceiling: bare requests.get loop on {args.threads} threads for {args.seconds:g} s")
-                    ceiling = run_child("ceiling", server, args.threads, min(args.warmup, 3.0), args.seconds,
+                    ceiling = {"background_busy_cores_before": r(background, 2)}
+                    ceiling |= run_child("ceiling", server, args.threads, min(args.warmup, 3.0), args.seconds,
                                         max(args.touchpoints))
                     log(f"ceiling: {ceiling['requests_per_s']} req/s ({ceiling['errors']} errors)")
                 for n in args.touchpoints:

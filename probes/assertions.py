@@ -102,8 +102,11 @@ class Assertion:
     def __init__(self, source: str, comparison: Comparison) -> None:
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "_comparison", comparison)
-        shown = " ".join(source.split()) if len(source) <= SHOWN_SOURCE_CHARS else source
-        object.__setattr__(self, "_shown", _clip(shown, SHOWN_SOURCE_CHARS, quote=False))
+        # As typed (spaces inside "quoted text" matter), on one line, and cut if very long.
+        shown = " ".join(source.splitlines())
+        if len(shown) > SHOWN_SOURCE_CHARS:
+            shown = shown[: SHOWN_SOURCE_CHARS - 1] + "…"
+        object.__setattr__(self, "_shown", shown)
 
     source: str
     _comparison: Comparison

@@ -36,7 +36,7 @@ class CertificateInfo:
     issuer: str
     not_before: datetime          # UTC, aware
     not_after: datetime           # UTC, aware
-    names: list[str] = field(default_factory=list)     # subjectAltName DNS names and IP addresses
+    names: list[str] = field(default_factory=list)     # subjectAltName DNS names and IPs (else the CN)
     hostname_matches: bool = False
     verified: bool = False        # chain, name and dates verified against the trust store by OpenSSL
     problem: str | None = None    # why it is not verified, in plain words; None when verified

@@ -347,6 +347,10 @@ class DrippingTlsServer:
 
     def stop(self) -> None:
         self._stopping.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)      # wakes a blocked accept(); close() alone does not
+        except OSError:
+            pass
         self._listener.close()
         self._thread.join(timeout=5)
 

@@ -227,3 +227,13 @@ def test_a_touchpoint_without_an_address_cannot_be_probed(session: Session, cast
     with pytest.raises(ValidationError) as refused:
         probe_settings.save_probe(session, NOW, phone, "test", {"kind": "http"})
     assert "web address" in refused.value.errors["url"]
+
+
+def test_removing_a_probe_closes_its_open_incident(session: Session, cast: Cast) -> None:
+    make_probe(session, cast, failure_threshold=1)
+    cycle(session, NOW, "down")
+    probe_settings.delete_probe(session, NOW + 600 * S, cast.acme_claims, "test")
+    session.commit()
+    incident = session.scalars(select(Incident)).one()
+    assert incident.resolved_at == NOW + 600 * S and incident.seconds_total == 600
+    assert session.scalars(select(Probe)).all() == []

@@ -47,7 +47,7 @@ def open_incident(session: Session, touchpoint_id: int, kind: str) -> Incident |
         Incident.touchpoint_id == touchpoint_id, Incident.kind == kind, Incident.resolved_at.is_(None)))
 
 
-def _close(incident: Incident, at: datetime, hours: BusinessHours) -> None:
+def close_incident(incident: Incident, at: datetime, hours: BusinessHours) -> None:
     end = max(at, incident.started_at)
     incident.resolved_at = end
     incident.seconds_total = int((end - incident.started_at).total_seconds())
@@ -115,7 +115,7 @@ def _track(session: Session, probe: Probe, kind: str, failing: bool, bad_run: in
             return [incident]
         return []
     if incident is not None and good_run >= probe.success_threshold:
-        _close(incident, good_since or at, hours)
+        close_incident(incident, good_since or at, hours)
         setattr(probe, attribute, None)
         return [incident]
     return []

@@ -15,7 +15,9 @@ import probes
 from partnermon import audit
 from partnermon import validators as v
 from partnermon.errors import ValidationError
-from partnermon.models import Probe, Touchpoint, User
+from partnermon.business_hours import BusinessHours
+from partnermon.models import Incident, Probe, Touchpoint, User
+from partnermon.monitoring.incidents import close_incident
 from probes.content import HUMAN_CONTACT_MODES
 from probes.dns import RECORD_TYPES
 from probes.spec import ProbeSpec
@@ -138,9 +140,17 @@ def save_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User 
 def delete_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User | str) -> None:
     if touchpoint.probe is None:
         raise ValidationError({"probe": "This touchpoint has no probe."})
+    probe = touchpoint.probe
+    # Nothing will ever clear an open incident once its probe is gone: close it now, so it does not
+    # stay "ongoing" forever (and a new probe starts from a clean slate).
+    hours = BusinessHours.of(touchpoint.partner.practice)
+    for incident_id in (probe.open_down_incident_id, probe.open_degraded_incident_id):
+        incident = session.get(Incident, incident_id) if incident_id is not None else None
+        if incident is not None and incident.resolved_at is None:
+            close_incident(incident, now, hours)
     audit.record(session, now, touchpoint.practice_id, actor, "probe.deleted", "touchpoint", touchpoint.id,
                  f"Removed the probe of {touchpoint.name} ({touchpoint.partner.name}); its results are kept")
-    session.delete(touchpoint.probe)
+    session.delete(probe)
     touchpoint.probe = None
 
 
