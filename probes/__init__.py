@@ -33,8 +33,12 @@ def check(spec: ProbeSpec) -> dict[str, str]:
     """``{field: message}`` for everything that would stop ``spec`` from running; empty when it is fine."""
     kind = KINDS.get(spec.kind)
     if kind is None:
-        return {"kind": f"“{spec.kind[:40]}” is not a probe kind; use one of: {', '.join(KINDS)}."}
-    return kind.check(spec)
+        return {"kind": f"“{str(spec.kind)[:40]}” is not a probe kind; use one of: {', '.join(KINDS)}."}
+    try:
+        return kind.check(spec)
+    except Exception:
+        log.exception("probe kind %s could not check a spec for %s", spec.kind, spec.url)
+        return {"kind": "partnermon could not check these settings (an internal error, logged for the team)."}
 
 
 def run(spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
@@ -42,7 +46,7 @@ def run(spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
     probe cannot take a worker thread (and everyone else's probes) down with it."""
     kind = KINDS.get(spec.kind)
     if kind is None:
-        return failed(f"Unknown probe kind “{spec.kind[:40]}”")
+        return failed(f"Unknown probe kind “{str(spec.kind)[:40]}”")
     try:
         return kind.run(spec, policy, now)
     except Exception:

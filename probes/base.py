@@ -4,17 +4,25 @@ A kind turns a ProbeSpec into a ProbeResult. ``run`` never raises: whatever goes
 end (or is refused by the outbound safety rules) becomes a ``down`` result with a sentence a practice
 owner can read. ``check`` looks at a spec without running it and returns ``{field: message}`` for
 anything that would make it unrunnable, so the form or the command line can refuse it up front.
+
+A run is bounded by ``spec.timeout_seconds`` as well as by the policy's deadlines: partnermon maps the
+one onto the other (``monitoring.runs.policy_for``), and ``within_timeout`` makes sure of it for any
+other caller.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, ClassVar, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar, Iterable, Sequence
 
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, evaluate_all, parse_all
 from probes.fetch import FetchError, FetchPolicy, FetchResponse
 from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
+
+# Distinct check lists kept parsed; a worker runs the same few thousand probes over and over.
+PARSED_CHECKS_CACHE = 4096
 
 
 class ProbeKind:
@@ -27,10 +35,12 @@ class ProbeKind:
     def check(self, spec: ProbeSpec) -> dict[str, str]:
         errors: dict[str, str] = {}
         for field, expressions in (("checks", spec.checks), ("soft_checks", spec.soft_checks)):
-            try:
-                parse_all(expressions)
-            except AssertionSyntaxError as exc:
-                errors[field] = str(exc)
+            problem = checks_problem(expressions)
+            if problem:
+                errors[field] = problem
+        timeout = spec.timeout_seconds
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+            errors["timeout_seconds"] = "The timeout must be a number of seconds above 0."
         errors.update(self.check_options(spec))
         return errors
 
@@ -39,6 +49,41 @@ class ProbeKind:
 
     def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
         raise NotImplementedError
+
+
+@lru_cache(maxsize=PARSED_CHECKS_CACHE)
+def _parse_cached(expressions: tuple[str, ...]) -> tuple[Assertion, ...]:
+    return tuple(parse_all(expressions))
+
+
+def parsed_checks(expressions: Iterable[str]) -> tuple[Assertion, ...]:
+    """``expressions`` parsed, from a cache: Assertions are immutable, so every run of a probe shares them.
+    Raises AssertionSyntaxError like ``parse_all`` (errors are not cached)."""
+    if isinstance(expressions, str):
+        raise TypeError("checks are a list of expressions, not one string")
+    return _parse_cached(tuple(expressions))
+
+
+def checks_problem(expressions: Any) -> str | None:
+    """Why ``expressions`` cannot be used as a list of checks, or None."""
+    if isinstance(expressions, (str, bytes)) or not isinstance(expressions, (list, tuple)) \
+            or not all(isinstance(e, str) for e in expressions):
+        return "Checks must be a list of expressions, one per line."
+    try:
+        parsed_checks(expressions)
+    except AssertionSyntaxError as exc:
+        return str(exc)
+    return None
+
+
+def within_timeout(spec: ProbeSpec, policy: FetchPolicy) -> FetchPolicy:
+    """``policy`` with its deadlines cut to ``spec.timeout_seconds`` when that is shorter (the same policy,
+    not a copy, when it is not — as with partnermon's own policies)."""
+    limit = spec.timeout_seconds
+    if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not 0 < limit < policy.total_timeout:
+        return policy
+    return policy.with_changes(total_timeout=limit, read_timeout=min(policy.read_timeout, limit),
+                               connect_timeout=min(policy.connect_timeout, limit))
 
 
 def failed(error: str, *, timings: Timings | None = None, blocked: bool = False, **extra: Any) -> ProbeResult:
@@ -68,30 +113,40 @@ def status_problem(response: FetchResponse) -> str | None:
 
 def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
           checks: Sequence[Assertion] | None = None, soft_checks: Sequence[Assertion] | None = None,
-          soft_problems: Sequence[str] = (), details: dict[str, Any] | None = None) -> ProbeResult:
-    """Turn a response and the spec's assertions into up / degraded / down."""
-    checks = parse_all(spec.checks) if checks is None else checks
-    soft_checks = parse_all(spec.soft_checks) if soft_checks is None else soft_checks
-    subject = subject_of(response, now)
+          hard_problems: Sequence[str] = (), soft_problems: Sequence[str] = (),
+          details: dict[str, Any] | None = None) -> ProbeResult:
+    """Turn a response, the spec's assertions and the kind's own findings into up / degraded / down.
+
+    ``checks`` (default: the spec's) replace the default expectation of a working page (no 4xx or 5xx);
+    ``hard_problems`` — what the kind itself found wrong, as sentences — do not, and come first: the
+    result's error is the first of: the status problem, the kind's problems, the failed checks."""
     result = ProbeResult(outcome="up", status=response.status, timings=response.timings,
                          bytes_read=response.bytes_read, final_url=response.url, details=dict(details or {}))
     if response.truncated:
         result.details["truncated"] = True
-    hard_failures = [v.description for v in evaluate_all(checks, subject) if not v.passed]
+    try:
+        checks = parsed_checks(spec.checks) if checks is None else checks
+        soft_checks = parsed_checks(spec.soft_checks) if soft_checks is None else soft_checks
+    except (AssertionSyntaxError, TypeError) as exc:       # check() refuses these; a stored one may predate it
+        result.outcome, result.error = "down", excerpt(f"A check could not be read: {exc}")
+        return result
+    subject = subject_of(response, now)
+    failures = [v.description for v in evaluate_all(checks, subject) if not v.passed]
+    own = list(hard_problems)
     if not checks:
         problem = status_problem(response)
         if problem:
-            hard_failures.append(problem)
-    if hard_failures:
+            own.insert(0, problem)
+    if own or failures:
         result.outcome = "down"
-        result.failed_checks = hard_failures
-        result.error = excerpt(hard_failures[0] if not checks else f"Check failed: {hard_failures[0]}")
+        result.failed_checks = own + failures
+        result.error = excerpt(own[0] if own else f"Check failed: {failures[0]}")
         return result
     soft_failures = [v.description for v in evaluate_all(soft_checks, subject) if not v.passed]
     soft_failures.extend(soft_problems)
     total = response.timings.total_ms
     if spec.degraded_after_ms is not None and total is not None and total > spec.degraded_after_ms:
-        soft_failures.append(f"Slower than {spec.degraded_after_ms:,} ms (took {total:,.0f} ms)")
+        soft_failures.append(slower_than(spec.degraded_after_ms, total))
     if soft_failures:
         result.outcome = "degraded"
         result.failed_checks = soft_failures
@@ -99,8 +154,12 @@ def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
     return result
 
 
+def slower_than(limit_ms: int, took_ms: float) -> str:
+    return f"Slower than {limit_ms:,} ms (took {took_ms:,.0f} ms)"
+
+
 def parse_json_body(response: FetchResponse) -> tuple[Any, str | None]:
     try:
-        return json.loads(response.text()), None
-    except ValueError:
+        return json.loads(response.text().lstrip("\ufeff")), None
+    except (ValueError, RecursionError):                 # RecursionError: absurdly deep nesting
         return None, "The response is not JSON" + (" (it was cut off at the size limit)" if response.truncated else "")

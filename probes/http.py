@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from probes.base import ProbeKind, from_fetch_error, judge
+from probes.base import ProbeKind, from_fetch_error, judge, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch
 from probes.spec import ProbeResult, ProbeSpec
 
@@ -16,7 +16,8 @@ class HttpProbe(ProbeKind):
 
     def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
         try:
-            response = fetch(spec.url, policy=policy, method=spec.method, headers=spec.headers, body=spec.body)
+            response = fetch(spec.url, policy=within_timeout(spec, policy), method=spec.method, headers=spec.headers,
+                             body=spec.body)
         except FetchError as exc:
             return from_fetch_error(exc)
         return judge(response, spec, now)

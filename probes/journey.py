@@ -10,43 +10,69 @@ Options: ``steps``, a list of up to 10 objects::
      "extract": {"contact": "regex:href=\"([^\"]*contact[^\"]*)\"",   # first group, or whole match
                  "token": "json:session.token"}}
 
-The result names the step that failed, and lists every step with its status and time.
+A value used after the ``?`` of a url is sent as one query value (escaped whole); elsewhere in a url it is
+taken as (part of) a link. A regex value found in an HTML page has its entities decoded (``&amp;`` → ``&``),
+as a browser would for a link. Regular expressions are held to the same safety rules as ``matches``.
+
+The whole journey shares one deadline — ``spec.timeout_seconds`` or the policy's ``total_timeout``, the
+shorter — so each step gets only the time the earlier ones left. The result names the step that failed
+(or ran out of time), and lists every step with its status and time. A journey has no checks of its own:
+they go on its steps.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
+import time
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from probes.assertions import AssertionSyntaxError, parse_all
-from probes.base import ProbeKind, judge
+from probes.assertion_regex import risk
+from probes.base import ProbeKind, checks_problem, failed, judge, slower_than, within_timeout
 from probes.fetch import FetchError, FetchPolicy, FetchResponse, fetch
 from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
 
 MAX_STEPS = 10
+MAX_NAME_CHARS = 80
+MAX_VALUE_CHARS = 2000
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]{0,39})\}")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+_WHILE = re.compile(r"\(while ([^()]*)\)\s*$")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
+STEP_FIELDS = ("name", "url", "method", "headers", "body", "checks", "extract")
+# Characters a value keeps when it stands for (part of) a link: the URL's own structure.
+_LINK_SAFE = "/:?&=%#@+;,!$'()*~[]"
 
 
-def _steps(spec: ProbeSpec) -> list[dict[str, Any]]:
+def _steps(spec: ProbeSpec) -> list[Any]:
     steps = spec.options.get("steps")
     return steps if isinstance(steps, list) else []
 
 
-def _check_step(index: int, step: Any) -> str | None:
+def _placeholders(step: dict[str, Any]) -> list[str]:
+    texts = [step.get("url"), step.get("body"), *(step.get("headers") or {}).values()]
+    return [match[1] for text in texts if isinstance(text, str) for match in _PLACEHOLDER.finditer(text)]
+
+
+def _check_step(index: int, step: Any, known: set[str]) -> str | None:
+    """What is wrong with step ``index`` (1-based), given the names earlier steps extract; None if nothing."""
     where = f"Step {index}"
     if not isinstance(step, dict):
         return f"{where} must be an object with a name and a url."
-    unknown = set(step) - {"name", "url", "method", "headers", "body", "checks", "extract"}
+    unknown = set(step) - set(STEP_FIELDS)
     if unknown:
-        return f"{where} has unknown field(s): {', '.join(sorted(unknown))}."
-    if index > 1 and not str(step.get("url") or "").strip():
+        return f"{where} has unknown field(s): {', '.join(sorted(map(str, unknown)))}."
+    for field in ("name", "url", "method", "body"):
+        if step.get(field) is not None and not isinstance(step[field], str):
+            return f"{where}: {field} must be text."
+    if len(step.get("name") or "") > MAX_NAME_CHARS:
+        return f"{where}: the name must be at most {MAX_NAME_CHARS} characters."
+    if index > 1 and not (step.get("url") or "").strip():
         return f"{where} needs a url."
-    if str(step.get("method") or "GET").upper() not in METHODS:
+    if (step.get("method") or "GET").strip().upper() not in METHODS:
         return f"{where}: method must be one of {', '.join(METHODS)}."
     headers = step.get("headers") or {}
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
@@ -54,34 +80,49 @@ def _check_step(index: int, step: Any) -> str | None:
     checks = step.get("checks") or []
     if not isinstance(checks, list):
         return f"{where}: checks must be a list of expressions."
-    try:
-        parse_all(checks)
-    except AssertionSyntaxError as exc:
-        return f"{where}: {exc}"
+    problem = checks_problem(checks)
+    if problem:
+        return f"{where}: {problem}"
+    for name in _placeholders(step):
+        if name not in known:
+            return f"{where} uses {{{name}}}, which no earlier step extracts."
     extract = step.get("extract") or {}
     if not isinstance(extract, dict):
         return f"{where}: extract must map names to regex:… or json:… rules."
     for name, rule in extract.items():
         if not _NAME.match(str(name)):
             return f"{where}: “{str(name)[:40]}” is not a usable name (letters, digits, underscores)."
-        rule = str(rule)
+        if not isinstance(rule, str):
+            return f"{where}: the rule for {name} must be text starting with regex: or json:."
         if rule.startswith("regex:"):
             try:
                 re.compile(rule[6:])
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:
                 return f"{where}: the regex for {name} is not valid ({exc})."
-        elif not rule.startswith("json:"):
+            danger = risk(rule[6:])
+            if danger:
+                return f"{where}: the regex for {name} is refused: {danger[1]}."
+        elif rule.startswith("json:"):
+            if not all(rule[5:].split(".")):
+                return f"{where}: the rule for {name} needs a path after json:, e.g. json:session.token."
+        else:
             return f"{where}: the rule for {name} must start with regex: or json:."
+    known.update(str(name) for name in extract)
     return None
 
 
 def _fill(template: str, values: dict[str, str], *, for_url: bool) -> str:
+    query_at = template.find("?") if for_url else -1
+
     def replace(match: re.Match[str]) -> str:
         value = values.get(match[1])
         if value is None:
             raise KeyError(match[1])
-        # A value lifted from a page may contain anything; in a query string it must stay one value.
-        return quote(value, safe="/:?&=%#") if for_url else value
+        if not for_url:
+            return value
+        if 0 <= query_at < match.start():
+            return quote(value, safe="")            # one query value: its & = # must not split it
+        return quote(value, safe=_LINK_SAFE)        # a link found on a page: keep its structure
 
     return _PLACEHOLDER.sub(replace, template)
 
@@ -91,19 +132,33 @@ def _extract(response: FetchResponse, rule: str) -> str | None:
         match = re.search(rule[6:], response.text())
         if not match:
             return None
-        return match.group(1) if match.groups() else match.group(0)
+        value = match.group(1) if match.groups() else match.group(0)
+        if value is not None and "html" in (response.header("content-type") or "").lower():
+            value = html.unescape(value)
+        return value
     try:
-        value: Any = json.loads(response.text())
-    except ValueError:
+        document: Any = json.loads(response.text().lstrip("\ufeff"))
+    except (ValueError, RecursionError):
         return None
     for part in rule[5:].split("."):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
+        if isinstance(document, dict) and part in document:
+            document = document[part]
+        elif isinstance(document, list) and part.isdigit() and int(part) < len(document):
+            document = document[int(part)]
         else:
             return None
-    return value if isinstance(value, str) else json.dumps(value)
+    if document is None:
+        return None
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def _clause(text: str) -> str:
+    """A sentence made the second half of another: "The page answered…" → "the page answered…" (not "DNS")."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} s"
 
 
 class JourneyProbe(ProbeKind):
@@ -114,57 +169,96 @@ class JourneyProbe(ProbeKind):
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         if spec.checks or spec.soft_checks:
             return {"checks": "A journey's checks go on its steps, so the result can say which step failed."}
-        steps = _steps(spec)
+        steps = spec.options.get("steps")
+        if steps is not None and not isinstance(steps, list):
+            return {"steps": "Steps must be a list of objects, one per step."}
         if not steps:
             return {"steps": "A journey needs at least one step."}
         if len(steps) > MAX_STEPS:
             return {"steps": f"A journey may have at most {MAX_STEPS} steps."}
+        known: set[str] = set()
         for index, step in enumerate(steps, start=1):
-            problem = _check_step(index, step)
+            problem = _check_step(index, step, known)
             if problem:
                 return {"steps": problem}
         return {}
 
     def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+        unusable = self.check_options(spec)
+        if unusable:                                   # check() refuses these; never run half a journey
+            return failed(f"This journey cannot run: {next(iter(unusable.values()))}")
+        policy = within_timeout(spec, policy)
+        limit = policy.total_timeout
+        deadline = time.perf_counter() + limit
         values: dict[str, str] = {}
         reports: list[dict[str, Any]] = []
         total_ms = 0.0
         bytes_read = 0
         last_url = spec.url
         result = ProbeResult(outcome="up")
+
+        def stop(sentence: str, step_ms: float | None = None) -> ProbeResult:
+            result.outcome = "down"
+            result.error = excerpt(sentence)
+            result.details = {"steps": reports, "failed_step": label}
+            spent = total_ms + (step_ms or 0.0)
+            result.timings = Timings(total_ms=spent or None)
+            result.bytes_read = bytes_read
+            return result
+
         for index, step in enumerate(_steps(spec), start=1):
-            name = str(step.get("name") or f"Step {index}")
-            label = f"Step {index} “{name}”"
+            name = step.get("name") or f"Step {index}"
+            label = f"Step {index} “{name}”" if step.get("name") else f"Step {index}"
             try:
-                url = urljoin(last_url, _fill(str(step.get("url") or spec.url), values, for_url=True))
+                url = urljoin(last_url, _fill(step["url"], values, for_url=True)) if step.get("url") else spec.url
                 headers = tuple((k, _fill(v, values, for_url=False)) for k, v in (step.get("headers") or {}).items())
                 body = step.get("body")
-                body = _fill(str(body), values, for_url=False) if body is not None else None
+                body = _fill(body, values, for_url=False) if body is not None else None
             except KeyError as missing:
-                return self._stop(result, reports, label, f"it uses {{{missing.args[0]}}}, which no earlier step found",
-                                  total_ms, bytes_read)
+                return stop(f"{label} failed: it uses {{{missing.args[0]}}}, which no earlier step found")
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                reports.append({"name": name, "url": url, "outcome": "down", "error": "not started: out of time"})
+                return stop(f"{label} ran out of time: the whole journey may take at most {_seconds(limit)}")
             try:
-                response = fetch(url, policy=policy, method=str(step.get("method") or "GET").upper(),
-                                 headers=headers, body=body)
+                response = fetch(url, policy=policy.with_changes(total_timeout=left),
+                                 method=(step.get("method") or "GET").strip().upper(), headers=headers, body=body)
             except FetchError as exc:
-                reports.append({"name": name, "url": url, "outcome": "down", "error": excerpt(str(exc), 200)})
+                step_ms = exc.timings.total_ms
+                if exc.phase == "timeout":
+                    doing = _WHILE.search(str(exc))
+                    why = (f"{label} ran out of time{' while ' + doing[1] if doing else ''}: "
+                           f"the whole journey may take at most {_seconds(limit)}")
+                else:
+                    why = f"{label} failed: {_clause(str(exc))}"
+                reports.append({"name": name, "url": url, "outcome": "down", "total_ms": step_ms,
+                                "error": excerpt(why, 200)})
                 result.blocked = exc.phase == "blocked"
-                return self._stop(result, reports, label, str(exc), total_ms, bytes_read)
+                return stop(why, step_ms)
             step_spec = ProbeSpec(kind="http", url=url, checks=tuple(step.get("checks") or ()))
             verdict = judge(response, step_spec, now)
-            total_ms += response.timings.total_ms or 0.0
+            step_ms = response.timings.total_ms or 0.0
             bytes_read += response.bytes_read
-            reports.append({"name": name, "url": response.url, "status": response.status,
-                            "total_ms": response.timings.total_ms, "outcome": verdict.outcome})
+            report: dict[str, Any] = {"name": name, "url": response.url, "status": response.status,
+                                      "total_ms": response.timings.total_ms, "outcome": verdict.outcome}
+            reports.append(report)
             result.status, result.timings, result.final_url = response.status, response.timings, response.url
             if verdict.outcome == "down":
                 result.failed_checks = verdict.failed_checks
-                return self._stop(result, reports, label, verdict.error or "it failed", total_ms, bytes_read)
+                first = verdict.failed_checks[0] if verdict.failed_checks else (verdict.error or "it failed")
+                report["error"] = excerpt(first, 200)
+                if step_spec.checks and verdict.failed_checks:
+                    return stop(f"{label} failed a check: {first}", step_ms)
+                return stop(f"{label} failed: {_clause(verdict.error or 'it failed')}", step_ms)
             for var, rule in (step.get("extract") or {}).items():
-                value = _extract(response, str(rule))
+                value = _extract(response, rule)
                 if value is None:
-                    return self._stop(result, reports, label, f"could not find {var} on the page", total_ms, bytes_read)
-                values[var] = value[:2000]
+                    report["outcome"] = "down"
+                    report["error"] = f"could not find {var}"
+                    where = "in the response" if rule.startswith("json:") else "on the page"
+                    return stop(f"{label} failed: could not find {var} {where}", step_ms)
+                values[var] = value[:MAX_VALUE_CHARS]
+            total_ms += step_ms
             last_url = response.url
         result.timings = Timings(dns_ms=result.timings.dns_ms, connect_ms=result.timings.connect_ms,
                                  tls_ms=result.timings.tls_ms, first_byte_ms=result.timings.first_byte_ms,
@@ -174,16 +268,6 @@ class JourneyProbe(ProbeKind):
         # The slowness threshold applies to the whole journey, as a client lives it.
         if spec.degraded_after_ms is not None and total_ms > spec.degraded_after_ms:
             result.outcome = "degraded"
-            result.error = f"Slower than {spec.degraded_after_ms:,} ms (took {total_ms:,.0f} ms)"
+            result.error = slower_than(spec.degraded_after_ms, total_ms)
             result.failed_checks = [result.error]
-        return result
-
-    @staticmethod
-    def _stop(result: ProbeResult, reports: list[dict[str, Any]], label: str, why: str,
-              total_ms: float, bytes_read: int) -> ProbeResult:
-        result.outcome = "down"
-        result.error = excerpt(f"{label} failed: {why}")
-        result.details = {"steps": reports, "failed_step": label}
-        result.timings = Timings(total_ms=total_ms or None)
-        result.bytes_read = bytes_read
         return result
