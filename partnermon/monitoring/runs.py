@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.orm import Session
 
 import probes
@@ -163,7 +163,10 @@ def run_due(session_factory: Callable[[], Session], clock: Callable[[], datetime
 
 
 def seconds_until_next_due(session: Session, now: datetime) -> float | None:
-    earliest = session.scalar(select(func.min(Probe.next_due_at)).where(Probe.enabled.is_(True)))
+    # Probes already claimed (running now) are not waiting to be picked up; counting them would make an
+    # idle worker spin while its own probes are in flight.
+    earliest = session.scalar(select(func.min(Probe.next_due_at)).where(
+        Probe.enabled.is_(True), or_(Probe.lease_until.is_(None), Probe.lease_until < now)))
     return None if earliest is None else max((earliest - now).total_seconds(), 0.0)
 
 
