@@ -21,14 +21,13 @@ import platform
 import secrets
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -554,7 +553,8 @@ def run_mode(mode: str, db: BenchDatabase, engine: Any, fx: Fixture, server: Loo
         if mode == "scheduled":
             wait = (first_due - utcnow()).total_seconds()
             if wait < 0:
-                log(f"{label}: worker took {grace - wait:.1f} s to start; the first probes start late (before the window)")
+                log(f"{label}: worker took {grace - wait:.1f} s to start; "
+                    "the first probes start late (before the window)")
             time.sleep(max(0.0, wait) + args.warmup)
         else:
             time.sleep(args.warmup)
@@ -623,7 +623,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare requests loop")
     parser.add_argument("--worker-pythonpath", metavar="DIR",
                         help="put DIR first on the worker's PYTHONPATH (to measure a changed copy of partnermon)")
-    parser.add_argument("--profile-dir", help="record py-spy collapsed stacks (GIL-holding samples, per thread) of the worker here (adds load)")
+    parser.add_argument("--profile-dir", help="record py-spy collapsed stacks (GIL-holding samples, per thread) "
+                                              "of the worker here (adds load)")
     parser.add_argument("--py-spy", help="py-spy executable (default: on PATH)")
     parser.add_argument("--wait-for-idle", type=float, default=0.0, metavar="S",
                         help="before each run wait up to S s for the machine to be idle (default: don't)")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Callable
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 RECORD_BATCH = 200
 RECORD_EVERY_SECONDS = 0.25
 IDLE_POLL_SECONDS = 1.0
+DISPATCH_TICK = 0.2
 
 
 class ProbeWorker:
@@ -42,6 +44,7 @@ class ProbeWorker:
         self.lease_seconds = lease_seconds
         self._finished: queue.Queue[FinishedRun] = queue.Queue()
         self._slots = threading.Semaphore(threads * 2)
+        self._drained = threading.Condition()
         self.recorded = 0
         self.discarded = 0
         self._progress = threading.Condition()
@@ -61,10 +64,11 @@ class ProbeWorker:
 
     def _dispatch(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
         free = self._free_slots()
-        if free == 0:
-            # Every slot is busy: wait for one to come back before looking for more work.
-            self._slots.acquire()
-            self._slots.release()
+        if free < self.threads:
+            # The backlog is still at least a pool's worth: wait for it to drain to that before claiming
+            # again, so claims come in batches of >= threads, not one probe per claim.
+            with self._drained:
+                self._drained.wait_for(lambda: self._free_slots() >= self.threads or stop.is_set(), timeout=1.0)
             return
         now = self.clock()
         with self.session_factory() as session:
@@ -73,9 +77,14 @@ class ProbeWorker:
         for claim in claimed:
             self._slots.acquire()
             pool.submit(self._run_one, claim)
-        if not claimed:
-            # Sleep until the next probe is due (or a short poll, as another process may add probes).
-            stop.wait(min(self.idle_poll, wait if wait is not None else self.idle_poll))
+        if len(claimed) < free:
+            # Caught up. Sleep until the next probe is due, but at least DISPATCH_TICK so that claims
+            # gather what fell due meanwhile (lag <= tick), and at most idle_poll (new probes may appear).
+            if claimed:
+                with self.session_factory() as session:
+                    wait = seconds_until_next_due(session, self.clock())
+            wait = self.idle_poll if wait is None else wait
+            stop.wait(min(self.idle_poll, max(DISPATCH_TICK, wait)))
 
     def _free_slots(self) -> int:
         free = 0
@@ -92,6 +101,8 @@ class ProbeWorker:
             log.exception("probe worker %s: running probe %s failed", self.worker_id, claim.probe_id)
         finally:
             self._slots.release()
+            with self._drained:
+                self._drained.notify()
 
     def wait_until_recorded(self, count: int, timeout: float) -> bool:
         """Block until at least ``count`` results are recorded (for tests, benchmarks and shutdown)."""
@@ -107,13 +118,19 @@ class ProbeWorker:
                 return
 
     def _take_batch(self) -> list[FinishedRun]:
+        # Wait for a first run, then gather for up to RECORD_EVERY_SECONDS (or RECORD_BATCH runs): one
+        # transaction per batch only pays off if batches are more than one or two runs.
         try:
             batch = [self._finished.get(timeout=RECORD_EVERY_SECONDS)]
         except queue.Empty:
             return []
+        deadline = time.monotonic() + RECORD_EVERY_SECONDS
         while len(batch) < RECORD_BATCH:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             try:
-                batch.append(self._finished.get_nowait())
+                batch.append(self._finished.get(timeout=left))
             except queue.Empty:
                 break
         return batch
