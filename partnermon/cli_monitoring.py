@@ -96,7 +96,10 @@ def export_command(practice_slug: str, what: str, format_: str, month: str | Non
     runtime = open_runtime()
     with runtime.session_factory() as session:
         practice = practices.by_slug(session, practice_slug)
-        start, end, label = month_bounds(month, practice, utcnow())
+        try:
+            start, end, label = month_bounds(month, practice, utcnow())
+        except (ValueError, OverflowError):  # year 0, or a month whose end falls off the calendar
+            fail(f"--month {month!r} is not a month that can be exported.")
         rows = (probe_results if what == "results" else incidents)(session, practice.id, start, end)
         fields = RESULT_FIELDS if what == "results" else INCIDENT_FIELDS
 

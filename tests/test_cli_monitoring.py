@@ -159,6 +159,8 @@ def test_export_writes_incidents_as_json_and_only_the_practices_own(cli: Callabl
 @pytest.mark.parametrize("args, words", [
     (["--practice", "nowhere", "--what", "results"], "nowhere"),
     (["--practice", "harbour", "--what", "results", "--month", "2026-13"], "2026-13"),
+    (["--practice", "harbour", "--what", "results", "--month", "0000-01"], "0000-01"),
+    (["--practice", "harbour", "--what", "results", "--month", "9999-12"], "9999-12"),
 ])
 def test_export_mistakes_are_one_line(cli: Callable[..., Any], cast: Cast, args: list[str], words: str) -> None:
     result = cli("export", *args)

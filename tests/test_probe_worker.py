@@ -112,3 +112,32 @@ def test_a_killed_workers_claims_are_retaken_after_the_lease(runtime: Runtime, s
         thread.join(timeout=30)
     assert [probe_server.hits(p) for p in paths] == [1] * 5
     assert set(session.scalars(select(ProbeResult.due_at)).all()) == {due}
+
+
+def test_runs_claimed_just_as_the_worker_is_stopped_are_still_recorded(runtime: Runtime, session: Session, cast: Cast,
+                                                                       probe_server: ProbeServer,
+                                                                       policy: FetchPolicy) -> None:
+    due = utcnow() - timedelta(seconds=1)
+    paths = probed_touchpoints(session, cast, probe_server, 3, due)
+    stop = threading.Event()
+    calls = 0
+
+    def slow_first_session() -> Session:
+        # Stop arrives while the first claim is on its way to the database (a signal at the wrong moment);
+        # the recorder meanwhile sees nothing running and nothing queued.
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            stop.set()
+            threading.Event().wait(0.8)
+        return runtime.session_factory()
+
+    worker = ProbeWorker(slow_first_session, policy, worker_id="w1", threads=4, clock=utcnow, idle_poll=0.05)
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert [probe_server.hits(p) for p in paths] == [1] * 3
+    # What was run is recorded, not left claimed until its lease runs out (and then run a second time).
+    assert worker.recorded == 3
+    assert session.scalar(select(func.count()).select_from(ProbeResult)) == 3

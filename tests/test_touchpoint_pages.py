@@ -389,6 +389,22 @@ def test_a_bad_maintenance_window_is_explained_and_not_stored(cast: Cast, browse
     assert count(session, MaintenanceWindow) == 0
 
 
+@pytest.mark.parametrize(("zone", "data", "field"), [
+    ("Australia/Sydney", {"starts_at": "0001-01-01T00:00"}, "starts_at"),
+    ("America/New_York", {"ends_at": "9999-12-31T23:59"}, "ends_at"),
+])
+def test_a_time_at_the_edge_of_the_calendar_is_explained_not_a_server_error(cast: Cast, browser, session, zone, data,
+                                                                              field) -> None:  # type: ignore[no-untyped-def]
+    cast.harbour.timezone = zone  # in UTC these fall before year 1 or after year 9999
+    session.commit()
+    browser.sign_in("alice@harbour.test")
+    form = {"starts_at": "2026-12-01T09:00", "ends_at": "2026-12-01T11:00", "touchpoint": "", "note": "", **data}
+    response = browser.post(f"/partners/{cast.acme.id}/maintenance", form)
+    assert response.status_code == 422
+    assert f'id="f-{field}-error"' in response.get_data(as_text=True)
+    assert count(session, MaintenanceWindow) == 0
+
+
 def test_a_window_cannot_cover_another_practices_touchpoint(cast: Cast, browser, session) -> None:  # type: ignore[no-untyped-def]
     theirs = factories.touchpoint(session, NOW, cast.zenith, "Zenith login", "service", "https://zenith.test/")
     session.commit()

@@ -71,7 +71,10 @@ def parse_local(field: str, value: str | None, zone_name: str, label: str) -> da
         raise ValidationError({field: f"{label} must be a date and time like 2026-11-23 09:30."})
     zone = ZoneInfo(zone_name)
     local = naive.replace(tzinfo=zone)
-    utc = local.astimezone(timezone.utc)
+    try:
+        utc = local.astimezone(timezone.utc)
+    except OverflowError:  # year 1 or 9999 shifted by the zone's offset falls off the calendar
+        raise ValidationError({field: f"{label} must be a date and time like 2026-11-23 09:30."}) from None
     # A time inside the spring-forward gap does not exist; it would silently move by an hour.
     if utc.astimezone(zone).replace(tzinfo=None) != naive:
         raise ValidationError({field: f"{label}: {text.replace('T', ' ')} does not exist in {zone_name} "

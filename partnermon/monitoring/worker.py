@@ -51,7 +51,10 @@ class ProbeWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Work until ``stop`` is set, then finish what is running and record it."""
-        recorder = threading.Thread(target=self._record_until, args=(stop,), name="probe-recorder", daemon=True)
+        # The recorder stops only once no run can be added any more (the pool has finished), not when
+        # ``stop`` is set: a claim in flight at that moment still runs, and its result must be recorded.
+        all_run = threading.Event()
+        recorder = threading.Thread(target=self._record_until, args=(all_run,), name="probe-recorder", daemon=True)
         recorder.start()
         with ThreadPoolExecutor(self.threads, thread_name_prefix="probe") as pool:
             while not stop.is_set():
@@ -60,6 +63,7 @@ class ProbeWorker:
                 except Exception:  # a database blip must not end the worker; its claims' leases expire
                     log.exception("probe worker %s: claiming failed", self.worker_id)
                     stop.wait(self.idle_poll)
+        all_run.set()
         recorder.join()
 
     def _dispatch(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
@@ -109,12 +113,12 @@ class ProbeWorker:
         with self._progress:
             return self._progress.wait_for(lambda: self.recorded >= count, timeout)
 
-    def _record_until(self, stop: threading.Event) -> None:
+    def _record_until(self, all_run: threading.Event) -> None:
         while True:
             batch = self._take_batch()
             if batch:
                 self._record(batch)
-            elif stop.is_set() and self._free_slots() == self.threads * 2:
+            elif all_run.is_set() and self._finished.empty():
                 return
 
     def _take_batch(self) -> list[FinishedRun]:
