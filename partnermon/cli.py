@@ -179,11 +179,14 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
 @friendly_errors
 def scheduler_command() -> None:
     """Run the one scheduler (production). A second copy waits as a standby."""
-    from partnermon.scheduler import run_forever
+    from partnermon.scheduler import SchedulerLockLost, run_forever
 
     setup_logging()
     runtime = open_runtime()
-    run_forever(runtime, stop_on_signals())
+    try:
+        run_forever(runtime, stop_on_signals())
+    except SchedulerLockLost as exc:
+        fail(str(exc))
 
 
 @main.command("worker")

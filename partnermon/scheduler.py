@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from partnermon import jobs
 from partnermon.db import utcnow
@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 # An arbitrary constant naming "the partnermon scheduler" among PostgreSQL advisory locks.
 SCHEDULER_LOCK_KEY = 0x7061_7274  # "part"
+# How often the active scheduler makes sure the connection holding its lock is still alive.
+LOCK_CHECK_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -68,12 +70,15 @@ def run_forever(runtime: Runtime, stop: threading.Event) -> None:
             if conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": SCHEDULER_LOCK_KEY}).scalar():
                 conn.commit()
                 log.info("scheduler: active")
-                try:
-                    _run_until(runtime, stop)
-                finally:
+                _run_until(runtime, stop, lock_alive=lambda: _still_connected(conn))
+                if stop.is_set():
                     conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK_KEY})
                     conn.commit()
-                return
+                    return
+                # The lock's connection died, so PostgreSQL released the lock and a standby may be active
+                # now: stop at once rather than run every job twice.
+                raise SchedulerLockLost("lost the connection that holds the scheduler lock; stopped the "
+                                        "scheduler so a standby can take over. Restart it to stand by again.")
             conn.rollback()
             if not announced:
                 log.info("scheduler: another scheduler is active; waiting as standby")
@@ -81,10 +86,28 @@ def run_forever(runtime: Runtime, stop: threading.Event) -> None:
             stop.wait(10)
 
 
-def _run_until(runtime: Runtime, stop: threading.Event) -> None:
+class SchedulerLockLost(RuntimeError):
+    pass
+
+
+def _still_connected(conn: Connection) -> bool:
+    try:
+        conn.execute(text("SELECT 1"))
+        conn.rollback()
+        return True
+    except Exception:  # any failure means the session (and with it the advisory lock) may be gone
+        log.exception("scheduler: the lock connection failed")
+        return False
+
+
+def _run_until(runtime: Runtime, stop: threading.Event, lock_alive: Callable[[], bool] = lambda: True,
+               check_every: float = LOCK_CHECK_SECONDS) -> None:
+    """Run the jobs until ``stop`` is set or ``lock_alive`` says the scheduler lock is gone."""
     scheduler = build_scheduler(runtime)
     scheduler.start()
     try:
-        stop.wait()
+        while not stop.wait(check_every):
+            if not lock_alive():
+                return
     finally:
         scheduler.shutdown(wait=True)

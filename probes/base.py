@@ -16,6 +16,7 @@ import json
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Iterable, Sequence
+from urllib.parse import urlsplit
 
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, evaluate_all, parse_all
 from probes.fetch import FetchError, FetchPolicy, FetchResponse
@@ -31,6 +32,8 @@ class ProbeKind:
     description: ClassVar[str]
     # False for kinds that need only a host name (dns) — they still take it from the URL.
     reads_body: ClassVar[bool] = True
+    # dns takes a bare host name as well as a URL; every other kind needs an http(s) address.
+    needs_web_address: ClassVar[bool] = True
 
     def check(self, spec: ProbeSpec) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -38,6 +41,10 @@ class ProbeKind:
             problem = checks_problem(expressions)
             if problem:
                 errors[field] = problem
+        if self.needs_web_address:
+            parts = urlsplit(spec.url) if isinstance(spec.url, str) else None
+            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+                errors["url"] = "Use a full web address starting with http:// or https://."
         timeout = spec.timeout_seconds
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
             errors["timeout_seconds"] = "The timeout must be a number of seconds above 0."

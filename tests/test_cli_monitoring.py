@@ -166,3 +166,9 @@ def test_export_mistakes_are_one_line(cli: Callable[..., Any], cast: Cast, args:
     result = cli("export", *args)
     assert result.exit_code == 1
     assert words in result.output and "Traceback" not in result.output
+
+
+def test_an_address_that_is_not_http_or_https_is_a_bad_argument_not_a_down_result() -> None:
+    result = probe("ftp://files.acme.test/")
+    assert result.exit_code == 64, result.output
+    assert "http://" in result.output

@@ -237,3 +237,14 @@ def test_removing_a_probe_closes_its_open_incident(session: Session, cast: Cast)
     incident = session.scalars(select(Incident)).one()
     assert incident.resolved_at == NOW + 600 * S and incident.seconds_total == 600
     assert session.scalars(select(Probe)).all() == []
+
+
+def test_pausing_a_probe_closes_its_open_incident_and_starts_its_runs_afresh(session: Session, cast: Cast) -> None:
+    probe = make_probe(session, cast, failure_threshold=1)
+    cycle(session, NOW, "down")
+    probe_settings.save_probe(session, NOW + 300 * S, cast.acme_claims, "test",
+                              {"kind": "http", "interval_seconds": "60", "enabled": "0"})
+    session.commit()
+    incident = session.scalars(select(Incident)).one()
+    assert incident.resolved_at == NOW + 300 * S
+    assert (probe.enabled, probe.down_run, probe.open_down_incident_id) == (False, 0, None)

@@ -63,3 +63,19 @@ def test_a_second_scheduler_waits_as_standby_while_the_first_holds_the_lock(runt
     stop.set()
     standby.join(timeout=15)
     assert not standby.is_alive()
+
+
+def test_the_active_scheduler_stops_when_its_lock_connection_is_gone(runtime) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from partnermon import scheduler
+
+    checks = []
+
+    def lock_alive() -> bool:
+        checks.append(1)
+        return len(checks) < 3   # the third look finds the connection dead
+
+    stop = threading.Event()
+    scheduler._run_until(runtime, stop, lock_alive=lock_alive, check_every=0.01)
+    assert len(checks) == 3 and not stop.is_set()

@@ -126,6 +126,9 @@ def save_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User 
         touchpoint.probe = probe
         verb = "Set up"
     else:
+        if probe.enabled and not values["enabled"]:
+            # A paused probe learns nothing more, so an open incident would otherwise run on forever.
+            _close_open_incidents(session, now, touchpoint, probe)
         # An interval change takes effect at the next run: the stored next-due time stays as it is.
         for name, value in values.items():
             setattr(probe, name, value)
@@ -137,17 +140,25 @@ def save_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User 
     return probe
 
 
+def _close_open_incidents(session: Any, now: datetime, touchpoint: Touchpoint, probe: Probe) -> None:
+    hours = BusinessHours.of(touchpoint.partner.practice)
+    for incident_id in (probe.open_down_incident_id, probe.open_degraded_incident_id):
+        incident = session.get(Incident, incident_id) if incident_id is not None else None
+        if incident is not None and incident.resolved_at is None:
+            close_incident(incident, now, hours)
+    probe.open_down_incident_id = probe.open_degraded_incident_id = None
+    # The runs start afresh when the probe comes back.
+    probe.down_run = probe.working_run = probe.degraded_run = probe.healthy_run = 0
+    probe.down_run_since = probe.working_run_since = probe.degraded_run_since = probe.healthy_run_since = None
+
+
 def delete_probe(session: Any, now: datetime, touchpoint: Touchpoint, actor: User | str) -> None:
     if touchpoint.probe is None:
         raise ValidationError({"probe": "This touchpoint has no probe."})
     probe = touchpoint.probe
     # Nothing will ever clear an open incident once its probe is gone: close it now, so it does not
     # stay "ongoing" forever (and a new probe starts from a clean slate).
-    hours = BusinessHours.of(touchpoint.partner.practice)
-    for incident_id in (probe.open_down_incident_id, probe.open_degraded_incident_id):
-        incident = session.get(Incident, incident_id) if incident_id is not None else None
-        if incident is not None and incident.resolved_at is None:
-            close_incident(incident, now, hours)
+    _close_open_incidents(session, now, touchpoint, probe)
     audit.record(session, now, touchpoint.practice_id, actor, "probe.deleted", "touchpoint", touchpoint.id,
                  f"Removed the probe of {touchpoint.name} ({touchpoint.partner.name}); its results are kept")
     session.delete(probe)
