@@ -6,6 +6,7 @@ Models are split by what they describe; import them from here.
 from partnermon.db import Base
 from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
 from partnermon.models.audit import AuditEvent
+from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse
 from partnermon.models.monitoring import (
     DailyRollup, HourlyRollup, Incident, JobMark, MaintenanceWindow, Probe, ProbeResult,
 )
@@ -14,6 +15,9 @@ from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
 
 __all__ = [
+    "ApiKey",
+    "FeedbackRequest",
+    "FeedbackResponse",
     "AuditEvent",
     "Base",
     "DEFAULT_MOMENTS",

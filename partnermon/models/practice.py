@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
@@ -57,6 +58,11 @@ class Practice(Base):
     business_end_minute: Mapped[int] = mapped_column(Integer, default=17 * 60 + 30)
     business_days: Mapped[int] = mapped_column(Integer, default=0b0011111)
     brand_colour: Mapped[str] = mapped_column(String(7), default="#1f4e79")
+    # Feedback (DESIGN.md §4): a client is not asked again within this many days unless an adviser insists;
+    # links stop working after the lifetime; the open link (no personal token) is off unless turned on.
+    feedback_throttle_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    feedback_link_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    open_feedback_link: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

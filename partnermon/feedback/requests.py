@@ -1,0 +1,145 @@
+"""Feedback requests: a personal link for one client about one partner (DESIGN.md §4, §8).
+
+The token is shown once (in the email and to the caller) and only its SHA-256 is stored. A client who was
+asked within the practice's throttle period is not asked again unless an adviser insists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from partnermon import audit
+from partnermon import validators as v
+from partnermon.errors import ValidationError
+from partnermon.mail import outbox
+from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice, Touchpoint, User
+from partnermon.security import new_token, same, token_hash
+
+RATING_LABELS = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    request: FeedbackRequest
+    link: str | None        # None when an existing request was returned (its token is not kept)
+    created: bool
+
+
+def link_for(base_url: str, token: str) -> str:
+    return f"{base_url}/f/{token}"
+
+
+def recent_request(session: Session, practice_id: int, client_email: str, now: datetime, days: int
+                   ) -> FeedbackRequest | None:
+    """The client's latest request within the throttle period, if any (revoked ones do not count)."""
+    return session.scalar(
+        select(FeedbackRequest).where(
+            FeedbackRequest.practice_id == practice_id, func.lower(FeedbackRequest.client_email) == client_email,
+            FeedbackRequest.created_at > now - timedelta(days=days), FeedbackRequest.revoked_at.is_(None),
+        ).order_by(FeedbackRequest.created_at.desc()).limit(1))
+
+
+def _resolve(session: Session, practice: Practice, data: Mapping[str, Any], form: v.Form
+             ) -> tuple[Partner | None, Touchpoint | None, MomentOfTruth | None, User | None]:
+    partner = touchpoint = moment = adviser = None
+    partner_ref = str(data.get("partner") or "").strip()
+    if not partner_ref:
+        form.add("partner", "Choose the partner this feedback is about.")
+    else:
+        query = select(Partner).where(Partner.practice_id == practice.id)
+        partner = session.scalar(query.where(Partner.id == int(partner_ref)) if partner_ref.isdigit()
+                                 else query.where(func.lower(Partner.name) == partner_ref.lower()))
+        if partner is None:
+            form.add("partner", f"“{partner_ref[:60]}” is not one of your partners.")
+    about = str(data.get("touchpoint") or "").strip()
+    if about and partner is not None:
+        query = select(Touchpoint).where(Touchpoint.partner_id == partner.id, Touchpoint.practice_id == practice.id)
+        touchpoint = session.scalar(query.where(Touchpoint.id == int(about)) if about.isdigit()
+                                    else query.where(func.lower(Touchpoint.name) == about.lower()))
+        if touchpoint is None:
+            # Not a touchpoint of this partner: perhaps a moment of truth (by key or name).
+            moment = session.scalar(select(MomentOfTruth).where(
+                MomentOfTruth.practice_id == practice.id, MomentOfTruth.retired.is_(False),
+                (MomentOfTruth.key == about.lower()) | (func.lower(MomentOfTruth.name) == about.lower())))
+            if moment is None:
+                form.add("touchpoint", f"“{about[:60]}” is neither a touchpoint of {partner.name} nor a moment of truth.")
+        else:
+            moment = touchpoint.moment
+    adviser_email = str(data.get("adviser_email") or "").strip().lower()
+    if adviser_email:
+        adviser = session.scalar(select(User).where(User.practice_id == practice.id,
+                                                    func.lower(User.email) == adviser_email, User.is_active.is_(True)))
+        if adviser is None:
+            form.add("adviser_email", f"{adviser_email[:60]} is not an active user of {practice.name}.")
+    return partner, touchpoint, moment, adviser
+
+
+def create_request(session: Session, now: datetime, practice: Practice, data: Mapping[str, Any], *,
+                   actor: User | str, source: str, base_url: str, adviser: User | None = None,
+                   override_throttle: bool = False) -> NewRequest:
+    """Create a request and queue its invitation email, or raise ValidationError naming each bad field.
+
+    An ``external_ref`` already used by this practice returns that request (``created=False``)."""
+    form = v.Form()
+    client_email = form.check(v.email, "client_email", data.get("client_email"))
+    client_name = form.check(v.text, "client_name", data.get("client_name"), required=False, label="Client name")
+    external_ref = form.check(v.text, "external_ref", data.get("external_ref"), required=False, max_length=100,
+                              label="External reference") or None
+    if external_ref:
+        existing = session.scalar(select(FeedbackRequest).where(FeedbackRequest.practice_id == practice.id,
+                                                                FeedbackRequest.external_ref == external_ref))
+        if existing is not None:
+            return NewRequest(existing, None, False)
+    partner, touchpoint, moment, named_adviser = _resolve(session, practice, data, form)
+    form.raise_if_errors()
+    assert partner is not None and client_email
+    if not override_throttle:
+        earlier = recent_request(session, practice.id, client_email, now, practice.feedback_throttle_days)
+        if earlier is not None:
+            raise ValidationError({"client_email": (
+                f"{client_email} was asked for feedback on {earlier.created_at:%d %b %Y}; {practice.name} waits "
+                f"{practice.feedback_throttle_days} days between requests to one client. An adviser can ask anyway.")})
+    token = new_token()
+    request = FeedbackRequest(
+        practice_id=practice.id, partner_id=partner.id, touchpoint_id=touchpoint.id if touchpoint else None,
+        moment_id=moment.id if moment else None, adviser_id=(named_adviser or adviser).id if (named_adviser or adviser) else None,
+        client_name=client_name or "", client_email=client_email, external_ref=external_ref,
+        token_hash=token_hash(token), status="queued", source=source, created_at=now,
+        expires_at=now + timedelta(days=practice.feedback_link_days), throttle_overridden=override_throttle)
+    session.add(request)
+    session.flush()
+    link = link_for(base_url, token)
+    outbox.enqueue(session, now, template="feedback_invitation", to=client_email,
+                   dedupe_key=f"feedback:{request.token_hash}", base_url=base_url, practice_id=practice.id,
+                   context={"practice": practice, "request": request, "partner": partner, "moment": moment,
+                            "touchpoint": touchpoint, "link": link, "ratings": RATING_LABELS,
+                            "adviser": request.adviser})
+    audit.record(session, now, practice.id, actor, "feedback.requested", "feedback_request", request.id,
+                 f"Asked {client_email} about {partner.name}" + (" (throttle overridden)" if override_throttle else ""))
+    return NewRequest(request, link, True)
+
+
+def find_by_token(session: Session, token: str) -> FeedbackRequest | None:
+    """The request behind a link, whatever its state; None for a token that was never issued."""
+    if not token or len(token) > 100:
+        return None
+    digest = token_hash(token)
+    request = session.scalar(select(FeedbackRequest).where(FeedbackRequest.token_hash == digest))
+    # The lookup is by hash; comparing the digests again in constant time costs nothing and keeps the
+    # rule simple to audit: tokens are only ever compared with `same`.
+    if request is None or not same(request.token_hash, digest):
+        return None
+    return request
+
+
+def revoke(session: Session, now: datetime, request: FeedbackRequest, actor: User) -> None:
+    if request.revoked_at is None:
+        request.revoked_at = now
+        request.status = "revoked"
+        audit.record(session, now, request.practice_id, actor, "feedback.revoked", "feedback_request", request.id,
+                     f"Revoked the feedback link for {request.client_email}")
