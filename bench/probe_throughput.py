@@ -18,7 +18,6 @@ import argparse
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
 import subprocess
@@ -27,118 +26,20 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SERVER_SCRIPT = HERE / "loopback_server.py"
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432"
-PRACTICE_SLUG = "bench-throughput"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 SATURATED_INTERVAL = 1       # seconds: a probe is due again one second after it ran, so work never runs out
-T0 = time.monotonic()
 
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - T0:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-# --- /proc readings -------------------------------------------------------------------------------
-
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of a process (all its threads), from /proc/<pid>/stat."""
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def status_kb(pid: int, key: str) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def postgres_cpu_seconds(database: str) -> float:
-    """CPU of the local PostgreSQL backends serving ``database`` (found by their process titles; shared
-    background processes such as the WAL writer are not counted, nor backends that exit in the window:
-    rare here, as the worker pools its connections)."""
-    total = 0.0
-    marker = f" {database} ".encode()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/comm") as fh:
-                if fh.read().strip() != "postgres":
-                    continue
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                if marker not in fh.read().replace(b"\0", b" "):
-                    continue
-            total += cpu_seconds(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return total
-
-
-def machine_busy_seconds() -> float:
-    """CPU seconds the whole machine spent not idle (all cores), from /proc/stat."""
-    with open("/proc/stat") as fh:
-        parts = [int(x) for x in fh.readline().split()[1:]]
-    idle = parts[3] + (parts[4] if len(parts) > 4 else 0)
-    return (sum(parts[:8]) - idle) / CLK_TCK
-
-
-@dataclass
-class CpuSnapshot:
-    at: float
-    worker: float
-    server: float
-    postgres: float
-    machine: float
-
-    @classmethod
-    def take(cls, worker_pid: int | None, server_pid: int, database: str | None) -> "CpuSnapshot":
-        return cls(time.monotonic(), cpu_seconds(worker_pid) if worker_pid else 0.0, cpu_seconds(server_pid),
-                   postgres_cpu_seconds(database) if database else 0.0, machine_busy_seconds())
-
-
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    if not sorted_values:
-        return None
-    index = min(len(sorted_values) - 1, max(0, int(round(q * (len(sorted_values) - 1)))))
-    return sorted_values[index]
-
-
-def r(value: float | None, digits: int = 3) -> float | None:
-    return None if value is None else round(value, digits)
-
-
-def busy_cores(seconds: float = 2.0) -> float:
-    before, t0 = machine_busy_seconds(), time.monotonic()
-    time.sleep(seconds)
-    return (machine_busy_seconds() - before) / (time.monotonic() - t0)
-
-
-def wait_for_quiet(max_wait: float, what: str) -> float:
-    """With --wait-for-idle: wait (at most max_wait s) until the machine is nearly idle. Returns the busy
-    cores last seen (measured over 2 s), which the report keeps with each run."""
-    deadline = time.monotonic() + max_wait
-    busy = busy_cores()
-    while busy > 0.25 and time.monotonic() < deadline:
-        log(f"{what}: the machine is busy ({busy:.2f} cores in use by others); waiting for it to quieten")
-        busy = busy_cores(5.0)
-    if busy > 0.25:
-        log(f"WARNING {what}: measuring on a busy machine ({busy:.2f} cores in use by others)")
-    return busy
+# The helpers beside this script (bench/ is on sys.path when it runs).
+from _bench_db import BenchDatabase, Fixture, backlog, db_commits, prepare, seed  # noqa: E402
+from _readings import (  # noqa: E402
+    CpuSnapshot, cpu_model, cpu_seconds, log, machine_busy_seconds, percentile, r, status_kb, utcnow, wait_for_quiet,
+)
 
 
 # --- the loopback server --------------------------------------------------------------------------
@@ -256,175 +157,6 @@ def run_child(mode: str, server: LoopbackServer, threads: int, warmup: float, se
     result["server_cpu_seconds"] = round(cpu_seconds(server.pid) - before, 2)  # includes warm-up
     result["machine_busy_cores"] = round((machine_busy_seconds() - busy0) / (time.monotonic() - t0), 2)
     return result
-
-
-# --- the database ---------------------------------------------------------------------------------
-
-class BenchDatabase:
-    """A fresh PostgreSQL database created and dropped here, or the given URL (PostgreSQL or SQLite)."""
-
-    def __init__(self, url: str | None) -> None:
-        from sqlalchemy.engine import make_url
-
-        self.created_pg: str | None = None
-        self.created_sqlite: Path | None = None
-        if url is None:
-            name = f"bench_{secrets.token_hex(4)}"
-            self._admin(f'CREATE DATABASE "{name}"')
-            self.created_pg = name
-            url = f"{DEFAULT_PG}/{name}"
-        elif url.startswith("sqlite"):
-            path = Path(make_url(url).database or "")
-            if not path.exists():
-                self.created_sqlite = path
-        elif url.startswith(("postgres://", "postgresql://")):
-            url = "postgresql+psycopg://" + url.split("://", 1)[1]
-        self.url = url
-        self.is_pg = url.startswith("postgresql")
-        self.pg_name = make_url(url).database if self.is_pg else None
-
-    @staticmethod
-    def _admin(statement: str) -> None:
-        from sqlalchemy import create_engine, text
-
-        for maintenance_db in ("postgres", "test"):
-            engine = create_engine(f"{DEFAULT_PG}/{maintenance_db}", isolation_level="AUTOCOMMIT")
-            try:
-                with engine.connect() as conn:
-                    conn.execute(text(statement))
-                return
-            except Exception as exc:
-                last = exc
-            finally:
-                engine.dispose()
-        raise last
-
-    def drop(self) -> None:
-        if self.created_pg:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.created_pg}" WITH (FORCE)')
-            self.created_pg = None
-        if self.created_sqlite:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(self.created_sqlite) + suffix).unlink(missing_ok=True)
-            self.created_sqlite = None
-
-
-@dataclass
-class Fixture:
-    practice_id: int
-    partner_id: int
-    moment_id: int
-
-
-def check_schema(engine: Any, add_missing: bool) -> None:
-    """The migrations must create every column the models use; else the worker fails on its first claim."""
-    from sqlalchemy import inspect, text
-    from sqlalchemy.schema import CreateColumn
-
-    from partnermon.db import Base
-
-    inspector = inspect(engine)
-    missing = [(table, column) for table in Base.metadata.sorted_tables if inspector.has_table(table.name)
-               for column in table.columns
-               if column.name not in {c["name"] for c in inspector.get_columns(table.name)}]
-    if not missing:
-        return
-    names = ", ".join(f"{t.name}.{c.name}" for t, c in missing)
-    if not add_missing:
-        raise SystemExit(f"bench: the migrations do not create these model columns: {names}. "
-                         "Fix the migrations, or run with --add-missing-columns (a stopgap for measuring).")
-    log(f"WARNING: adding columns the migrations lack (schema drift): {names}")
-    with engine.begin() as conn:
-        for table, column in missing:
-            ddl = str(CreateColumn(column).compile(dialect=engine.dialect))
-            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {ddl}"))
-
-
-def prepare(engine: Any, add_missing: bool = False) -> Fixture:
-    """The schema, and one practice with one partner (reused if an earlier run left them)."""
-    from sqlalchemy import func, select
-    from sqlalchemy.orm import Session
-
-    from partnermon import schema
-    from partnermon.models import DEFAULT_MOMENTS, MomentOfTruth, Partner, Practice
-
-    schema.upgrade(engine)
-    check_schema(engine, add_missing)
-    now = utcnow()
-    with Session(engine, expire_on_commit=False) as session:
-        others = session.scalar(select(func.count()).select_from(Practice).where(Practice.slug != PRACTICE_SLUG))
-        if others:
-            raise SystemExit("bench: the database holds real practices; give the bench a scratch database")
-        practice = session.scalar(select(Practice).where(Practice.slug == PRACTICE_SLUG))
-        if practice is None:
-            practice = Practice(slug=PRACTICE_SLUG, name="Bench practice", timezone="Europe/London", created_at=now)
-            practice.moments.append(MomentOfTruth(position=0, retired=False, **DEFAULT_MOMENTS[0]))
-            session.add(practice)
-            session.flush()
-            session.add(Partner(practice_id=practice.id, name="Bench partner", created_at=now))
-            session.commit()
-        partner = session.scalar(select(Partner).where(Partner.practice_id == practice.id))
-        moment = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == practice.id))
-        return Fixture(practice.id, partner.id, moment.id)
-
-
-def seed(engine: Any, fx: Fixture, n: int, server: LoopbackServer, *, interval: int, due_offset: float,
-         spread: float) -> datetime:
-    """Replace the bench's touchpoints with ``n`` http probes, due evenly over [first, first + spread) where
-    first is ``due_offset`` seconds after the probes are written. Returns first."""
-    from sqlalchemy import delete, insert, text
-
-    from partnermon.models import Incident, Probe, ProbeResult, Touchpoint
-
-    with engine.begin() as conn:
-        for model in (ProbeResult, Incident, Probe, Touchpoint):
-            conn.execute(delete(model).where(model.practice_id == fx.practice_id))
-    now = utcnow()
-    with engine.begin() as conn:
-        ids = conn.execute(insert(Touchpoint).returning(Touchpoint.id, sort_by_parameter_order=True), [
-            {"practice_id": fx.practice_id, "partner_id": fx.partner_id, "moment_id": fx.moment_id,
-             "name": f"tp {i}", "url": server.url(i), "created_at": now} for i in range(n)
-        ]).scalars().all()
-        step = spread / n
-        first_due = utcnow() + timedelta(seconds=due_offset)
-        conn.execute(insert(Probe), [
-            {"practice_id": fx.practice_id, "touchpoint_id": tid, "kind": "http", "checks": [], "soft_checks": [],
-             "options": {}, "interval_seconds": interval, "timeout_seconds": 10.0, "enabled": True,
-             "next_due_at": first_due + timedelta(seconds=i * step), "created_at": now, "updated_at": now}
-            for i, tid in enumerate(ids)
-        ])
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("VACUUM ANALYZE probe, probe_result, touchpoint, incident"))
-    return first_due
-
-
-def db_commits(engine: Any) -> int | None:
-    if engine.dialect.name != "postgresql":
-        return None
-    from sqlalchemy import text
-
-    with engine.connect() as conn:
-        return int(conn.execute(text(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")).scalar())
-
-
-def backlog(engine: Any, fx: Fixture) -> tuple[int, float]:
-    """(probes due and not claimed, seconds the oldest of them is overdue)."""
-    from sqlalchemy import func, or_, select
-
-    from partnermon.models import Probe
-
-    now = utcnow()
-    with engine.connect() as conn:
-        count, oldest = conn.execute(select(func.count(), func.min(Probe.next_due_at)).where(
-            Probe.practice_id == fx.practice_id, Probe.next_due_at <= now,
-            or_(Probe.lease_until.is_(None), Probe.lease_until < now))).one()
-    if not count:
-        return 0, 0.0
-    if oldest.tzinfo is None:  # func.min() bypasses the UTCDateTime type on some backends
-        oldest = oldest.replace(tzinfo=timezone.utc)
-    return int(count), (now - oldest).total_seconds()
 
 
 # --- one worker run -------------------------------------------------------------------------------
@@ -659,7 +391,7 @@ def main(argv: list[str] | None = None) -> None:
         "benchmark": "probe_throughput",
         "started_at": utcnow().isoformat(timespec="seconds"),
         "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "cpu_model": _cpu_model()},
+                    "platform": platform.platform(), "cpu_model": cpu_model()},
         "parameters": {"touchpoints": args.touchpoints, "delays_ms": args.delays, "seconds": args.seconds,
                        "warmup_seconds": args.warmup, "threads": args.threads, "interval_seconds": args.interval,
                        "saturated_interval_seconds": SATURATED_INTERVAL,
@@ -718,17 +450,6 @@ def targets(case: dict[str, Any], n: int, args: argparse.Namespace) -> dict[str,
     met["all"] = all(v for v in met.values())
     met["is_issue_target_case"] = n >= 10000 and args.interval == 60
     return met
-
-
-def _cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return None
 
 
 if __name__ == "__main__":

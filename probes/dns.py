@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from probes.base import ProbeKind, failed, from_fetch_error, slower_than, within_timeout
 from probes.fetch import FetchError, FetchPolicy, lookup
+from probes.fetch_types import RECORD_TYPES
 from probes.spec import ProbeResult, ProbeSpec, Timings
 
-RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 
 
 def host_of(url: str) -> str:

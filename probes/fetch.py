@@ -22,7 +22,6 @@ The plain data it takes and gives (FetchPolicy, FetchResponse, FetchError, Block
 
 from __future__ import annotations
 
-import errno
 import socket
 import ssl
 import threading
@@ -36,12 +35,14 @@ from urllib.parse import urljoin
 
 from probes import http1
 from probes.certinfo import CertificateInfo, CertificateParseError, describe_problem, name_matches, parse_der
-from probes.fetch_types import DEFAULT_USER_AGENT, Blocked, FetchError, FetchPolicy, FetchResponse, parse_nameserver
+from probes.fetch_types import (
+    DEFAULT_USER_AGENT, RECORD_TYPES, Blocked, FetchError, FetchPolicy, FetchResponse, parse_nameserver,
+)
+from probes.network_words import GAI_WORDS, error_words, ip_port, phase_of, seconds
 from probes.safety import Target, UnsafeUrl, address_problem, normalise_name, parse_url
 from probes.spec import Timings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 _RECV = 64 * 1024
 # Headers that must not follow a redirect to another site (a partner's login must not leak elsewhere).
 _CREDENTIAL_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
@@ -58,10 +59,6 @@ def check_address(ip: str, policy: FetchPolicy) -> str | None:
 
 
 # --- the deadline and the pieces of one hop ------------------------------------------------------
-
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
 
 class _Clock:
     """The whole fetch's deadline (redirects included)."""
@@ -110,35 +107,6 @@ def _tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
     return context
 
 
-_ERRNO_WORDS = {
-    errno.ECONNREFUSED: "connection refused",
-    errno.ECONNRESET: "connection reset",
-    errno.ENETUNREACH: "network unreachable",
-    errno.EHOSTUNREACH: "no route to the host",
-    errno.ETIMEDOUT: "no answer",
-    errno.EADDRNOTAVAIL: "address not available",
-    errno.ECONNABORTED: "connection aborted",
-    errno.EPIPE: "connection closed",
-}
-
-
-_GAI_WORDS = {socket.EAI_NONAME: ": no such name", socket.EAI_AGAIN: ": the name servers did not answer"}
-if hasattr(socket, "EAI_NODATA"):                 # glibc: the name exists but has no addresses
-    _GAI_WORDS[socket.EAI_NODATA] = ": it has no addresses"
-
-
-def _ip_port(ip: str, port: int) -> str:
-    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
-
-
-def _words(exc: OSError) -> str:
-    if exc.errno in _ERRNO_WORDS:
-        return _ERRNO_WORDS[exc.errno]
-    if exc.strerror:
-        return exc.strerror[:1].lower() + exc.strerror[1:]
-    return "network error"
-
-
 class _Hop:
     """One request to one address: resolve, check, connect, TLS, send, read. Always closes."""
 
@@ -158,7 +126,7 @@ class _Hop:
         return cls(message, phase, self.timings)          # the hop ends with the error: no copy needed
 
     def expired(self, doing: str) -> FetchError:
-        return self.error("timeout", f"Took longer than the {_seconds(self.clock.total)} limit for the whole "
+        return self.error("timeout", f"Took longer than the {seconds(self.clock.total)} limit for the whole "
                                      f"request (while {doing})")
 
     def arm(self, sock: socket.socket, limit: float, doing: str) -> None:
@@ -170,7 +138,7 @@ class _Hop:
 
     def timed_out(self, doing: str, message: str) -> FetchError:
         """A timeout fired: the total deadline's, or the phase's own limit (``message``)."""
-        return self.expired(doing) if self._deadline_binds else self.error(_phase_of(doing), message)
+        return self.expired(doing) if self._deadline_binds else self.error(phase_of(doing), message)
 
     def close(self) -> None:
         if self.sock is not None:
@@ -208,7 +176,7 @@ class _Hop:
         except FutureTimeout:
             raise self.expired(f"looking up {host}") from None
         except socket.gaierror as exc:
-            raise self.error("dns", f"DNS lookup failed for {host}{_GAI_WORDS.get(exc.errno, '')}") from None
+            raise self.error("dns", f"DNS lookup failed for {host}{GAI_WORDS.get(exc.errno, '')}") from None
         except OSError:
             raise self.error("dns", f"DNS lookup failed for {host}") from None
         if not ips:
@@ -230,11 +198,11 @@ class _Hop:
                 sock.close()
                 if self._deadline_binds:
                     raise self.expired("connecting") from None
-                failure = f"({_ip_port(ip, port)}): no answer within {_seconds(self.policy.connect_timeout)}"
+                failure = f"({ip_port(ip, port)}): no answer within {seconds(self.policy.connect_timeout)}"
                 continue
             except OSError as exc:
                 sock.close()
-                failure = f"({_ip_port(ip, port)}): {_words(exc)}"
+                failure = f"({ip_port(ip, port)}): {error_words(exc)}"
                 continue
             self.timings.connect_ms = (time.perf_counter() - started) * 1000
             self.sock, self.peer = sock, ip
@@ -255,14 +223,14 @@ class _Hop:
         except TimeoutError:
             raise self.timed_out("setting up the secure connection",
                                  f"No answer to the secure (TLS) handshake from {host} within "
-                                 f"{_seconds(self.policy.read_timeout)}") from None
+                                 f"{seconds(self.policy.read_timeout)}") from None
         except ssl.SSLError as exc:
             reason = (exc.reason or "handshake failure").replace("_", " ").lower()
             if "wrong version number" in reason or "record layer failure" in reason:
                 reason = "the server did not answer with TLS (is the address really https?)"
             raise self.error("tls", f"The secure connection (TLS) to {host} failed: {reason}") from None
         except OSError as exc:
-            raise self.error("tls", f"The secure connection (TLS) to {host} failed: {_words(exc)}") from None
+            raise self.error("tls", f"The secure connection (TLS) to {host} failed: {error_words(exc)}") from None
         finally:
             raw.close()                                     # detached by wrap_socket; closes it on failure
         self.timings.tls_ms = (time.perf_counter() - started) * 1000
@@ -280,9 +248,9 @@ class _Hop:
         except TimeoutError:
             raise self.timed_out("sending the request",
                                  f"{self.target.host} did not take the request within "
-                                 f"{_seconds(self.policy.read_timeout)}") from None
+                                 f"{seconds(self.policy.read_timeout)}") from None
         except OSError as exc:
-            raise self.error("request", f"Could not send the request to {self.target.host}: {_words(exc)}") \
+            raise self.error("request", f"Could not send the request to {self.target.host}: {error_words(exc)}") \
                 from None
 
     def recv(self, doing: str) -> bytes:
@@ -292,24 +260,13 @@ class _Hop:
         try:
             return self.sock.recv(_RECV)
         except TimeoutError:
-            limit = _seconds(self.policy.read_timeout)
+            limit = seconds(self.policy.read_timeout)
             message = (f"No first byte within {limit}" if doing == http1.WAITING
                        else f"No data for {limit} while {doing}")
             raise self.timed_out(doing, message) from None
         except OSError as exc:                              # ssl.SSLError is an OSError too
-            words = "the secure connection broke" if isinstance(exc, ssl.SSLError) else _words(exc)
-            raise self.error(_phase_of(doing), f"The connection failed while {doing}: {words}") from None
-
-
-def _phase_of(doing: str) -> str:
-    """The FetchError phase for what the hop was doing (the words used in timeout messages)."""
-    if doing.startswith("waiting"):
-        return "first_byte"
-    if doing.startswith("sending"):
-        return "request"
-    if doing.startswith("setting up"):
-        return "tls"
-    return "read"
+            words = "the secure connection broke" if isinstance(exc, ssl.SSLError) else error_words(exc)
+            raise self.error(phase_of(doing), f"The connection failed while {doing}: {words}") from None
 
 
 # --- public entry points ------------------------------------------------------------------------
@@ -496,13 +453,13 @@ def lookup(name: str, record_types: Sequence[str], *, policy: FetchPolicy) -> di
     for rtype in dict.fromkeys(types):
         left = limit - (time.perf_counter() - started)
         if left <= 0:
-            raise failure(f": no answer within {_seconds(limit)}")
+            raise failure(f": no answer within {seconds(limit)}")
         try:
             answer = resolver.resolve(host, rtype, raise_on_no_answer=False, lifetime=left, search=False)
         except dns.resolver.NXDOMAIN:
             raise failure(": no such name") from None
         except dns.exception.Timeout:
-            raise failure(f": no answer within {_seconds(limit)}") from None
+            raise failure(f": no answer within {seconds(limit)}") from None
         except dns.resolver.NoNameservers:
             raise failure(": the name servers could not answer") from None
         except dns.exception.DNSException:

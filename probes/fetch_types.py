@@ -15,6 +15,9 @@ from probes.certinfo import CertificateInfo
 from probes.safety import parse_cidrs
 from probes.spec import Timings
 
+# The DNS record types a probe can ask for (probes.fetch.lookup; the dns kind offers the same).
+RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
+
 DEFAULT_USER_AGENT = "partnermon-probe/0.1 (+https://partnermon.app/probe)"
 
 

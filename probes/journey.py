@@ -33,6 +33,7 @@ from urllib.parse import quote, urljoin
 from probes.assertion_regex import risk
 from probes.base import ProbeKind, checks_problem, failed, judge, slower_than, within_timeout
 from probes.fetch import FetchError, FetchPolicy, FetchResponse, fetch
+from probes.network_words import seconds
 from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
 
 MAX_STEPS = 10
@@ -157,10 +158,6 @@ def _clause(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
 class JourneyProbe(ProbeKind):
     name = "journey"
     label = "Client journey (several steps)"
@@ -219,7 +216,7 @@ class JourneyProbe(ProbeKind):
             left = deadline - time.perf_counter()
             if left <= 0:
                 reports.append({"name": name, "url": url, "outcome": "down", "error": "not started: out of time"})
-                return stop(f"{label} ran out of time: the whole journey may take at most {_seconds(limit)}")
+                return stop(f"{label} ran out of time: the whole journey may take at most {seconds(limit)}")
             try:
                 response = fetch(url, policy=policy.with_changes(total_timeout=left),
                                  method=(step.get("method") or "GET").strip().upper(), headers=headers, body=body)
@@ -228,7 +225,7 @@ class JourneyProbe(ProbeKind):
                 if exc.phase == "timeout":
                     doing = _WHILE.search(str(exc))
                     why = (f"{label} ran out of time{' while ' + doing[1] if doing else ''}: "
-                           f"the whole journey may take at most {_seconds(limit)}")
+                           f"the whole journey may take at most {seconds(limit)}")
                 else:
                     why = f"{label} failed: {_clause(str(exc))}"
                 reports.append({"name": name, "url": url, "outcome": "down", "total_ms": step_ms,
