@@ -42,8 +42,9 @@ class BusinessHours:
             return None
         # Built from local wall-clock times so that a DST change day gets its real length.
         opens = datetime.combine(day, time(self.start_minute // 60, self.start_minute % 60), self.zone)
-        closes = datetime.combine(day, time(0), self.zone) + timedelta(minutes=self.end_minute)
-        if self.end_minute < 24 * 60:
+        if self.end_minute >= 24 * 60:   # open until midnight: the next day's 00:00
+            closes = datetime.combine(day + timedelta(days=1), time(0), self.zone)
+        else:
             closes = datetime.combine(day, time(self.end_minute // 60, self.end_minute % 60), self.zone)
         return opens.astimezone(timezone.utc), closes.astimezone(timezone.utc)
 
@@ -63,7 +64,3 @@ class BusinessHours:
                     total += overlap
             day += timedelta(days=1)
         return int(round(total))
-
-
-def local_day(at: datetime, zone_name: str) -> date:
-    return at.astimezone(ZoneInfo(zone_name)).date()

@@ -17,21 +17,21 @@ from sqlalchemy.orm import Session
 def claim(session: Session, model: Any, now: datetime, *, worker_id: str, lease_seconds: int,
           due: ColumnElement[bool], order_by: Any, limit: int,
           extra_values: dict[str, Any] | None = None) -> list[int]:
-    """Claim up to ``limit`` due rows of ``model`` for ``worker_id`` and commit. Returns their ids."""
+    """Claim up to ``limit`` due rows of ``model`` for ``worker_id``. Returns their ids.
+
+    The caller commits, and should do so promptly: until then the rows stay locked (PostgreSQL), which is
+    what lets it read what it claimed in the same transaction."""
     free = or_(model.lease_until.is_(None), model.lease_until < now)
     candidates = session.scalars(
         select(model.id).where(due, free).order_by(order_by).limit(limit).with_for_update(skip_locked=True)
     ).all()
     if not candidates:
-        session.commit()
         return []
     values = {"claimed_by": worker_id, "lease_until": now + timedelta(seconds=lease_seconds)}
     values.update(extra_values or {})
     # One statement for the batch; repeating the conditions means a row another worker claimed since
     # (SQLite has no SKIP LOCKED) is simply not returned.
-    claimed = list(session.scalars(
+    return list(session.scalars(
         update(model).where(model.id.in_(candidates), due, free).values(**values).returning(model.id)
         .execution_options(synchronize_session=False)
     ))
-    session.commit()
-    return claimed

@@ -35,17 +35,6 @@ def envint(env: Mapping[str, str], name: str, default: int, minimum: int = 0) ->
     return value
 
 
-def envbool(env: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be yes or no (1/0, true/false), not {raw!r}.")
-
-
 @dataclass(frozen=True)
 class Settings:
     instance_dir: Path
@@ -64,10 +53,6 @@ class Settings:
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
 
 
 def _secret_key(instance_dir: Path) -> str:

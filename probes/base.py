@@ -31,7 +31,6 @@ class ProbeKind:
     label: ClassVar[str]
     description: ClassVar[str]
     # False for kinds that need only a host name (dns) — they still take it from the URL.
-    reads_body: ClassVar[bool] = True
     # dns takes a bare host name as well as a URL; every other kind needs an http(s) address.
     needs_web_address: ClassVar[bool] = True
 

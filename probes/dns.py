@@ -49,7 +49,6 @@ class DnsProbe(ProbeKind):
     name = "dns"
     label = "DNS records"
     description = "Checks that the partner's domain name resolves and has the expected record types."
-    reads_body = False
     needs_web_address = False
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:

@@ -10,7 +10,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 Outcome = Literal["up", "degraded", "down"]
-OUTCOMES: tuple[Outcome, ...] = ("up", "degraded", "down")
 
 # Stored error texts are cut to this many characters: a result keeps an excerpt, never a page.
 ERROR_EXCERPT_CHARS = 300

@@ -33,7 +33,6 @@ class TlsProbe(ProbeKind):
     name = "tls"
     label = "Certificate"
     description = "Checks the HTTPS certificate: trusted, for the right name, and days until it expires."
-    reads_body = False
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors = {}

@@ -48,11 +48,13 @@ def _due(now: datetime):  # type: ignore[no-untyped-def]
 
 
 def claim_due(session: Session, now: datetime, *, worker_id: str, lease_seconds: int, limit: int = 20) -> list[int]:
-    return claims.claim(
+    claimed = claims.claim(
         session, OutboxEmail, now, worker_id=worker_id, lease_seconds=lease_seconds, due=_due(now),
         order_by=OutboxEmail.next_attempt_at, limit=limit,
         extra_values={"attempts": OutboxEmail.attempts + 1},
     )
+    session.commit()
+    return claimed
 
 
 def _finish(session: Session, email_id: int, worker_id: str, **values: object) -> bool:

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from partnermon.db import Base, UTCDateTime
 from partnermon.models.partners import Partner, Touchpoint
 
-PROBE_STATES = ("unknown", "up", "degraded", "down")
-
 # Upper edges (ms) of the fixed response-time histogram. Fixed edges are what let hourly histograms be
 # added together into daily and monthly ones and still give honest p50/p95 (DESIGN.md §7).
 LATENCY_EDGES_MS: tuple[int, ...] = (

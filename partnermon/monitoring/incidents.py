@@ -10,21 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from partnermon.business_hours import BusinessHours
 from partnermon.models import Incident, MaintenanceWindow, Probe
-
-
-def in_maintenance(session: Session, practice_id: int, partner_id: int, touchpoint_id: int, at: datetime) -> bool:
-    return session.scalar(
-        select(MaintenanceWindow.id).where(
-            MaintenanceWindow.practice_id == practice_id, MaintenanceWindow.partner_id == partner_id,
-            or_(MaintenanceWindow.touchpoint_id.is_(None), MaintenanceWindow.touchpoint_id == touchpoint_id),
-            MaintenanceWindow.starts_at <= at, MaintenanceWindow.ends_at > at,
-        ).limit(1)
-    ) is not None
 
 
 def maintenance_lookup(session: Session, practice_ids: set[int], start: datetime, end: datetime
@@ -40,11 +30,6 @@ def maintenance_lookup(session: Session, practice_ids: set[int], start: datetime
 def covered(windows: list[MaintenanceWindow], partner_id: int, touchpoint_id: int, at: datetime) -> bool:
     return any(w.partner_id == partner_id and w.touchpoint_id in (None, touchpoint_id)
                and w.starts_at <= at < w.ends_at for w in windows)
-
-
-def open_incident(session: Session, touchpoint_id: int, kind: str) -> Incident | None:
-    return session.scalar(select(Incident).where(
-        Incident.touchpoint_id == touchpoint_id, Incident.kind == kind, Incident.resolved_at.is_(None)))
 
 
 def close_incident(incident: Incident, at: datetime, hours: BusinessHours) -> None:

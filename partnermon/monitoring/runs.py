@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Callable
 
 from sqlalchemy import func, insert, or_, select
@@ -60,12 +61,11 @@ def claim_due(session: Session, now: datetime, *, worker_id: str, limit: int,
     ids = claims.claim(session, Probe, now, worker_id=worker_id, lease_seconds=lease_seconds,
                        due=(Probe.enabled.is_(True)) & (Probe.next_due_at <= now), order_by=Probe.next_due_at,
                        limit=limit)
-    if not ids:
-        return []
+    # Read what was claimed in the same transaction, then commit: the claim and its details in one go.
     rows = session.execute(
         select(Probe, Touchpoint.url, Touchpoint.partner_id).join(Touchpoint, Touchpoint.id == Probe.touchpoint_id)
         .where(Probe.id.in_(ids)).execution_options(populate_existing=True)
-    ).all()
+    ).all() if ids else []
     claimed = [ClaimedProbe(probe.id, probe.practice_id, partner_id, probe.touchpoint_id, probe.next_due_at,
                             spec_of(probe, url or "")) for probe, url, partner_id in rows]
     session.commit()
@@ -84,7 +84,12 @@ def next_due(due_at: datetime, interval_seconds: int, now: datetime) -> datetime
 
 
 def policy_for(spec: ProbeSpec, base: FetchPolicy) -> FetchPolicy:
-    timeout = spec.timeout_seconds
+    return _with_timeout(base, spec.timeout_seconds)
+
+
+@lru_cache(maxsize=64)
+def _with_timeout(base: FetchPolicy, timeout: float) -> FetchPolicy:
+    # Cached: building a policy re-parses its allowed networks, and a worker asks for one per run.
     return base.with_changes(total_timeout=timeout, read_timeout=timeout, connect_timeout=min(timeout, 5.0))
 
 

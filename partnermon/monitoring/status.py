@@ -116,8 +116,7 @@ def states_of(session: Session, now: datetime, touchpoints: Iterable[Touchpoint]
             last_checked_at=probe.last_checked_at if probe else None,
             last_error=probe.last_error if probe else None,
             next_due_at=probe.next_due_at if probe and probe.enabled else None,
-            # An incident left open by a probe that was since removed is history, not today's state.
-            open_incident=open_incidents.get(touchpoint.id) if probe else None,
+            open_incident=open_incidents.get(touchpoint.id),
             availability_24h=availability[touchpoint.id].availability,
             in_maintenance=incident_rules.covered(windows, touchpoint.partner_id, touchpoint.id, now),
         )

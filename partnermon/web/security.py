@@ -20,8 +20,6 @@ from partnermon.security import same
 from partnermon.web.context import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Pages a visitor may see without signing in.
-PUBLIC_ENDPOINTS = frozenset({"auth.sign_in", "auth.setup", "auth.invitation", "static", "assets.logo_public"})
 
 
 def current_user() -> User | None:
