@@ -26,6 +26,8 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+from tests.server_pool import server_pool
+
 Zone = dict[str, dict[str, list[str]]]
 
 
@@ -140,16 +142,7 @@ ZONE: Zone = {
 @pytest.fixture
 def make_dns_server() -> Iterator[Callable[..., DnsServer]]:
     """``make_dns_server(zone, silent=..., servfail=...)``; all stop after the test."""
-    servers: list[DnsServer] = []
-
-    def make(zone: Zone | None = None, **kwargs: object) -> DnsServer:
-        server = DnsServer(dict(ZONE if zone is None else zone), **kwargs)  # type: ignore[arg-type]
-        servers.append(server)
-        return server.start()
-
-    yield make
-    for server in servers:
-        server.stop()
+    yield from server_pool(lambda zone=None, **kwargs: DnsServer(dict(ZONE if zone is None else zone), **kwargs))
 
 
 @pytest.fixture

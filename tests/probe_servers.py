@@ -44,6 +44,7 @@ import pytest
 
 from probes.fetch import FetchPolicy
 from tests.certs import CertAuthority, CertFiles, self_signed
+from tests.server_pool import server_pool
 
 HOST = "127.0.0.1"
 Handler = Callable[["_RequestHandler", "Request"], None]
@@ -461,16 +462,8 @@ def policy(probe_certs: ProbeCerts) -> FetchPolicy:
 def make_probe_server(probe_certs: ProbeCerts) -> Iterator[Callable[..., ProbeServer]]:
     """``make_probe_server(tls="valid" | "expired" | "wrong_host" | "self_signed" | None, host=...)``;
     every server started stops after the test."""
-    servers: list[ProbeServer] = []
-
-    def make(tls: str | None = None, host: str = HOST) -> ProbeServer:
-        server = ProbeServer(host=host, tls=probe_certs.get(tls) if tls else None)
-        servers.append(server)
-        return server.start()
-
-    yield make
-    for server in servers:
-        server.stop()
+    yield from server_pool(lambda tls=None, host=HOST: ProbeServer(
+        host=host, tls=probe_certs.get(tls) if tls else None))
 
 
 @pytest.fixture

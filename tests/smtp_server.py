@@ -29,6 +29,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from tests.certs import CertAuthority
+from tests.server_pool import server_pool
 
 HOST = "127.0.0.1"
 Mode = Literal["plain", "starttls", "tls"]
@@ -259,16 +260,7 @@ def trust_test_ca(monkeypatch: pytest.MonkeyPatch, tls_files: TlsFiles) -> TlsFi
 @pytest.fixture
 def make_smtp_server() -> Iterator[Callable[..., SmtpServer]]:
     """Start servers with ``make_smtp_server(mode=..., tls=..., users=...)``; all stop afterwards."""
-    servers: list[SmtpServer] = []
-
-    def make(**kwargs: Any) -> SmtpServer:
-        server = SmtpServer(**kwargs)
-        servers.append(server)
-        return server.start()
-
-    yield make
-    for server in servers:
-        server.stop()
+    yield from server_pool(SmtpServer)
 
 
 @pytest.fixture
