@@ -1,4 +1,6 @@
-"""``partnermon probe`` and ``partnermon export``: monitoring from the command line (DESIGN.md §9)."""
+"""``partnermon probe``: one check of one address from the command line (DESIGN.md §9).
+
+``partnermon export`` lives in ``cli_exports``."""
 
 from __future__ import annotations
 
@@ -6,15 +8,13 @@ import json
 import os
 import re
 import sys
-from typing import Any, TextIO
+from typing import Any
 
 import click
 
 import probes
-from partnermon import practices
-from partnermon.cli_support import fail, friendly_errors, open_runtime
+from partnermon.cli_support import fail
 from partnermon.db import utcnow
-from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
 from probes.fetch import DEFAULT_USER_AGENT, FetchPolicy
 from probes.spec import ProbeSpec
 
@@ -78,42 +78,3 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, Any]:
         except ValueError:
             options[key] = raw  # a bare word such as hard is taken as text
     return options
-
-
-@click.command("export")
-@click.option("--practice", "practice_slug", required=True)
-@click.option("--what", type=click.Choice(["results", "incidents"]), required=True,
-              help="Probe results or incidents (feedback, follow-ups and scores arrive with their features).")
-@click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
-@click.option("--month", default=None, metavar="YYYY-MM", help="A month in the practice's time zone; default this month.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to this file instead of standard output.")
-@friendly_errors
-def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
-    """Export a practice's probe results or incidents for one month."""
-    if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
-        fail(f"--month {month[:20]!r} is not a month like 2026-11.")
-    runtime = open_runtime()
-    with runtime.session_factory() as session:
-        practice = practices.by_slug(session, practice_slug)
-        try:
-            start, end, label = month_bounds(month, practice, utcnow())
-        except (ValueError, OverflowError):  # year 0, or a month whose end falls off the calendar
-            fail(f"--month {month!r} is not a month that can be exported.")
-        rows = (probe_results if what == "results" else incidents)(session, practice.id, start, end)
-        fields = RESULT_FIELDS if what == "results" else INCIDENT_FIELDS
-
-        def progress(count: int) -> None:
-            click.echo(f"… {count:,} rows", err=True)
-
-        def write(out: TextIO) -> int:
-            if format_ == "csv":
-                return write_csv(rows, fields, out, progress if output else None)
-            return write_json(rows, out, progress if output else None)
-
-        if output:
-            with open(output, "w", newline="", encoding="utf-8") as handle:
-                count = write(handle)
-            click.echo(f"Wrote {count:,} {what} of {practice.name} for {label} to {output}.", err=True)
-        else:
-            write(sys.stdout)

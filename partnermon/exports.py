@@ -7,6 +7,7 @@ injection: a CSV cell starting with = + - @ (or a tab/carriage return) gets a le
 from __future__ import annotations
 
 import csv
+import io
 import json
 from datetime import date, datetime, time, timedelta
 from typing import Any, Callable, Iterator, TextIO
@@ -90,17 +91,35 @@ def _ms(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def _cells(row: dict[str, Any], fields: tuple[str, ...]) -> list[Any]:
+    return [safe_cell("; ".join(v) if isinstance(v, list) else v) for v in (row[f] for f in fields)]
+
+
 def write_csv(rows: Iterator[dict[str, Any]], fields: tuple[str, ...], out: TextIO,
               progress: Callable[[int], None] | None = None) -> int:
     writer = csv.writer(out)
     writer.writerow(fields)
     count = 0
     for row in rows:
-        writer.writerow([safe_cell("; ".join(v) if isinstance(v, list) else v) for v in (row[f] for f in fields)])
+        writer.writerow(_cells(row, fields))
         count += 1
         if progress and count % 10_000 == 0:
             progress(count)
     return count
+
+
+def iter_csv(rows: Iterator[dict[str, Any]], fields: tuple[str, ...], chunk_size: int = 64 * 1024) -> Iterator[str]:
+    """The same CSV as ``write_csv`` in chunks of text, for a web download streamed as it is read."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow(_cells(row, fields))
+        if buffer.tell() >= chunk_size:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
 
 
 def write_json(rows: Iterator[dict[str, Any]], out: TextIO, progress: Callable[[int], None] | None = None) -> int:

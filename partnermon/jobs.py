@@ -7,8 +7,9 @@ import os
 import socket
 from datetime import datetime
 
-from partnermon import accounts
+from partnermon import accounts, rate_limits
 from partnermon.db import utcnow
+from partnermon.feedback import requests as feedback_requests
 from partnermon.mail.sender import SendReport, send_due
 from partnermon.monitoring import rollups
 from partnermon.monitoring.worker import ProbeWorker
@@ -34,10 +35,11 @@ def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None) -
 
 
 def prune(runtime: Runtime, now: datetime) -> int:
-    """Housekeeping: drop rows that have stopped mattering (old failed sign-ins, raw probe results past
-    PARTNERMON_RESULT_RETENTION_DAYS)."""
+    """Housekeeping: drop rows that have stopped mattering (old failed sign-ins and public-page attempts,
+    raw probe results past PARTNERMON_RESULT_RETENTION_DAYS) and mark unanswered feedback links expired."""
     with runtime.session_factory() as session:
-        removed = accounts.prune_sign_in_failures(session, now)
+        removed = accounts.prune_sign_in_failures(session, now) + rate_limits.prune(session, now)
+        feedback_requests.expire_links(session, now)
         session.commit()
         removed += rollups.prune_results(session, now, runtime.settings.result_retention_days)
     return removed

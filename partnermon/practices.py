@@ -76,6 +76,24 @@ def update_settings(session: Session, now: datetime, practice: Practice, actor: 
     return practice
 
 
+def update_feedback_settings(session: Session, now: datetime, practice: Practice, actor: User, *,
+                             throttle_days: str, link_days: str, open_link: bool) -> Practice:
+    """How often one client may be asked, how long a link works, and whether the open link is on."""
+    form = v.Form()
+    throttle = form.check(v.whole_number, "feedback_throttle_days", throttle_days, minimum=0, maximum=365,
+                          label="Days between requests to one client")
+    lifetime = form.check(v.whole_number, "feedback_link_days", link_days, minimum=1, maximum=90,
+                          label="Days a feedback link works")
+    form.raise_if_errors()
+    practice.feedback_throttle_days = throttle
+    practice.feedback_link_days = lifetime
+    practice.open_feedback_link = open_link
+    audit.record(session, now, practice.id, actor, "practice.feedback_settings", "practice", practice.id,
+                 f"Feedback: ask a client at most every {throttle} days, links work {lifetime} days, "
+                 f"open link {'on' if open_link else 'off'}")
+    return practice
+
+
 def set_logo(session: Session, now: datetime, practice: Practice, actor: User, data: bytes | None) -> None:
     """Store a PNG or JPEG logo; ``None`` removes it. SVG is refused: it can carry script."""
     if data is None:

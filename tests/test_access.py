@@ -36,12 +36,16 @@ from sqlalchemy import Engine, select
 
 import partnermon.security
 from partnermon import accounts, practices
+from partnermon.feedback import api_keys
+from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import responses
 from partnermon.monitoring import maintenance, probe_settings
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, User
 from tests.conftest import PASSWORD, text_of
 from tests.factories import Cast
 
 PUBLIC, SIGNED_IN, OWNER = "public", "any signed-in user", "owners only"
+STAFF_ONLY = "owners and advisers"   # asking clients for feedback: not viewers
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class Route:
     access: str                      # PUBLIC, SIGNED_IN or OWNER
     scoped: bool = False             # takes the id of one practice's object (so another practice gets 404)
     ids: tuple[tuple[str, str], ...] = ()  # placeholder -> World.ids key, where not the placeholder's own name
+    csrf: bool = True                # False: authorised by a link token or an API key, not a browser session
+    writes: bool = True              # False: a POST that only shows something (the CSV import's preview)
 
 
 GP, G, P = ("GET", "POST"), ("GET",), ("POST",)
@@ -92,12 +98,42 @@ ROUTES: dict[str, Route] = {
     "moments.delete": Route("/moments/<int:moment_id>/delete", P, OWNER, scoped=True),
     "settings.practice": Route("/settings/", GP, OWNER),
     "settings.logo": Route("/settings/logo", P, OWNER),
+    "settings.feedback": Route("/settings/feedback", P, OWNER),
     "users.index": Route("/users/", G, OWNER),
     "users.invite": Route("/users/new", GP, OWNER),
     "users.edit": Route("/users/<int:user_id>/edit", GP, OWNER, scoped=True),
     "users.resend": Route("/users/<int:user_id>/resend", P, OWNER, scoped=True, ids=(("user_id", "invited_user_id"),)),
     "admin.emails": Route("/admin/emails", G, OWNER),
     "admin.audit_log": Route("/admin/audit", G, OWNER),
+    # The client's feedback pages: authorised by the link's token (or open to all when a practice turns its
+    # open link on), so they carry no CSRF token (DESIGN.md §8).
+    "feedback_form.form": Route("/f/<token>", G, PUBLIC, ids=(("token", "feedback_token"),)),
+    "feedback_form.submit": Route("/f/<token>", P, PUBLIC, ids=(("token", "feedback_token"),), csrf=False),
+    "feedback_form.seen": Route("/f/<token>/seen", P, PUBLIC, ids=(("token", "feedback_token"),), csrf=False),
+    "feedback_form.link_logo": Route("/f/<token>/logo", G, PUBLIC, ids=(("token", "feedback_token"),)),
+    "feedback_form.open_form": Route("/p/<slug>/feedback", G, PUBLIC),
+    "feedback_form.open_submit": Route("/p/<slug>/feedback", P, PUBLIC, csrf=False),
+    "feedback_form.open_thanks": Route("/p/<slug>/feedback/thanks", G, PUBLIC),
+    "feedback_form.open_logo": Route("/p/<slug>/logo", G, PUBLIC),
+    "health.healthz": Route("/healthz", G, PUBLIC),
+    # API keys are an owner's business; the API itself is authorised by a key, never by a browser session
+    # (tests/test_feedback_api.py covers its keys, tenancy and errors).
+    "api_keys.index": Route("/settings/api-keys", GP, OWNER),
+    "api_keys.revoke": Route("/settings/api-keys/<int:key_id>/revoke", P, OWNER, scoped=True),
+    "api.create_feedback_request": Route("/api/v1/feedback-requests", P, PUBLIC, csrf=False),
+    # Feedback requests and responses: everyone reads; owners and advisers ask and revoke; owners erase.
+    "feedback.list_requests": Route("/feedback/requests", G, SIGNED_IN),
+    "feedback.show_request": Route("/feedback/requests/<int:request_id>", G, SIGNED_IN, scoped=True),
+    "feedback.list_responses": Route("/feedback/responses", G, SIGNED_IN),
+    "feedback.show_response": Route("/feedback/responses/<int:response_id>", G, SIGNED_IN, scoped=True),
+    "feedback.export_requests": Route("/feedback/requests.csv", G, SIGNED_IN),
+    "feedback.export_responses": Route("/feedback/responses.csv", G, SIGNED_IN),
+    "feedback.new_request": Route("/feedback/requests/new", GP, STAFF_ONLY),
+    "feedback.revoke_request": Route("/feedback/requests/<int:request_id>/revoke", P, STAFF_ONLY, scoped=True),
+    "feedback_import.upload": Route("/feedback/import", GP, STAFF_ONLY, writes=False),
+    "feedback_import.confirm": Route("/feedback/import/confirm", P, STAFF_ONLY),
+    "feedback_import.example": Route("/feedback/import/example.csv", G, STAFF_ONLY),
+    "feedback.erase": Route("/feedback/erase", GP, OWNER),
 }
 
 def _local_in(days: int) -> str:
@@ -155,9 +191,24 @@ PAYLOADS: dict[str, Callable[[World], dict[str, Any]]] = {
     "settings.practice": lambda w: {"name": "Hijacked Advice", "timezone": "Europe/Paris", "business_start": "07:00",
                                     "business_end": "19:00", "business_days": ["5", "6"], "brand_colour": "#ff0000"},
     "settings.logo": lambda w: {"logo": (io.BytesIO(OTHER_LOGO), "logo.png")},
+    "settings.feedback": lambda w: {"feedback_throttle_days": "1", "feedback_link_days": "2", "open_feedback_link": ""},
     "users.invite": lambda w: {"email": "mallory@harbour.test", "role": "owner", "name": "Mallory"},
     "users.edit": lambda w: {"role": "owner", "name": "Hijacked", "active": ""},
     "users.resend": lambda w: {},
+    "feedback_form.submit": lambda w: {"satisfaction": "2", "comment": "Planted answer"},
+    "feedback_form.seen": lambda w: {},
+    "feedback_form.open_submit": lambda w: {"partner": str(w.ids["partner_id"]), "satisfaction": "2"},
+    "api_keys.index": lambda w: {"name": "Planted key"},
+    "api_keys.revoke": lambda w: {},
+    "api.create_feedback_request": lambda w: {"partner": "Acme Insurance", "client_email": "planted@client.test"},
+    "feedback.new_request": lambda w: {"client_name": "Planted", "client_email": "planted@client.test",
+                                       "partner": str(w.ids["partner_id"]), "touchpoint": "",
+                                       "adviser": str(w.cast.bob.id)},
+    "feedback.revoke_request": lambda w: {},
+    "feedback_import.upload": lambda w: {"csv": "client_email,partner\nplanted@client.test,Acme Insurance\n"},
+    "feedback_import.confirm": lambda w: {"csv": "client_email,partner\nplanted@client.test,Acme Insurance\n",
+                                          "mode": "good-only"},
+    "feedback.erase": lambda w: {"client_email": "dana@client.test", "confirm": "1"},
 }
 
 
@@ -169,9 +220,12 @@ def _cases(keep: Callable[[str, Route, str], bool]) -> list[Any]:
 SCOPED_CASES = _cases(lambda e, r, m: r.scoped)
 SCOPED_GETS = _cases(lambda e, r, m: r.scoped and m == "GET")
 OWNER_CASES = _cases(lambda e, r, m: r.access == OWNER)
+STAFF_ONLY_CASES = _cases(lambda e, r, m: r.access == STAFF_ONLY)
+STAFF_ONLY_GETS = _cases(lambda e, r, m: r.access == STAFF_ONLY and m == "GET")
 SIGNED_IN_GETS = _cases(lambda e, r, m: r.access == SIGNED_IN and m == "GET")
 PRIVATE_CASES = _cases(lambda e, r, m: r.access != PUBLIC)
 POST_ENDPOINTS = [endpoint for endpoint, route in ROUTES.items() if "POST" in route.methods]
+CSRF_ENDPOINTS = [endpoint for endpoint in POST_ENDPOINTS if ROUTES[endpoint].csrf]
 STAFF = [pytest.param("bob@harbour.test", id="adviser Bob"), pytest.param("vera@harbour.test", id="viewer Vera")]
 
 
@@ -193,6 +247,16 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
                                        {"starts_at": _local_in(days=3), "ends_at": _local_in(days=4)})
     unused = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
                                                         MomentOfTruth.key == "advocacy"))
+    asked = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+                                                                          "client_email": "dana@client.test"},
+                                             actor=cast.bob, source="form", base_url="http://partnermon.test")
+    cast.harbour.open_feedback_link = True
+    key = api_keys.create_key(session, now, cast.harbour, cast.alice, "CRM")
+    answered = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+                                                                             "client_email": "erin@client.test"},
+                                                actor=cast.bob, source="form", base_url="http://partnermon.test")
+    answer, _ = responses.record_response(session, now, answered.request,
+                                          responses.parse_answers({"satisfaction": "1"}, None))
     session.commit()
     ids = {
         "partner_id": cast.acme.id,
@@ -202,6 +266,11 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
         "invited_user_id": invitation.user.id,  # has no password yet, so a resend would go through
         "token": invitation.link.rsplit("/", 1)[1],
         "window_id": window.id,
+        "feedback_token": asked.link.rsplit("/", 1)[1],
+        "slug": cast.harbour.slug,
+        "key_id": key.key.id,
+        "request_id": asked.request.id,     # unanswered and open, so a revoke would go through
+        "response_id": answer.id,
     }
     return World(cast, ids)
 
@@ -265,7 +334,7 @@ def test_every_route_the_app_serves_is_classified_in_the_route_table(app: Flask)
 
 def test_the_route_table_is_consistent_with_itself() -> None:
     for endpoint, route in ROUTES.items():
-        assert route.access in (PUBLIC, SIGNED_IN, OWNER), endpoint
+        assert route.access in (PUBLIC, SIGNED_IN, STAFF_ONLY, OWNER), endpoint
         assert route.scoped == ("<int:" in route.rule), f"{endpoint}: scoped routes are exactly those taking an id"
         if "POST" in route.methods:
             assert endpoint in PAYLOADS, f"{endpoint} needs a payload in PAYLOADS"
@@ -336,6 +405,22 @@ def test_advisers_and_viewers_get_403_on_owner_pages_and_change_nothing(world: W
     assert_unchanged(before, engine)
 
 
+@pytest.mark.parametrize(("endpoint", "method"), STAFF_ONLY_CASES)
+def test_viewers_get_403_on_pages_for_owners_and_advisers_and_change_nothing(world: World, browser, engine,
+                                                                             endpoint, method) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("vera@harbour.test")
+    before = snapshot(engine)
+    response = send(browser, world, endpoint, method)
+    assert response.status_code == 403, f"Vera got {response.status_code} for {method} {world.path(endpoint)}"
+    assert_unchanged(before, engine)
+
+
+@pytest.mark.parametrize(("endpoint", "method"), STAFF_ONLY_GETS)
+def test_advisers_see_the_pages_for_owners_and_advisers(world: World, browser, endpoint, method) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("bob@harbour.test")
+    assert send(browser, world, endpoint, method).status_code == 200
+
+
 @pytest.mark.parametrize("who", STAFF)
 @pytest.mark.parametrize(("endpoint", "method"), SIGNED_IN_GETS)
 def test_advisers_and_viewers_see_the_pages_for_everyone(world: World, browser, who, endpoint, method) -> None:  # type: ignore[no-untyped-def]
@@ -373,6 +458,12 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_change_nothing(world: World
     ("auth.sign_in", 200),
     ("auth.invitation", 200),
     ("auth.setup", 404),  # gone for good once a practice exists
+    ("feedback_form.form", 200),
+    ("feedback_form.link_logo", 200),
+    ("feedback_form.open_form", 200),
+    ("feedback_form.open_thanks", 200),
+    ("feedback_form.open_logo", 200),
+    ("health.healthz", 200),
 ])
 def test_public_pages_answer_signed_out_visitors_without_redirecting(world: World, browser, endpoint, status) -> None:  # type: ignore[no-untyped-def]
     assert browser.get(world.path(endpoint)).status_code == status
@@ -409,7 +500,7 @@ def assert_refused_as_forged(response) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("token", ["missing", "wrong"])
-@pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
+@pytest.mark.parametrize("endpoint", CSRF_ENDPOINTS)
 def test_a_post_without_the_forms_csrf_token_is_refused_with_400_and_changes_nothing(
         world: World, browser, new_browser, engine, endpoint, token) -> None:  # type: ignore[no-untyped-def]
     browser.sign_in("alice@harbour.test")
@@ -445,13 +536,14 @@ def test_setup_without_the_csrf_token_is_refused_and_creates_no_practice(client,
 
 # --- the payloads above are real: sent by the right person, each one changes something ---------------
 
-@pytest.mark.parametrize("endpoint", [e for e in POST_ENDPOINTS if ROUTES[e].access != PUBLIC])
+@pytest.mark.parametrize("endpoint", [e for e in POST_ENDPOINTS if ROUTES[e].access != PUBLIC and ROUTES[e].writes])
 def test_the_payloads_change_the_database_when_the_right_person_sends_them(world: World, browser, engine,
                                                                            endpoint) -> None:  # type: ignore[no-untyped-def]
     browser.sign_in("alice@harbour.test")
     before = snapshot(engine)
     response = send(browser, world, endpoint, "POST")
-    assert response.status_code == 302, text_of(response)[:500]
+    # 201: a new API key is shown once on the page that made it, rather than after a redirect.
+    assert response.status_code in (201, 302), text_of(response)[:500]
     assert snapshot(engine) != before
 
 

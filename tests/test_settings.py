@@ -70,3 +70,30 @@ def test_an_oversized_upload_is_refused_with_413_not_500(cast, browser):
     response = browser.client.post("/settings/logo", data=body, content_type="multipart/form-data; boundary=b")
     assert response.status_code == 413
     assert "too large" in text_of(response)
+
+
+def test_alice_sets_the_feedback_rules_and_turns_the_open_link_on(cast, browser, session, client):
+    browser.sign_in("alice@harbour.test")
+    assert client.get("/p/harbour/feedback").status_code == 404
+    response = browser.post("/settings/feedback", {"feedback_throttle_days": "60", "feedback_link_days": "14",
+                                                   "open_feedback_link": "1"}, follow_redirects=True)
+    page = text_of(response)
+    assert "Feedback settings saved" in page and "http://partnermon.test/p/harbour/feedback" in page
+    session.refresh(cast.harbour)
+    assert (cast.harbour.feedback_throttle_days, cast.harbour.feedback_link_days, cast.harbour.open_feedback_link) == (
+        60, 14, True)
+    assert client.get("/p/harbour/feedback").status_code == 200
+
+
+def test_bad_feedback_rules_keep_what_was_typed_and_change_nothing(cast, browser, session):
+    browser.sign_in("alice@harbour.test")
+    response = browser.post("/settings/feedback", {"feedback_throttle_days": "lots", "feedback_link_days": "400",
+                                                   "open_feedback_link": "1"})
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "Days between requests to one client must be a whole number" in page
+    assert "Days a feedback link works must be between 1 and 90" in page
+    assert 'value="lots"' in response.get_data(as_text=True)
+    session.refresh(cast.harbour)
+    assert (cast.harbour.feedback_throttle_days, cast.harbour.feedback_link_days, cast.harbour.open_feedback_link) == (
+        30, 30, False)

@@ -10,16 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from partnermon import audit
 from partnermon import validators as v
 from partnermon.errors import ValidationError
 from partnermon.mail import outbox
-from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice, Touchpoint, User
+from partnermon.models import FeedbackRequest, MomentOfTruth, OutboxEmail, Partner, Practice, Touchpoint, User
 from partnermon.security import new_token, same, token_hash
 
+# The invitation email's dedupe key: this prefix and the link's token hash (so delivery can find the request).
+INVITATION_KEY_PREFIX = "feedback:"
 RATING_LABELS = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
 
 
@@ -28,6 +30,16 @@ class NewRequest:
     request: FeedbackRequest
     link: str | None        # None when an existing request was returned (its token is not kept)
     created: bool
+
+
+class Throttled(ValidationError):
+    """The client was asked recently (the practice's throttle period); an adviser or the API may insist."""
+
+
+def _is_id(ref: str) -> bool:
+    # str.isdigit() is also true for "²" (int() refuses it), and a 20-digit id overflows SQLite's INTEGER:
+    # such refs are treated as names, which simply match nothing.
+    return ref.isascii() and ref.isdigit() and len(ref) <= 18
 
 
 def link_for(base_url: str, token: str) -> str:
@@ -52,14 +64,14 @@ def _resolve(session: Session, practice: Practice, data: Mapping[str, Any], form
         form.add("partner", "Choose the partner this feedback is about.")
     else:
         query = select(Partner).where(Partner.practice_id == practice.id)
-        partner = session.scalar(query.where(Partner.id == int(partner_ref)) if partner_ref.isdigit()
+        partner = session.scalar(query.where(Partner.id == int(partner_ref)) if _is_id(partner_ref)
                                  else query.where(func.lower(Partner.name) == partner_ref.lower()))
         if partner is None:
             form.add("partner", f"“{partner_ref[:60]}” is not one of your partners.")
     about = str(data.get("touchpoint") or "").strip()
     if about and partner is not None:
         query = select(Touchpoint).where(Touchpoint.partner_id == partner.id, Touchpoint.practice_id == practice.id)
-        touchpoint = session.scalar(query.where(Touchpoint.id == int(about)) if about.isdigit()
+        touchpoint = session.scalar(query.where(Touchpoint.id == int(about)) if _is_id(about)
                                     else query.where(func.lower(Touchpoint.name) == about.lower()))
         if touchpoint is None:
             # Not a touchpoint of this partner: perhaps a moment of truth (by key or name).
@@ -79,12 +91,24 @@ def _resolve(session: Session, practice: Practice, data: Mapping[str, Any], form
     return partner, touchpoint, moment, adviser
 
 
-def create_request(session: Session, now: datetime, practice: Practice, data: Mapping[str, Any], *,
-                   actor: User | str, source: str, base_url: str, adviser: User | None = None,
-                   override_throttle: bool = False) -> NewRequest:
-    """Create a request and queue its invitation email, or raise ValidationError naming each bad field.
+@dataclass(frozen=True)
+class CheckedRequest:
+    """What ``create_request`` would make of some data: its clean values, or the request that already has
+    its external reference (``existing``, in which case the other fields were not checked)."""
+    client_email: str
+    client_name: str
+    external_ref: str | None
+    partner: Partner | None = None
+    touchpoint: Touchpoint | None = None
+    moment: MomentOfTruth | None = None
+    adviser: User | None = None      # named in the data (``adviser_email``)
+    existing: FeedbackRequest | None = None
 
-    An ``external_ref`` already used by this practice returns that request (``created=False``)."""
+
+def check_request(session: Session, now: datetime, practice: Practice, data: Mapping[str, Any], *,
+                  override_throttle: bool = False) -> CheckedRequest:
+    """Every check ``create_request`` makes, writing nothing (a CSV preview uses it): ValidationError naming
+    each bad field, ``Throttled`` for a client asked recently."""
     form = v.Form()
     client_email = form.check(v.email, "client_email", data.get("client_email"))
     client_name = form.check(v.text, "client_name", data.get("client_name"), required=False, label="Client name")
@@ -94,16 +118,31 @@ def create_request(session: Session, now: datetime, practice: Practice, data: Ma
         existing = session.scalar(select(FeedbackRequest).where(FeedbackRequest.practice_id == practice.id,
                                                                 FeedbackRequest.external_ref == external_ref))
         if existing is not None:
-            return NewRequest(existing, None, False)
+            return CheckedRequest(client_email or "", client_name or "", external_ref, existing=existing)
     partner, touchpoint, moment, named_adviser = _resolve(session, practice, data, form)
     form.raise_if_errors()
     assert partner is not None and client_email
     if not override_throttle:
         earlier = recent_request(session, practice.id, client_email, now, practice.feedback_throttle_days)
         if earlier is not None:
-            raise ValidationError({"client_email": (
+            raise Throttled({"client_email": (
                 f"{client_email} was asked for feedback on {earlier.created_at:%d %b %Y}; {practice.name} waits "
                 f"{practice.feedback_throttle_days} days between requests to one client. An adviser can ask anyway.")})
+    return CheckedRequest(client_email, client_name or "", external_ref, partner, touchpoint, moment, named_adviser)
+
+
+def create_request(session: Session, now: datetime, practice: Practice, data: Mapping[str, Any], *,
+                   actor: User | str, source: str, base_url: str, adviser: User | None = None,
+                   override_throttle: bool = False) -> NewRequest:
+    """Create a request and queue its invitation email, or raise ValidationError naming each bad field.
+
+    An ``external_ref`` already used by this practice returns that request (``created=False``)."""
+    checked = check_request(session, now, practice, data, override_throttle=override_throttle)
+    if checked.existing is not None:
+        return NewRequest(checked.existing, None, False)
+    partner, touchpoint, moment, named_adviser = checked.partner, checked.touchpoint, checked.moment, checked.adviser
+    client_email, client_name, external_ref = checked.client_email, checked.client_name, checked.external_ref
+    assert partner is not None
     token = new_token()
     request = FeedbackRequest(
         practice_id=practice.id, partner_id=partner.id, touchpoint_id=touchpoint.id if touchpoint else None,
@@ -115,7 +154,7 @@ def create_request(session: Session, now: datetime, practice: Practice, data: Ma
     session.flush()
     link = link_for(base_url, token)
     outbox.enqueue(session, now, template="feedback_invitation", to=client_email,
-                   dedupe_key=f"feedback:{request.token_hash}", base_url=base_url, practice_id=practice.id,
+                   dedupe_key=INVITATION_KEY_PREFIX + request.token_hash, base_url=base_url, practice_id=practice.id,
                    context={"practice": practice, "request": request, "partner": partner, "moment": moment,
                             "touchpoint": touchpoint, "link": link, "ratings": RATING_LABELS,
                             "adviser": request.adviser})
@@ -138,8 +177,33 @@ def find_by_token(session: Session, token: str) -> FeedbackRequest | None:
 
 
 def revoke(session: Session, now: datetime, request: FeedbackRequest, actor: User) -> None:
+    """Close the link. An invitation still waiting in the outbox is not sent: it would carry a dead link.
+    (One a sender has already claimed may still go out; the link in it then shows the "cannot be used" page.)"""
     if request.revoked_at is None:
         request.revoked_at = now
         request.status = "revoked"
+        session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.dedupe_key == INVITATION_KEY_PREFIX + request.token_hash,
+                   OutboxEmail.status == "queued", OutboxEmail.claimed_by.is_(None))
+            .values(status="failed", last_error="Not sent: the feedback link was revoked first.")
+            .execution_options(synchronize_session=False))
         audit.record(session, now, request.practice_id, actor, "feedback.revoked", "feedback_request", request.id,
                      f"Revoked the feedback link for {request.client_email}")
+
+
+def expire_links(session: Session, now: datetime) -> int:
+    """Unanswered links past their expiry show as expired (answered and revoked ones keep their status)."""
+    return session.execute(
+        update(FeedbackRequest)
+        .where(FeedbackRequest.expires_at <= now, FeedbackRequest.status.in_(("queued", "sent", "opened")))
+        .values(status="expired").execution_options(synchronize_session=False)).rowcount or 0
+
+
+def invitation_delivered(session: Session, now: datetime, dedupe_key: str) -> None:
+    """The outbox sent a request's invitation: a queued request becomes sent (a later status stays)."""
+    token_digest = dedupe_key.removeprefix(INVITATION_KEY_PREFIX)
+    session.execute(
+        update(FeedbackRequest)
+        .where(FeedbackRequest.token_hash == token_digest, FeedbackRequest.status == "queued")
+        .values(status="sent", sent_at=now).execution_options(synchronize_session=False))

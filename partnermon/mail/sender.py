@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from partnermon import claims
+from partnermon.feedback import requests as feedback_requests
 from partnermon.mail.smtp import PermanentFailure, TemporaryFailure, build_message
 from partnermon.models import OutboxEmail
 
@@ -57,22 +58,30 @@ def claim_due(session: Session, now: datetime, *, worker_id: str, lease_seconds:
     return claimed
 
 
-def _finish(session: Session, email_id: int, worker_id: str, **values: object) -> bool:
-    """Record an outcome, but only while we still hold the claim. Commits."""
+def _finish(session: Session, email_id: int, worker_id: str, *, also: Callable[[], None] | None = None,
+            **values: object) -> bool:
+    """Record an outcome, but only while we still hold the claim, with ``also`` in the same transaction. Commits."""
     result = session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == email_id, OutboxEmail.claimed_by == worker_id, OutboxEmail.status == "queued")
         .values(claimed_by=None, lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
+    if result.rowcount == 1 and also is not None:
+        also()
     session.commit()
     if result.rowcount != 1:
         log.warning("outbox email %s: our claim had expired before we recorded the outcome", email_id)
     return result.rowcount == 1
 
 
-def mark_sent(session: Session, now: datetime, email_id: int, worker_id: str) -> bool:
-    return _finish(session, email_id, worker_id, status="sent", sent_at=now, last_error=None)
+def mark_sent(session: Session, now: datetime, email_id: int, worker_id: str, dedupe_key: str = "") -> bool:
+    def delivered() -> None:
+        # What the email was about learns it went out, in the same transaction as the outbox row.
+        if dedupe_key.startswith(feedback_requests.INVITATION_KEY_PREFIX):
+            feedback_requests.invitation_delivered(session, now, dedupe_key)
+
+    return _finish(session, email_id, worker_id, status="sent", sent_at=now, last_error=None, also=delivered)
 
 
 def mark_retry(session: Session, now: datetime, email_id: int, worker_id: str, attempts: int, error: str) -> bool:
@@ -116,7 +125,7 @@ def send_claimed(session: Session, now: datetime, email_ids: list[int], transpor
                     mark_failed(session, now, email.id, worker_id, str(exc))
                     report.failed += 1
                 else:
-                    mark_sent(session, now, email.id, worker_id)
+                    mark_sent(session, now, email.id, worker_id, email.dedupe_key)
                     report.sent += 1
     except TemporaryFailure as exc:
         # Could not connect at all: every claimed email not yet handled waits and retries.

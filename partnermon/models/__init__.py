@@ -6,7 +6,7 @@ Models are split by what they describe; import them from here.
 from partnermon.db import Base
 from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
 from partnermon.models.audit import AuditEvent
-from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse
+from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse, PublicAttempt
 from partnermon.models.monitoring import (
     DailyRollup, HourlyRollup, Incident, JobMark, MaintenanceWindow, Probe, ProbeResult,
 )
@@ -34,6 +34,7 @@ __all__ = [
     "PARTNER_CATEGORIES",
     "Partner",
     "Practice",
+    "PublicAttempt",
     "ROLES",
     "STAGES",
     "STAKES",

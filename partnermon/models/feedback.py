@@ -87,6 +87,10 @@ class FeedbackResponse(Base):
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     # Answers through the practice's open link are not tied to a personal link: kept apart in scores.
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Only for open-link answers (a personal link's request already knows who the client is), so that a
+    # client who asks to be contacted can be, and so their data can be erased on request.
+    client_name: Mapped[str | None] = mapped_column(String(200))
+    client_email: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -106,6 +110,19 @@ class FeedbackResponse(Base):
         return self.brand_effect == "worse"
 
 
+class PublicAttempt(Base):
+    """One attempt on a public page that counts against a rate limit: a link token that matched nothing
+    (``bad_link``) or an answer through a practice's open link (``open_link``). Old rows are pruned."""
+
+    __tablename__ = "public_attempt"
+    __table_args__ = (Index("ix_public_attempt_kind_ip_at", "kind", "ip", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    ip: Mapped[str] = mapped_column(String(45))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ApiKey(Base):
     """A practice's key for the JSON API; only a SHA-256 of the key is kept, with a short prefix to tell
     keys apart on the settings page."""
@@ -123,4 +140,5 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-__all__ = ["ApiKey", "BRAND_EFFECTS", "CONTACT_CHANNELS", "FeedbackRequest", "FeedbackResponse", "REQUEST_STATUSES"]
+__all__ = ["ApiKey", "BRAND_EFFECTS", "CONTACT_CHANNELS", "FeedbackRequest", "FeedbackResponse", "PublicAttempt",
+           "REQUEST_STATUSES"]

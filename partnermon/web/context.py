@@ -26,9 +26,10 @@ def db() -> Session:
 
 
 def now() -> datetime:
-    """The time this request started; services take it as ``now``."""
+    """The time this request started; services take it as ``now``. Tests may set the app's clock
+    (``PARTNERMON_CLOCK``, a function returning an aware datetime) to control it."""
     if "now" not in g:
-        g.now = utcnow()
+        g.now = current_app.config.get("PARTNERMON_CLOCK", utcnow)()
     return g.now
 
 

@@ -1,7 +1,8 @@
-"""Practice settings (owners only): name, time zone, business hours, branding and logo."""
+"""Practice settings (owners only): name, time zone, business hours, branding, logo and feedback rules."""
 
 from __future__ import annotations
 
+from typing import Mapping
 from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -10,8 +11,8 @@ from werkzeug.wrappers import Response
 from partnermon import practices
 from partnermon.errors import ValidationError
 from partnermon.models.practice import WEEKDAY_NAMES
-from partnermon.web.context import db, now
-from partnermon.web.forms import rerender
+from partnermon.models import Practice
+from partnermon.web.context import db, now, runtime
 from partnermon.web.security import current_user, owner_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -27,6 +28,26 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def _current_values(current: Practice) -> dict[str, object]:
+    return {
+        "name": current.name, "timezone": current.timezone, "brand_colour": current.brand_colour,
+        "business_start": _hhmm(current.business_start_minute), "business_end": _hhmm(current.business_end_minute),
+        "feedback_throttle_days": str(current.feedback_throttle_days),
+        "feedback_link_days": str(current.feedback_link_days),
+        "open_feedback_link": "1" if current.open_feedback_link else "",
+    }
+
+
+def _settings_page(current: Practice, errors: dict[str, str], form: Mapping[str, object] | None = None,
+                   chosen_days: list[int] | None = None) -> str:
+    """The settings page with the stored values, or with ``form`` (what was typed) where given."""
+    values = {**_current_values(current), **(form or {})}
+    return render_template("settings/practice.html", errors=errors, form=values,
+                           chosen_days=current.business_weekdays if chosen_days is None else chosen_days,
+                           open_link=url_for("feedback_form.open_form", slug=current.slug, _external=False),
+                           base_url=runtime().settings.base_url, **_context())
+
+
 @bp.route("/", methods=["GET", "POST"])
 @owner_required
 def practice() -> Response | str | tuple[str, int]:
@@ -34,12 +55,7 @@ def practice() -> Response | str | tuple[str, int]:
     assert user is not None
     current = user.practice
     if request.method == "GET":
-        form = {
-            "name": current.name, "timezone": current.timezone, "brand_colour": current.brand_colour,
-            "business_start": _hhmm(current.business_start_minute), "business_end": _hhmm(current.business_end_minute),
-        }
-        return render_template("settings/practice.html", errors={}, form=form,
-                               chosen_days=current.business_weekdays, **_context())
+        return _settings_page(current, {})
     chosen = request.form.getlist("business_days")
     try:
         practices.update_settings(
@@ -49,8 +65,8 @@ def practice() -> Response | str | tuple[str, int]:
         )
     except ValidationError as exc:
         db().rollback()
-        return rerender("settings/practice.html", exc.errors,
-                        chosen_days=[int(d) for d in chosen if d.isdigit()], **_context())
+        return _settings_page(current, exc.errors, request.form.to_dict(),
+                              [int(d) for d in chosen if d.isdigit()]), 422
     db().commit()
     flash("Practice settings saved.", "success")
     return redirect(url_for("settings.practice"))
@@ -71,11 +87,24 @@ def logo() -> Response | tuple[str, int]:
             practices.set_logo(db(), now(), user.practice, user, upload.read(practices.MAX_LOGO_BYTES + 1))
     except ValidationError as exc:
         db().rollback()
-        current = user.practice
-        form = {"name": current.name, "timezone": current.timezone, "brand_colour": current.brand_colour,
-                "business_start": _hhmm(current.business_start_minute), "business_end": _hhmm(current.business_end_minute)}
-        return render_template("settings/practice.html", errors=exc.errors, form=form,
-                               chosen_days=current.business_weekdays, **_context()), 422
+        return _settings_page(user.practice, exc.errors), 422
     db().commit()
     flash("Logo updated." if request.form.get("remove") != "1" else "Logo removed.", "success")
     return redirect(url_for("settings.practice"))
+
+
+@bp.post("/feedback")
+@owner_required
+def feedback() -> Response | tuple[str, int]:
+    user = current_user()
+    assert user is not None
+    try:
+        practices.update_feedback_settings(
+            db(), now(), user.practice, user, throttle_days=request.form.get("feedback_throttle_days", ""),
+            link_days=request.form.get("feedback_link_days", ""), open_link=request.form.get("open_feedback_link") == "1")
+    except ValidationError as exc:
+        db().rollback()
+        return _settings_page(user.practice, exc.errors, request.form.to_dict()), 422
+    db().commit()
+    flash("Feedback settings saved.", "success")
+    return redirect(url_for("settings.practice") + "#feedback-settings")

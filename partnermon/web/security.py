@@ -20,6 +20,9 @@ from partnermon.security import same
 from partnermon.web.context import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Authorised otherwise than by a signed-in browser: the API by its key, the client's feedback form by
+# the link's token (a practice's open link asks for nothing a forged post could misuse).
+NO_CSRF_BLUEPRINTS = frozenset({"api", "feedback_form"})
 
 
 def current_user() -> User | None:
@@ -107,7 +110,7 @@ def _load_user() -> None:
 
 
 def _check_csrf() -> None:
-    if request.method in SAFE_METHODS or request.blueprint == "api":
+    if request.method in SAFE_METHODS or request.blueprint in NO_CSRF_BLUEPRINTS:
         return
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token") or ""
     expected = session.get("csrf")
@@ -117,7 +120,7 @@ def _check_csrf() -> None:
 
 def _first_run() -> Any:
     """While no practice exists, every page leads to the set-up page."""
-    if request.endpoint in ("auth.setup", "static"):
+    if request.endpoint in ("auth.setup", "static", "health.healthz"):
         return None
     if not any_practice_exists(db()):
         return redirect(url_for("auth.setup"))
@@ -125,6 +128,12 @@ def _first_run() -> Any:
 
 
 def _guard() -> Any:
+    if request.blueprint == "api" or request.path.startswith("/api/"):
+        # The API is authorised by its key on each call (web/api.py): it neither reads nor clears the
+        # session, and is never sent to the set-up page or the sign-in page. Unknown /api/ paths are
+        # treated alike, so they answer 404, not a CSRF refusal.
+        g.user = None
+        return None
     _load_user()
     _check_csrf()
     return _first_run() if g.user is None else None

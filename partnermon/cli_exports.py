@@ -1,0 +1,94 @@
+"""``partnermon export``: one month of a practice's data as CSV or JSON (DESIGN.md §9).
+
+Rows come from generators that read in batches and are written as they come, so a big month never sits
+in memory. CSV cells a person typed are neutralised against formula injection (``partnermon.exports``).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from datetime import datetime
+from typing import Any, Callable, Iterator, TextIO
+
+import click
+from sqlalchemy.orm import Session
+
+from partnermon import practices
+from partnermon.cli_support import fail, friendly_errors, open_runtime
+from partnermon.db import utcnow
+from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
+from partnermon.feedback import exports as feedback_exports
+from partnermon.feedback import staff
+
+Rows = Callable[[Session, datetime, int, datetime, datetime], Iterator[dict[str, Any]]]
+
+
+def _requests(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
+              ) -> Iterator[dict[str, Any]]:
+    conditions = staff.request_conditions(practice_id, now, since=start, until=end)
+    return feedback_exports.request_rows(session, now, conditions)
+
+
+def _responses(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
+               ) -> Iterator[dict[str, Any]]:
+    return feedback_exports.response_rows(session, staff.response_conditions(practice_id, since=start, until=end))
+
+
+def _results(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
+             ) -> Iterator[dict[str, Any]]:
+    return probe_results(session, practice_id, start, end)
+
+
+def _incidents(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
+               ) -> Iterator[dict[str, Any]]:
+    return incidents(session, practice_id, start, end)
+
+
+# What --what names: the rows of [start, end) and their CSV columns. Follow-ups and scores join when they exist.
+EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
+    "requests": (_requests, feedback_exports.REQUEST_FIELDS),
+    "responses": (_responses, feedback_exports.RESPONSE_FIELDS),
+    "results": (_results, RESULT_FIELDS),
+    "incidents": (_incidents, INCIDENT_FIELDS),
+}
+
+
+@click.command("export")
+@click.option("--practice", "practice_slug", required=True)
+@click.option("--what", type=click.Choice(list(EXPORTS)), required=True,
+              help="Feedback requests or responses (by when they were made), probe results or incidents.")
+@click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("--month", default=None, metavar="YYYY-MM", help="A month in the practice's time zone; default this month.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to this file instead of standard output.")
+@friendly_errors
+def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
+    """Export one month of a practice's feedback requests or responses, probe results or incidents."""
+    if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
+        fail(f"--month {month[:20]!r} is not a month like 2026-11.")
+    runtime = open_runtime()
+    now = utcnow()
+    with runtime.session_factory() as session:
+        practice = practices.by_slug(session, practice_slug)
+        try:
+            start, end, label = month_bounds(month, practice, now)
+        except (ValueError, OverflowError):  # year 0, or a month whose end falls off the calendar
+            fail(f"--month {month!r} is not a month that can be exported.")
+        make_rows, fields = EXPORTS[what]
+        rows = make_rows(session, now, practice.id, start, end)
+
+        def progress(count: int) -> None:
+            click.echo(f"… {count:,} rows", err=True)
+
+        def write(out: TextIO) -> int:
+            if format_ == "csv":
+                return write_csv(rows, fields, out, progress if output else None)
+            return write_json(rows, out, progress if output else None)
+
+        if output:
+            with open(output, "w", newline="", encoding="utf-8") as handle:
+                count = write(handle)
+            click.echo(f"Wrote {count:,} {what} of {practice.name} for {label} to {output}.", err=True)
+        else:
+            write(sys.stdout)

@@ -1,0 +1,93 @@
+"""API keys: how a practice's own systems (a CRM, say) make feedback requests through the JSON API.
+
+A key is shown once, when it is created; only its SHA-256 is stored, with a short prefix so people can
+tell their keys apart (DESIGN.md §8, as for feedback link tokens). Every lookup is scoped to one practice,
+and a revoked key never authenticates again. Nothing here knows about Flask or HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from partnermon import audit
+from partnermon import validators as v
+from partnermon.errors import NotFound
+from partnermon.models import ApiKey, Practice, User
+from partnermon.security import new_token, same, token_hash
+
+KEY_PREFIX = "pm_"
+# Enough to tell keys apart on the settings page and in the audit log; far too little to guess the rest.
+SHOWN_CHARACTERS = 10
+# A presented key longer than this cannot be one of ours, so it is not even hashed.
+MAX_KEY_LENGTH = 100
+# last_used_at is written at most this often per key, so a busy CRM does not cost a write per call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: ApiKey
+    plaintext: str   # shown to the owner once; never stored
+
+
+def actor_for(key: ApiKey) -> str:
+    """How the audit log names what a key did (there is no user behind an API call)."""
+    return f"API key {key.prefix}… ({key.name})"
+
+
+def create_key(session: Session, now: datetime, practice: Practice, actor: User, name: str) -> NewKey:
+    """A new key for the practice, or ValidationError on ``name``."""
+    name = v.text("name", name, max_length=100, label="Name")
+    plaintext = KEY_PREFIX + new_token()
+    key = ApiKey(practice_id=practice.id, name=name, prefix=plaintext[:SHOWN_CHARACTERS],
+                 key_hash=token_hash(plaintext), created_at=now, created_by_id=actor.id)
+    session.add(key)
+    session.flush()
+    audit.record(session, now, practice.id, actor, "api_key.created", "api_key", key.id,
+                 f"Created API key “{name}” ({key.prefix}…)")
+    return NewKey(key, plaintext)
+
+
+def list_keys(session: Session, practice_id: int) -> list[ApiKey]:
+    """The practice's keys: those still in use first, newest first within each group."""
+    return list(session.scalars(
+        select(ApiKey).where(ApiKey.practice_id == practice_id)
+        .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc())))
+
+
+def get_key(session: Session, practice_id: int, key_id: int) -> ApiKey:
+    key = session.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.practice_id == practice_id))
+    if key is None:
+        raise NotFound("No such API key in this practice.")
+    return key
+
+
+def revoke_key(session: Session, now: datetime, key: ApiKey, actor: User) -> bool:
+    """Stop the key working from now on; False if it had already been revoked (nothing changes)."""
+    if key.revoked_at is not None:
+        return False
+    key.revoked_at = now
+    audit.record(session, now, key.practice_id, actor, "api_key.revoked", "api_key", key.id,
+                 f"Revoked API key “{key.name}” ({key.prefix}…)")
+    return True
+
+
+def authenticate(session: Session, now: datetime, presented: str | None) -> ApiKey | None:
+    """The live key behind what a caller presented, or None (unknown, malformed or revoked).
+
+    Marks the key used; the caller commits, so that is recorded even when the call is then refused."""
+    presented = (presented or "").strip()
+    if not presented.startswith(KEY_PREFIX) or len(presented) > MAX_KEY_LENGTH:
+        return None
+    digest = token_hash(presented)
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+    # The lookup is by hash; the constant-time comparison keeps the rule simple to audit (see requests.py).
+    if key is None or not same(key.key_hash, digest) or key.revoked_at is not None:
+        return None
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        key.last_used_at = now
+    return key

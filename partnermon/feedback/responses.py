@@ -1,0 +1,249 @@
+"""A client's answers (DESIGN.md §4): checking them, and recording the one response a link may have.
+
+Only a POST reaches these functions; a GET of the form never records anything, because mail scanners
+follow links. A personal link holds one response: a retried or doubled POST, or a later visit within
+the edit window, changes that response instead of adding one. Answers through a practice's open link
+are stored unverified and kept apart in scores.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Mapping
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from partnermon import validators as v
+from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
+from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS
+
+EDIT_WINDOW = timedelta(days=7)
+MAX_COMMENT = 4000
+SCALES = {"satisfaction": (1, 5), "recommend": (0, 10), "effort": (1, 7)}
+BRAND_EFFECT_LABELS = {"better": "Better", "same": "No change", "worse": "Worse"}
+# Each question's choices as (value, label), in the order the form offers them.
+OPTIONS: dict[str, list[tuple[object, str]]] = {
+    "satisfaction": [(1, "1 Very dissatisfied"), (2, "2 Dissatisfied"), (3, "3 Neutral"), (4, "4 Satisfied"),
+                     (5, "5 Very satisfied")],
+    "recommend": [(n, str(n)) for n in range(0, 11)],
+    "effort": [(1, "Strongly disagree"), (2, "Disagree"), (3, "Somewhat disagree"), (4, "Neither agree nor disagree"),
+               (5, "Somewhat agree"), (6, "Agree"), (7, "Strongly agree")],
+    "brand_effect": list(BRAND_EFFECT_LABELS.items()),
+    "contact_channel": [("phone", "Phone"), ("email", "Email")],
+}
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
+
+# What a link's page shows: the form, the form with the client's answers to change, the answers
+# read-only (edit window over), or the "cannot be used" page (unknown, expired or revoked: not said which).
+OPEN, EDITABLE, CLOSED, GONE = "open", "editable", "closed", "gone"
+
+
+@dataclass(frozen=True)
+class Answers:
+    satisfaction: int
+    recommend: int | None
+    effort: int | None
+    brand_effect: str | None
+    comment: str
+    wants_contact: bool
+    contact_channel: str | None
+    contact_phone: str
+    moment_id: int | None
+    client_name: str | None = None    # open link only
+    client_email: str | None = None   # open link only
+
+
+def _scale(form: v.Form, data: Mapping[str, Any], name: str, label: str, *, required: bool) -> int | None:
+    low, high = SCALES[name]
+    raw = str(data.get(name) or "").strip()
+    if not raw:
+        if required:
+            form.add(name, f"Choose {label}, from {low} to {high}.")
+        return None
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        form.add(name, f"{label[0].upper() + label[1:]} must be a whole number from {low} to {high}.")
+        return None
+    return int(raw)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value or "").strip().lower() in ("1", "yes", "on", "true")
+
+
+def parse_answers(data: Mapping[str, Any], moments: list[MomentOfTruth] | None, *, open_link: bool = False) -> Answers:
+    """The answers from a submitted form, or ValidationError naming each field that needs fixing.
+
+    ``moments`` are the interactions the client may choose from when the link is not about one already
+    (None when it is)."""
+    form = v.Form()
+    satisfaction = _scale(form, data, "satisfaction", "how satisfied you were", required=True)
+    recommend = _scale(form, data, "recommend", "how likely you are to recommend them", required=False)
+    effort = _scale(form, data, "effort", "how easy it was", required=False)
+    brand_effect = str(data.get("brand_effect") or "").strip() or None
+    if brand_effect is not None and brand_effect not in BRAND_EFFECTS:
+        form.add("brand_effect", "Choose better, no change or worse.")
+        brand_effect = None
+    comment = form.check(v.text, "comment", data.get("comment"), required=False, max_length=MAX_COMMENT,
+                         label="Your comment", multiline=True) or ""
+    moment_id = None
+    if moments is not None:
+        raw = str(data.get("moment") or "").strip()
+        if raw:
+            chosen = next((m for m in moments if str(m.id) == raw), None)
+            if chosen is None:
+                form.add("moment", "Choose one of the listed kinds of interaction.")
+            else:
+                moment_id = chosen.id
+    wants_contact = _truthy(data.get("wants_contact"))
+    channel = phone = None
+    client_name = client_email = None
+    if open_link:
+        client_name = form.check(v.text, "client_name", data.get("client_name"), required=False, label="Your name")
+        client_email = form.check(v.email, "client_email", data.get("client_email"), required=False) or None
+    if wants_contact:
+        channel = str(data.get("contact_channel") or "").strip()
+        if channel not in CONTACT_CHANNELS:
+            form.add("contact_channel", "Choose whether we should phone or email you.")
+            channel = None
+        if channel == "phone":
+            phone = " ".join(str(data.get("contact_phone") or "").split())
+            if not phone:
+                form.add("contact_phone", "Enter the phone number we should call.")
+            elif not _PHONE.match(phone) or not 6 <= sum(c.isdigit() for c in phone) <= 20:
+                form.add("contact_phone", "Enter a phone number using digits, spaces and + only, e.g. +44 20 7946 0000.")
+        if open_link and channel == "email" and not client_email and "client_email" not in form.errors:
+            form.add("client_email", "Enter your email address so we can reply.")
+    form.raise_if_errors()
+    assert satisfaction is not None
+    return Answers(satisfaction, recommend, effort, brand_effect, comment, wants_contact, channel,
+                   phone or "", moment_id, client_name, client_email)
+
+
+def response_of(session: Session, request: FeedbackRequest) -> FeedbackResponse | None:
+    """The link's response as stored now (not as this session last saw it)."""
+    return session.scalar(select(FeedbackResponse).where(FeedbackResponse.request_id == request.id)
+                          .execution_options(populate_existing=True))
+
+
+def link_state(request: FeedbackRequest, response: FeedbackResponse | None, now: datetime) -> str:
+    if request.revoked_at is not None:
+        return GONE
+    if response is None:
+        return OPEN if request.expires_at > now else GONE
+    if now < editable_until(response):
+        return EDITABLE
+    # Answered and the edit window is over: the client may still see what they said until the link expires.
+    return CLOSED if request.expires_at > now else GONE
+
+
+def editable_until(response: FeedbackResponse) -> datetime:
+    return response.created_at + EDIT_WINDOW
+
+
+class LinkClosed(Exception):
+    """The link can no longer take answers (expired, revoked or past the edit window)."""
+
+
+def _apply(response: FeedbackResponse, answers: Answers, now: datetime, *, keep_moment: bool) -> None:
+    response.satisfaction = answers.satisfaction
+    response.recommend = answers.recommend
+    response.effort = answers.effort
+    response.brand_effect = answers.brand_effect
+    response.comment = answers.comment
+    response.wants_contact = answers.wants_contact
+    response.contact_channel = answers.contact_channel
+    response.contact_phone = answers.contact_phone
+    if not keep_moment:
+        response.moment_id = answers.moment_id
+    response.updated_at = now
+
+
+def record_response(session: Session, now: datetime, request: FeedbackRequest, answers: Answers
+                    ) -> tuple[FeedbackResponse, bool]:
+    """Store the link's response, or change it if it has one. Returns it and whether it is new.
+
+    The request row is updated first: that write makes a second POST for the same link wait for this
+    one (a row lock on PostgreSQL, the write lock on SQLite), so it then finds the response and edits it
+    instead of adding another. Raises LinkClosed when the link cannot take answers any more."""
+    if link_state(request, response_of(session, request), now) not in (OPEN, EDITABLE):
+        raise LinkClosed
+    session.execute(
+        update(FeedbackRequest).where(FeedbackRequest.id == request.id)
+        .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
+        .execution_options(synchronize_session=False))
+    existing = response_of(session, request)
+    if existing is not None:
+        if now >= editable_until(existing):
+            raise LinkClosed
+        _apply(existing, answers, now, keep_moment=request.moment_id is not None)
+        session.refresh(request)
+        return existing, False
+    response = FeedbackResponse(practice_id=request.practice_id, request_id=request.id, partner_id=request.partner_id,
+                                moment_id=request.moment_id, verified=True, created_at=now)
+    _apply(response, answers, now, keep_moment=request.moment_id is not None)
+    session.add(response)
+    session.flush()
+    session.refresh(request)
+    return response, True
+
+
+def record_rating(session: Session, now: datetime, request: FeedbackRequest, satisfaction: int
+                  ) -> FeedbackResponse | None:
+    """The rating a client chose from the email, posted by the form's script once the page was seen.
+
+    It starts a response when there is none; it never overwrites answers the client already gave."""
+    if response_of(session, request) is not None:
+        return None
+    answers = Answers(satisfaction, None, None, None, "", False, None, "", None)
+    try:
+        response, created = record_response(session, now, request, answers)
+    except LinkClosed:
+        return None
+    return response if created else None
+
+
+def mark_opened(session: Session, now: datetime, request: FeedbackRequest) -> bool:
+    """Note that a person (not a mail scanner) has the form open: the page's script posts this."""
+    result = session.execute(
+        update(FeedbackRequest)
+        .where(FeedbackRequest.id == request.id, FeedbackRequest.status.in_(("queued", "sent")),
+               FeedbackRequest.revoked_at.is_(None))
+        .values(status="opened", opened_at=func.coalesce(FeedbackRequest.opened_at, now))
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def record_open_response(session: Session, now: datetime, practice: Practice, partner: Partner,
+                         answers: Answers) -> FeedbackResponse:
+    """An answer through the practice's open link: not tied to a personal link, so marked unverified."""
+    response = FeedbackResponse(practice_id=practice.id, request_id=None, partner_id=partner.id, verified=False,
+                                created_at=now, client_name=answers.client_name or None,
+                                client_email=answers.client_email)
+    _apply(response, answers, now, keep_moment=False)
+    session.add(response)
+    session.flush()
+    return response
+
+
+def answered_form(response: FeedbackResponse) -> dict[str, str]:
+    """A stored response as form values, so the edit form shows what the client said."""
+    values = {
+        "satisfaction": str(response.satisfaction),
+        "recommend": "" if response.recommend is None else str(response.recommend),
+        "effort": "" if response.effort is None else str(response.effort),
+        "brand_effect": response.brand_effect or "",
+        "comment": response.comment,
+        "wants_contact": "1" if response.wants_contact else "",
+        "contact_channel": response.contact_channel or "",
+        "contact_phone": response.contact_phone,
+        "moment": "" if response.moment_id is None else str(response.moment_id),
+    }
+    return values
+
+
+def choosable_moments(session: Session, practice_id: int) -> list[MomentOfTruth]:
+    return list(session.scalars(select(MomentOfTruth).where(
+        MomentOfTruth.practice_id == practice_id, MomentOfTruth.retired.is_(False)).order_by(MomentOfTruth.position)))

@@ -1,0 +1,169 @@
+"""The JSON API, version 1: a practice's own systems (a CRM asking right after a claim) make feedback requests.
+
+Every answer is JSON, errors included (web/errors.py answers JSON for /api/ paths). A call is authorised by
+the practice's API key alone: no session cookie is read or set, and there is no CSRF token because a
+browser cannot attach the key on its own (security.py skips blueprint "api"). The key decides the practice;
+nothing in the body can name another one.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, Response, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import BadRequest
+
+from partnermon.errors import ValidationError
+from partnermon.feedback import api_keys, requests
+from partnermon.models import ApiKey, FeedbackRequest, Practice
+from partnermon.web.context import db, now, runtime
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# Fields a feedback request takes; anything else in the body is ignored, so clients may send more.
+TEXT_FIELDS = ("client_name", "client_email", "adviser_email", "external_ref")
+REF_FIELDS = ("partner", "touchpoint")    # a name, or an id as a number or a string of digits
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
+    # <, > and & are escaped as \u003c etc. (still the same JSON) so nothing a client typed can read as
+    # markup even if a careless viewer renders the answer as HTML.
+    text = (json.dumps(body, ensure_ascii=False).replace("&", "\\u0026").replace("<", "\\u003c")
+            .replace(">", "\\u003e"))
+    response = Response(text, status=status, mimetype="application/json", headers=headers)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error(status: int, message: str, fields: dict[str, str] | None = None,
+           headers: dict[str, str] | None = None) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if fields:
+        body["fields"] = fields
+    return _json(body, status, headers)
+
+
+def _presented_key() -> str | None:
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("X-API-Key")
+
+
+def _authenticate() -> ApiKey | Response:
+    presented = _presented_key()
+    if not presented:
+        return _error(401, "Send your practice's API key as “Authorization: Bearer <key>”. Owners create keys "
+                           "under Settings › API keys.", headers={"WWW-Authenticate": 'Bearer realm="partnermon"'})
+    key = api_keys.authenticate(db(), now(), presented)
+    if key is None:
+        return _error(401, "That API key is not valid: it may have been revoked or mistyped. An owner can "
+                           "create a new one under Settings › API keys.",
+                      headers={"WWW-Authenticate": 'Bearer realm="partnermon", error="invalid_token"'})
+    # Recorded now, so "last used" is right even when this call is then refused for its body.
+    db().commit()
+    return key
+
+
+def _body() -> dict[str, Any] | Response:
+    if not request.is_json:
+        return _error(400, "Send the body as JSON, with the header “Content-Type: application/json”.")
+    try:
+        data = request.get_json()
+    except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting, still the caller's mistake
+        return _error(400, "The body is not valid JSON.")
+    if not isinstance(data, dict):
+        return _error(400, "The body must be a JSON object, such as "
+                           '{"client_email": "dana@example.com", "partner": "Acme Insurance"}.')
+    return data
+
+
+def _type_problems(data: dict[str, Any]) -> dict[str, str]:
+    """Fields of the wrong JSON type, which the service (written for forms, where all is text) cannot take."""
+    problems = {}
+    for name in TEXT_FIELDS:
+        if data.get(name) is not None and not isinstance(data[name], str):
+            problems[name] = f"{name} must be a string."
+    for name in REF_FIELDS:
+        value = data.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))):
+            problems[name] = f"{name} must be a name (a string) or an id (a number)."
+    if not isinstance(data.get("override_throttle", False), bool):
+        problems["override_throttle"] = "override_throttle must be true or false."
+    return problems
+
+
+def _request_json(made: requests.NewRequest) -> dict[str, Any]:
+    req: FeedbackRequest = made.request
+    body: dict[str, Any] = {
+        "id": req.id,
+        "status": req.status,
+        "client_name": req.client_name,
+        "client_email": req.client_email,
+        "partner": {"id": req.partner.id, "name": req.partner.name},
+        "touchpoint": {"id": req.touchpoint.id, "name": req.touchpoint.name} if req.touchpoint else None,
+        "moment": {"key": req.moment.key, "name": req.moment.name} if req.moment else None,
+        "adviser_email": req.adviser.email if req.adviser else None,
+        "external_ref": req.external_ref,
+        "throttle_overridden": req.throttle_overridden,
+        "created_at": req.created_at.isoformat(),
+        "expires_at": req.expires_at.isoformat(),
+        "link": made.link,
+    }
+    if made.link is None:
+        body["link_note"] = ("This external_ref was used before, so this is that request. Its link was emailed "
+                             "to the client then; only a hash of it is kept, so it cannot be shown again.")
+    return body
+
+
+def _create(key: ApiKey, data: dict[str, Any]) -> requests.NewRequest:
+    """Create the request and commit; ValidationError (or its subclass Throttled) says why not."""
+    session = db()
+    for attempt in (1, 2):
+        practice = session.get(Practice, key.practice_id)
+        assert practice is not None  # the key's row cascades away with its practice
+        try:
+            made = requests.create_request(
+                session, now(), practice, data, actor=api_keys.actor_for(key), source="api",
+                base_url=runtime().settings.base_url, override_throttle=data.get("override_throttle") is True)
+            session.commit()
+            return made
+        except (IntegrityError, requests.Throttled):
+            # A CRM that retries after a timeout can send one external_ref twice at once. When the other
+            # call commits first, this one fails on the unique ref, or finds that call's request and takes
+            # the client for one asked recently; asking again finds the request by its ref (the 200 answer).
+            session.rollback()
+            if attempt == 2 or not data.get("external_ref"):
+                raise
+    raise AssertionError("unreachable")
+
+
+@bp.post("/feedback-requests")
+def create_feedback_request() -> Response:
+    key = _authenticate()
+    if isinstance(key, Response):
+        return key
+    data = _body()
+    if isinstance(data, Response):
+        return data
+    if isinstance(data.get("external_ref"), int) and not isinstance(data["external_ref"], bool):
+        data["external_ref"] = str(data["external_ref"])   # CRMs often number their records
+    if problems := _type_problems(data):
+        return _error(422, "Some fields have the wrong type.", problems)
+    try:
+        made = _create(key, data)
+    except requests.Throttled as exc:
+        db().rollback()
+        reason = exc.errors["client_email"].replace(" An adviser can ask anyway.", "")
+        return _error(422, "This client was asked for feedback recently.", {
+            "client_email": f"{reason} To ask anyway, send \"override_throttle\": true."})
+    except ValidationError as exc:
+        db().rollback()
+        # A partner this practice does not have is "not found", whether it belongs to another practice or
+        # to nobody; the answer is the same either way, so it tells nothing about other practices.
+        if set(exc.errors) == {"partner"} and str(data.get("partner") or "").strip():
+            return _error(404, "No such partner in your practice.", exc.errors)
+        return _error(422, "Some fields need fixing; each is named under “fields”.", exc.errors)
+    return _json(_request_json(made), 201 if made.created else 200)

@@ -1,0 +1,218 @@
+"""The client's feedback pages: a personal link (/f/<token>) and a practice's optional open link.
+
+Nobody signs in here. A personal link is authorised by its token alone (so these forms carry no CSRF
+token, see ``web.security``). A GET never records anything, because mail scanners follow links; the
+page's small script tells us when a person has it open, and may save the rating chosen in the email
+once the page has been visible a few seconds. Without the script the form works the same.
+
+Unknown, expired and revoked links all get the same page and status, so a visitor cannot tell which;
+an address that keeps trying unknown tokens is slowed down.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from partnermon import rate_limits
+from partnermon.errors import ValidationError
+from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import responses
+from partnermon.models import FeedbackRequest, Partner, Practice
+from partnermon.web.context import client_ip, db, now
+
+bp = Blueprint("feedback_form", __name__)
+
+
+def _private(response: Response) -> Response:
+    # The URL is the client's key and the page shows their answers: keep it out of caches and search.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _page(template: str, status: int = 200, **context: Any) -> Response:
+    return _private(make_response(render_template(template, options=responses.OPTIONS,
+                                                  brand_labels=responses.BRAND_EFFECT_LABELS, **context), status))
+
+
+def _unusable() -> Response:
+    return _page("feedback_form/gone.html", 404)
+
+
+def _too_many() -> Response:
+    response = _page("feedback_form/too_many.html", 429)
+    response.headers["Retry-After"] = "600"
+    return response
+
+
+def _find(token: str) -> FeedbackRequest | Response:
+    """The request behind a token, or the page to answer with instead."""
+    session = db()
+    if rate_limits.exceeded(session, now(), "bad_link", client_ip()):
+        return _too_many()
+    found = feedback_requests.find_by_token(session, token)
+    if found is None:
+        rate_limits.note(session, now(), "bad_link", client_ip())
+        session.commit()
+        return _unusable()
+    return found
+
+
+def _local(practice: Practice, moment: datetime) -> str:
+    """A date as the client's practice writes it, in its time zone."""
+    return moment.astimezone(ZoneInfo(practice.timezone)).strftime("%-d %B %Y")
+
+
+def _form_page(found: FeedbackRequest, token: str, *, errors: Mapping[str, str] | None = None,
+               form: Mapping[str, Any] | None = None, status: int = 200, saved: bool = False) -> Response:
+    session = db()
+    response = responses.response_of(session, found)
+    state = responses.link_state(found, response, now())
+    if state == responses.GONE:
+        return _unusable()
+    practice = session.get(Practice, found.practice_id)
+    values: Mapping[str, Any] = form if form is not None else (responses.answered_form(response) if response else {})
+    # A rating link from the email chooses that rating; the script may save it once a person has seen it.
+    rating = request.args.get("rating", "")
+    quick_rating = rating if response is None and form is None and rating in ("1", "2", "3", "4", "5") else ""
+    if quick_rating:
+        values = {"satisfaction": quick_rating}
+    assert practice is not None
+    return _page("feedback_form/form.html", status, token=token, request_=found, practice=practice,
+                 logo_url=url_for(".link_logo", token=token),
+                 expires_text=_local(practice, found.expires_at),
+                 answered_text=_local(practice, response.created_at) if response else "",
+                 until_text=_local(practice, responses.editable_until(response)) if response else "",
+                 partner=found.partner, about=found.touchpoint.name if found.touchpoint else
+                 (found.moment.name.lower() if found.moment else ""),
+                 moments=None if found.moment_id else responses.choosable_moments(session, found.practice_id),
+                 response=response, state=state, errors=errors or {}, form=values, saved=saved,
+                 quick_rating=quick_rating)
+
+
+@bp.get("/f/<token>")
+def form(token: str) -> Response:
+    found = _find(token)
+    if isinstance(found, Response):
+        return found
+    return _form_page(found, token, saved=request.args.get("saved") == "1")
+
+
+@bp.post("/f/<token>")
+def submit(token: str) -> Response:
+    found = _find(token)
+    if isinstance(found, Response):
+        return found
+    session = db()
+    if request.form.get("quick") == "1":
+        # The script saving the rating chosen in the email: a start, never an overwrite.
+        rating = request.form.get("satisfaction", "")
+        if rating in ("1", "2", "3", "4", "5") and responses.record_rating(session, now(), found, int(rating)):
+            session.commit()
+        return _private(make_response("", 204))
+    moments = None if found.moment_id else responses.choosable_moments(session, found.practice_id)
+    try:
+        answers = responses.parse_answers(request.form, moments)
+        responses.record_response(session, now(), found, answers)
+    except ValidationError as exc:
+        return _form_page(found, token, errors=exc.errors, form=request.form, status=422)
+    except responses.LinkClosed:
+        session.rollback()
+        return _form_page(found, token, errors={"form": "The time to change these answers has passed, so they were "
+                                                        "not changed."}, status=409)
+    session.commit()
+    return _private(redirect(url_for(".form", token=token, saved=1), 303))
+
+
+@bp.post("/f/<token>/seen")
+def seen(token: str) -> Response:
+    found = _find(token)
+    if isinstance(found, Response):
+        return found
+    if responses.mark_opened(db(), now(), found):
+        db().commit()
+    return _private(make_response("", 204))
+
+
+@bp.get("/f/<token>/logo")
+def link_logo(token: str) -> Response:
+    found = _find(token)
+    if isinstance(found, Response):
+        return found
+    return _logo(found.practice_id)
+
+
+def _logo(practice_id: int) -> Response:
+    practice = db().get(Practice, practice_id)
+    if practice is None or practice.logo is None:
+        abort(404)
+    response = Response(practice.logo, mimetype=practice.logo_mime or "application/octet-stream")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+# --- the practice's open link -------------------------------------------------------------------------
+
+def _open_practice(slug: str) -> Practice:
+    practice = db().scalar(select(Practice).where(Practice.slug == slug))
+    if practice is None or not practice.open_feedback_link:
+        abort(404)
+    return practice
+
+
+def _partners(practice: Practice) -> list[Partner]:
+    return list(db().scalars(select(Partner).where(Partner.practice_id == practice.id).order_by(Partner.name)))
+
+
+def _open_page(practice: Practice, *, errors: Mapping[str, str] | None = None, form: Mapping[str, Any] | None = None,
+               status: int = 200) -> Response:
+    return _page("feedback_form/open.html", status, practice=practice, partners=_partners(practice),
+                 logo_url=url_for(".open_logo", slug=practice.slug),
+                 moments=responses.choosable_moments(db(), practice.id), errors=errors or {}, form=form or {})
+
+
+@bp.get("/p/<slug>/feedback")
+def open_form(slug: str) -> Response:
+    return _open_page(_open_practice(slug))
+
+
+@bp.post("/p/<slug>/feedback")
+def open_submit(slug: str) -> Response:
+    practice = _open_practice(slug)
+    session = db()
+    if request.form.get("website"):
+        # The honeypot: a field people cannot see, so only a robot fills it. It is told all went well.
+        return _private(redirect(url_for(".open_thanks", slug=slug), 303))
+    if rate_limits.exceeded(session, now(), "open_link", client_ip()):
+        return _open_page(practice, errors={"form": "We have had several answers from your connection in the last "
+                                                    "hour. Please try again later."}, form=request.form, status=429)
+    partner_ref = request.form.get("partner", "")
+    partner = next((p for p in _partners(practice) if str(p.id) == partner_ref), None)
+    errors = {} if partner else {"partner": "Choose the company your feedback is about."}
+    try:
+        answers = responses.parse_answers(request.form, responses.choosable_moments(session, practice.id),
+                                          open_link=True)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+    if errors or partner is None:
+        return _open_page(practice, errors=errors, form=request.form, status=422)
+    responses.record_open_response(session, now(), practice, partner, answers)
+    rate_limits.note(session, now(), "open_link", client_ip())
+    session.commit()
+    return _private(redirect(url_for(".open_thanks", slug=slug), 303))
+
+
+@bp.get("/p/<slug>/feedback/thanks")
+def open_thanks(slug: str) -> Response:
+    practice = _open_practice(slug)
+    return _page("feedback_form/open_thanks.html", practice=practice, logo_url=url_for(".open_logo", slug=slug))
+
+
+@bp.get("/p/<slug>/logo")
+def open_logo(slug: str) -> Response:
+    return _logo(_open_practice(slug).id)

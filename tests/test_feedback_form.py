@@ -1,0 +1,210 @@
+"""The client's feedback form at /f/<token>: a GET records nothing, a POST stores the one response, the
+client may change it for 7 days, bad input keeps what was typed, and dead or guessed links learn nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from partnermon.feedback import requests
+from partnermon.models import FeedbackRequest, FeedbackResponse, PublicAttempt
+from tests.conftest import NOW, text_of
+from tests.factories import Cast
+from tests.test_access import assert_unchanged, snapshot
+
+BASE = "http://partnermon.test"
+
+
+@pytest.fixture
+def clock(app: Flask) -> Callable[[datetime], None]:
+    """Sets the time the web app sees (it starts at NOW)."""
+    app.config["PARTNERMON_CLOCK"] = lambda: NOW
+
+    def set_to(moment: datetime) -> None:
+        app.config["PARTNERMON_CLOCK"] = lambda: moment
+
+    return set_to
+
+
+def ask(session: Session, cast: Cast, **data: Any) -> str:
+    """A request to Dana about Acme; returns the link's path."""
+    values = {"partner": "Acme Insurance", "client_email": "dana@client.test", "client_name": "Dana", **data}
+    made = requests.create_request(session, NOW, cast.harbour, values, actor=cast.bob, source="form", base_url=BASE,
+                                   adviser=cast.bob)
+    session.commit()
+    assert made.link is not None
+    return made.link.removeprefix(BASE)
+
+
+def stored(session: Session) -> list[FeedbackResponse]:
+    return list(session.scalars(select(FeedbackResponse).execution_options(populate_existing=True)))
+
+
+def the_request(session: Session) -> FeedbackRequest:
+    return session.scalars(select(FeedbackRequest).execution_options(populate_existing=True)).one()
+
+
+ANSWERS = {"satisfaction": "2", "recommend": "3", "effort": "2", "brand_effect": "worse",
+           "comment": "The claims form failed twice.", "wants_contact": "1", "contact_channel": "phone",
+           "contact_phone": "+44 20 7946 0000"}
+
+
+def test_opening_the_link_shows_who_asks_and_about_what_and_records_nothing(client, session, cast, engine, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast, touchpoint="Claims form")
+    before = snapshot(engine)
+    response = client.get(path + "?rating=2")
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "How did it go with Acme Insurance?" in page
+    assert "Harbour Advice" in page and "Claims form" in page
+    assert 'value="2" checked' in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert_unchanged(before, engine)  # a mail scanner following the rating link changes nothing
+
+
+def test_posting_the_form_stores_one_response_marks_the_request_answered_and_thanks_the_client(
+        client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast, touchpoint="Claims form")
+    response = client.post(path, data=ANSWERS)
+    assert response.status_code == 303 and response.headers["Location"].endswith(path + "?saved=1")
+    [answer] = stored(session)
+    assert (answer.satisfaction, answer.recommend, answer.effort, answer.brand_effect) == (2, 3, 2, "worse")
+    assert (answer.wants_contact, answer.contact_channel, answer.contact_phone) == (True, "phone", "+44 20 7946 0000")
+    assert answer.verified and answer.partner_id == cast.acme.id and answer.moment.key == "claim"
+    request = the_request(session)
+    assert (request.status, request.answered_at) == ("answered", NOW)
+    thanks = text_of(client.get(path + "?saved=1"))
+    assert "Thank you — your answers are saved." in thanks and "30 November 2026" in thanks
+
+
+def test_a_double_click_or_retried_post_never_creates_a_second_response(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    assert client.post(path, data=ANSWERS).status_code == 303
+    assert client.post(path, data={**ANSWERS, "satisfaction": "1"}).status_code == 303
+    [answer] = stored(session)
+    assert answer.satisfaction == 1
+
+
+def test_the_client_can_change_their_answers_for_seven_days_and_then_only_see_them(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    client.post(path, data=ANSWERS)
+    clock(NOW + timedelta(days=6, hours=23))
+    page = client.get(path).get_data(as_text=True)
+    assert "The claims form failed twice." in page and "Save my changes" in page
+    assert client.post(path, data={**ANSWERS, "satisfaction": "4", "comment": "Sorted now."}).status_code == 303
+    clock(NOW + timedelta(days=7, minutes=1))
+    late = client.post(path, data={**ANSWERS, "satisfaction": "5", "comment": "Changed my mind again"})
+    assert late.status_code == 409
+    assert "The time to change these answers has passed" in text_of(late)
+    [answer] = stored(session)
+    assert (answer.satisfaction, answer.comment) == (4, "Sorted now.")
+    assert answer.updated_at == NOW + timedelta(days=6, hours=23)
+    shown = client.get(path)
+    assert shown.status_code == 200 and "Sorted now." in text_of(shown) and "Save my changes" not in text_of(shown)
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"satisfaction": ""}, "satisfaction", "Choose how satisfied you were, from 1 to 5."),
+    ({"satisfaction": "6"}, "satisfaction", "How satisfied you were must be a whole number from 1 to 5."),
+    ({"recommend": "11"}, "recommend", "must be a whole number from 0 to 10"),
+    ({"effort": "0"}, "effort", "must be a whole number from 1 to 7"),
+    ({"brand_effect": "furious"}, "brand_effect", "Choose better, no change or worse."),
+    ({"comment": "x" * 4001}, "comment", "at most 4,000 characters (it has 4,001)"),
+    ({"contact_channel": ""}, "contact_channel", "Choose whether we should phone or email you."),
+    ({"contact_phone": ""}, "contact_phone", "Enter the phone number we should call."),
+    ({"contact_phone": "call me maybe"}, "contact_phone", "Enter a phone number using digits"),
+    ({"moment": "999999"}, "moment", "Choose one of the listed kinds of interaction."),
+])
+def test_bad_answers_get_a_field_message_keep_what_was_typed_and_store_nothing(
+        client, session, cast, clock, change, field, message) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)  # about the partner only, so the client may choose the moment
+    response = client.post(path, data={**ANSWERS, "comment": "Kept <b>as typed</b>", **change})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert message in text_of(response)
+    assert f'href="#f-{field}"' in html  # the error summary leads to the field
+    if field != "comment":
+        assert "Kept &lt;b&gt;as typed&lt;/b&gt;" in html
+    assert 'value="+44 20 7946 0000"' in html or field == "contact_phone"
+    assert stored(session) == [] and the_request(session).status == "queued"
+
+
+def test_html_in_a_comment_is_shown_as_text_when_the_client_comes_back(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    client.post(path, data={**ANSWERS, "comment": "<script>alert('x')</script>"})
+    html = client.get(path).get_data(as_text=True)
+    assert "<script>alert('x')</script>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+
+
+def test_unknown_expired_and_revoked_links_get_the_same_page_and_status(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    expired = ask(session, cast, client_email="old@client.test")
+    revoked = ask(session, cast, client_email="gone@client.test")
+    requests.revoke(session, NOW, session.scalars(select(FeedbackRequest).where(
+        FeedbackRequest.client_email == "gone@client.test")).one(), cast.alice)
+    session.commit()
+    clock(NOW + timedelta(days=31))
+    pages = [client.get(path) for path in (expired, revoked, "/f/" + "A" * 43)]
+    assert {page.status_code for page in pages} == {404}
+    assert len({page.get_data(as_text=True).replace(page.headers.get("Content-Security-Policy", ""), "")
+                for page in pages}) <= 3
+    texts = {text_of(page) for page in pages}
+    assert texts == {text_of(pages[0])} and "This feedback link cannot be used" in texts.pop()
+    assert "Acme" not in text_of(pages[0]) and "Harbour" not in text_of(pages[0])
+    assert client.post(revoked, data=ANSWERS).status_code == 404
+    assert stored(session) == []
+
+
+def test_an_address_guessing_links_is_slowed_down_and_other_addresses_are_not(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    for attempt in range(20):
+        assert client.get(f"/f/guess{attempt}").status_code == 404
+    assert client.get("/f/guess-again").status_code == 429
+    assert client.get(path).status_code == 429  # even a real token, or guessing would go on by other means
+    elsewhere = client.get(path, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert elsewhere.status_code == 200
+    clock(NOW + timedelta(minutes=11))
+    assert client.get(path).status_code == 200
+    # Refused attempts are not counted, so a blocked address is let back in when the window moves on.
+    assert session.scalar(select(func.count()).select_from(PublicAttempt)) == 20
+
+
+def test_the_pages_script_notes_a_person_opened_the_link_but_a_get_does_not(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    client.get(path)
+    assert the_request(session).status == "queued"
+    assert client.post(path + "/seen").status_code == 204
+    request = the_request(session)
+    assert (request.status, request.opened_at) == ("opened", NOW)
+    client.post(path, data=ANSWERS)
+    client.post(path + "/seen")
+    assert the_request(session).status == "answered"
+
+
+def test_the_rating_chosen_in_the_email_is_saved_by_the_script_but_never_overwrites_answers(
+        client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    html = client.get(path + "?rating=4").get_data(as_text=True)
+    assert 'data-quick-rating="4"' in html
+    assert client.post(path, data={"quick": "1", "satisfaction": "4"}).status_code == 204
+    [answer] = stored(session)
+    assert (answer.satisfaction, answer.comment, the_request(session).status) == (4, "", "answered")
+    client.post(path, data=ANSWERS)
+    assert client.post(path, data={"quick": "1", "satisfaction": "5"}).status_code == 204
+    [answer] = stored(session)
+    assert (answer.satisfaction, answer.comment) == (2, "The claims form failed twice.")
+
+
+def test_the_form_is_accessible_without_javascript(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    html = client.get(ask(session, cast)).get_data(as_text=True)
+    assert '<html lang="en">' in html and 'name="viewport"' in html
+    assert html.count("<fieldset") >= 5 and html.count("<legend>") >= 5
+    for name in ("satisfaction", "recommend", "effort", "brand_effect", "comment", "contact_phone"):
+        assert f'id="f-{name}"' in html and f'for="f-{name}"' in html
+    assert 'method="post"' in html and "csrf_token" not in html
+    assert "http://" not in html.replace(BASE, "") and "https://" not in html  # nothing from elsewhere
