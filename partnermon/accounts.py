@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
 from partnermon.errors import NotFound, ValidationError
+from partnermon.followups import service as followups
 from partnermon.mail import outbox
 from partnermon.models import ROLES, Invitation, Practice, SignInFailure, User
 from partnermon.security import hash_password, new_token, password_problem, token_hash, verify_password
@@ -175,7 +176,10 @@ def change_password(session: Session, now: datetime, user: User, current: str, n
     return user
 
 
-def update_user(session: Session, now: datetime, user: User, actor: User, *, role: str, name: str, active: bool) -> User:
+def update_user(session: Session, now: datetime, user: User, actor: User, *, role: str, name: str, active: bool,
+                base_url: str) -> User:
+    """Change a user's role, name or whether they are active. A user who can no longer work follow-ups
+    (deactivated, or made a viewer) hands their unresolved ones to the owners, who are told."""
     form = v.Form()
     role = form.check(v.choice, "role", role, ROLES, "Role")
     name = form.check(v.text, "name", name, required=False, label="Name")
@@ -190,9 +194,12 @@ def update_user(session: Session, now: datetime, user: User, actor: User, *, rol
         changes.append("reactivated" if active else "deactivated")
         # Deactivation ends their sessions at once.
         user.session_epoch = _new_epoch()
+    could_work = followups.can_work_follow_ups(user)
     user.role, user.name, user.is_active = role, name or "", active
     audit.record(session, now, user.practice_id, actor, "user.updated", "user", user.id,
                  f"Updated {user.email}" + (f": {', '.join(changes)}" if changes else ""))
+    if could_work and not followups.can_work_follow_ups(user):
+        followups.reassign_from_user(session, now, user, actor, base_url)
     return user
 
 

@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import api, api_keys
     from partnermon.web import feedback_import
     from partnermon.web import feedback
+    from partnermon.web import subscriptions
+    from partnermon.web import followups
 
     context.init_app(app)
     security.init_app(app)
@@ -51,4 +53,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
         app.register_blueprint(module.bp)
     app.register_blueprint(feedback_import.bp)
     app.register_blueprint(feedback.bp)
+    app.register_blueprint(subscriptions.bp)
+    app.register_blueprint(followups.bp)
     return app

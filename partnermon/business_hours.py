@@ -1,7 +1,8 @@
-"""A practice's business hours: is a moment inside them, and how much of a period falls inside them.
+"""A practice's business hours: is a moment inside them, how much of a period falls inside them, and when
+a number of business hours after a moment runs out.
 
 Clients ring their adviser in business hours, so an outage at 3 a.m. on a Sunday hurts less than one at
-11 a.m. on a Tuesday; incidents, rollups and (later) follow-up deadlines all ask these two questions.
+11 a.m. on a Tuesday; incidents and rollups ask the first two questions, follow-up deadlines the third.
 Pure arithmetic on aware datetimes; knows nothing of the database.
 """
 
@@ -64,3 +65,33 @@ class BusinessHours:
                     total += overlap
             day += timedelta(days=1)
         return int(round(total))
+
+    @property
+    def day_seconds(self) -> int:
+        """The length of one business day on the clock (09:00–17:30 is 8.5 hours)."""
+        return max(0, self.end_minute - min(self.start_minute, self.end_minute)) * 60
+
+    def deadline_after(self, start: datetime, seconds: int) -> datetime:
+        """The moment at which ``seconds`` of business time have passed since ``start`` (in UTC).
+
+        Time outside business hours does not count, so four business hours from Friday 16:00 (closing at
+        17:30) end on Monday at 11:30. Each day's window is built from local wall-clock times, so the clocks
+        changing in between moves the answer by the right amount. A budget that ends exactly at closing
+        time ends then, not at the next opening."""
+        if seconds <= 0:
+            return start.astimezone(timezone.utc)
+        if not self.days & 0b1111111 or self.end_minute <= self.start_minute:
+            # No business hours at all: counting them would never end, so plain elapsed time it is.
+            return (start + timedelta(seconds=seconds)).astimezone(timezone.utc)
+        start = start.astimezone(timezone.utc)
+        remaining = float(seconds)
+        day = start.astimezone(self.zone).date()
+        while True:
+            window = self._day_window(day)
+            if window is not None and window[1] > start:
+                begins = max(start, window[0])
+                available = (window[1] - begins).total_seconds()
+                if remaining <= available:
+                    return begins + timedelta(seconds=remaining)
+                remaining -= available
+            day += timedelta(days=1)

@@ -20,6 +20,7 @@ from partnermon.db import utcnow
 from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
 from partnermon.feedback import exports as feedback_exports
 from partnermon.feedback import staff
+from partnermon.followups import exports as followup_exports
 
 Rows = Callable[[Session, datetime, int, datetime, datetime], Iterator[dict[str, Any]]]
 
@@ -35,6 +36,11 @@ def _responses(session: Session, now: datetime, practice_id: int, start: datetim
     return feedback_exports.response_rows(session, staff.response_conditions(practice_id, since=start, until=end))
 
 
+def _followups(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
+               ) -> Iterator[dict[str, Any]]:
+    return followup_exports.follow_up_rows(session, now, practice_id, start, end)
+
+
 def _results(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
              ) -> Iterator[dict[str, Any]]:
     return probe_results(session, practice_id, start, end)
@@ -45,10 +51,11 @@ def _incidents(session: Session, now: datetime, practice_id: int, start: datetim
     return incidents(session, practice_id, start, end)
 
 
-# What --what names: the rows of [start, end) and their CSV columns. Follow-ups and scores join when they exist.
+# What --what names: the rows of [start, end) and their CSV columns. Scores join when they exist.
 EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
     "requests": (_requests, feedback_exports.REQUEST_FIELDS),
     "responses": (_responses, feedback_exports.RESPONSE_FIELDS),
+    "followups": (_followups, followup_exports.FOLLOW_UP_FIELDS),
     "results": (_results, RESULT_FIELDS),
     "incidents": (_incidents, INCIDENT_FIELDS),
 }
@@ -57,14 +64,15 @@ EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
 @click.command("export")
 @click.option("--practice", "practice_slug", required=True)
 @click.option("--what", type=click.Choice(list(EXPORTS)), required=True,
-              help="Feedback requests or responses (by when they were made), probe results or incidents.")
+              help="Feedback requests or responses (by when they were made), follow-ups (by when they were opened), "
+                   "probe results or incidents.")
 @click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--month", default=None, metavar="YYYY-MM", help="A month in the practice's time zone; default this month.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of standard output.")
 @friendly_errors
 def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
-    """Export one month of a practice's feedback requests or responses, probe results or incidents."""
+    """Export one month of a practice's feedback requests or responses, follow-ups, probe results or incidents."""
     if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
         fail(f"--month {month[:20]!r} is not a month like 2026-11.")
     runtime = open_runtime()

@@ -8,8 +8,11 @@ import socket
 from datetime import datetime
 
 from partnermon import accounts, rate_limits
+from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
+from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
 from partnermon.feedback import requests as feedback_requests
+from partnermon.followups import deadlines
 from partnermon.mail.sender import SendReport, send_due
 from partnermon.monitoring import rollups
 from partnermon.monitoring.worker import ProbeWorker
@@ -43,6 +46,36 @@ def prune(runtime: Runtime, now: datetime) -> int:
         session.commit()
         removed += rollups.prune_results(session, now, runtime.settings.result_retention_days)
     return removed
+
+
+def follow_up_deadlines(runtime: Runtime, now: datetime) -> deadlines.DeadlineReport:
+    """Tell the owners about follow-ups whose client was not contacted in time, and remind the assignees."""
+    with runtime.session_factory() as session:
+        report = deadlines.check_deadlines(session, now, runtime.settings.base_url)
+        session.commit()
+    if report:
+        log.info("follow-ups: %s", report)
+    return report
+
+
+def incident_alerts(runtime: Runtime, now: datetime) -> IncidentAlertReport:
+    """Email the partner's subscribers about outages that opened or resolved, and remind them of long ones."""
+    with runtime.session_factory() as session:
+        report = notify_incidents(session, now, runtime.settings.base_url)
+        session.commit()
+    if report:
+        log.info("incident alerts: %s", report)
+    return report
+
+
+def touchpoint_health_alerts(runtime: Runtime, now: datetime) -> HealthAlertReport:
+    """Warn once about certificates about to expire and pages that no longer offer a way to reach a person."""
+    with runtime.session_factory() as session:
+        report = notify_touchpoint_health(session, now, runtime.settings.base_url)
+        session.commit()
+    if report:
+        log.info("touchpoint health alerts: %s", report)
+    return report
 
 
 def roll_up(runtime: Runtime, now: datetime) -> int:

@@ -37,6 +37,9 @@ class PeriodicJob:
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("send-emails", lambda rt: jobs.send_emails(rt, utcnow()), seconds=10),
     PeriodicJob("roll-up", lambda rt: jobs.roll_up(rt, utcnow()), seconds=60),
+    PeriodicJob("follow-up-deadlines", lambda rt: jobs.follow_up_deadlines(rt, utcnow()), seconds=60),
+    PeriodicJob("incident-alerts", lambda rt: jobs.incident_alerts(rt, utcnow()), seconds=60),
+    PeriodicJob("touchpoint-health-alerts", lambda rt: jobs.touchpoint_health_alerts(rt, utcnow()), seconds=60),
     PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
 )
 

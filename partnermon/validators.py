@@ -36,6 +36,9 @@ def email(field: str, value: str | None, *, required: bool = True) -> str:
         if required:
             raise ValidationError({field: "Email address is required."})
         return ""
+    if _CONTROL.search(value):
+        # The pattern below would let a NUL through in the part before the @ (and PostgreSQL refuses it).
+        raise ValidationError({field: "Email address contains control characters."})
     if len(value) > 254 or not _EMAIL.match(value):
         raise ValidationError({field: f"“{value[:60]}” is not an email address."})
     return value

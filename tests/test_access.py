@@ -1,8 +1,9 @@
 """Who may use which page: the security matrices for every web route (DESIGN.md §8).
 
-ROUTES below classifies every route the app serves: who may use it (anyone, any signed-in user, or
-owners only) and whether it takes the id of one practice's object. The first test fails when a route
-is added, removed or changed without updating the table, so nothing reaches production unclassified.
+ROUTES (tests/access_table.py) classifies every route the app serves: who may use it (anyone, any
+signed-in user, owners and advisers, or owners only) and whether it takes the id of one practice's
+object. The first test fails when a route is added, removed or changed without updating the table, so
+nothing reaches production unclassified.
 
 The matrices then use the table:
 
@@ -21,13 +22,11 @@ hashes four passwords per test, and these tests are about who may do what, not a
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 from argon2 import PasswordHasher
@@ -35,115 +34,18 @@ from flask import Flask
 from sqlalchemy import Engine, select
 
 import partnermon.security
-from partnermon import accounts, practices
+from partnermon import accounts, followups, practices
 from partnermon.feedback import api_keys
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
+from partnermon.followups import service as followup_service
 from partnermon.monitoring import maintenance, probe_settings
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, User
+from tests.access_table import (
+    HARBOUR_LOGO, NEW_PASSWORD, OTHER_LOGO, OWNER, PAYLOADS, PUBLIC, ROUTES, SIGNED_IN, STAFF_ONLY, Route, _local_in,
+)
 from tests.conftest import PASSWORD, text_of
 from tests.factories import Cast
-
-PUBLIC, SIGNED_IN, OWNER = "public", "any signed-in user", "owners only"
-STAFF_ONLY = "owners and advisers"   # asking clients for feedback: not viewers
-
-
-@dataclass(frozen=True)
-class Route:
-    rule: str                        # the URL template exactly as Flask has it
-    methods: tuple[str, ...]         # GET and/or POST (HEAD and OPTIONS come with GET)
-    access: str                      # PUBLIC, SIGNED_IN or OWNER
-    scoped: bool = False             # takes the id of one practice's object (so another practice gets 404)
-    ids: tuple[tuple[str, str], ...] = ()  # placeholder -> World.ids key, where not the placeholder's own name
-    csrf: bool = True                # False: authorised by a link token or an API key, not a browser session
-    writes: bool = True              # False: a POST that only shows something (the CSV import's preview)
-
-
-GP, G, P = ("GET", "POST"), ("GET",), ("POST",)
-
-ROUTES: dict[str, Route] = {
-    # Signing in and out, first-run set-up, invitations.
-    "auth.sign_in": Route("/sign-in", GP, PUBLIC),
-    # Public: signing out when not signed in is harmless, and a POST-only URL is no place to come back to.
-    "auth.sign_out": Route("/sign-out", P, PUBLIC),
-    "auth.setup": Route("/setup", GP, PUBLIC),
-    "auth.invitation": Route("/invitation/<token>", GP, PUBLIC),
-    # Everyone in the practice.
-    "account.password": Route("/account/password", GP, SIGNED_IN),
-    "home.index": Route("/", G, SIGNED_IN),
-    "assets.logo": Route("/practice/logo", G, SIGNED_IN),
-    "partners.index": Route("/partners/", G, SIGNED_IN),
-    "partners.show": Route("/partners/<int:partner_id>", G, SIGNED_IN, scoped=True),
-    "touchpoints.show": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>", G, SIGNED_IN, scoped=True),
-    "moments.index": Route("/moments/", G, SIGNED_IN),
-    # Owners only.
-    "partners.create": Route("/partners/new", GP, OWNER),
-    "partners.edit": Route("/partners/<int:partner_id>/edit", GP, OWNER, scoped=True),
-    "partners.delete": Route("/partners/<int:partner_id>/delete", GP, OWNER, scoped=True),
-    "partners.create_touchpoint": Route("/partners/<int:partner_id>/touchpoints/new", GP, OWNER, scoped=True),
-    "partners.edit_touchpoint": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/edit", GP, OWNER,
-                                      scoped=True),
-    "partners.delete_touchpoint": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/delete", P, OWNER,
-                                        scoped=True),
-    "touchpoints.probe": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/probe", P, OWNER,
-                               scoped=True),
-    "touchpoints.remove_probe": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>/probe/delete", GP,
-                                      OWNER, scoped=True),
-    "maintenance.create": Route("/partners/<int:partner_id>/maintenance", P, OWNER, scoped=True),
-    "maintenance.delete": Route("/partners/<int:partner_id>/maintenance/<int:window_id>/delete", P, OWNER,
-                                scoped=True),
-    "moments.create": Route("/moments/new", GP, OWNER),
-    "moments.edit": Route("/moments/<int:moment_id>/edit", GP, OWNER, scoped=True),
-    "moments.retire": Route("/moments/<int:moment_id>/retire", P, OWNER, scoped=True),
-    "moments.delete": Route("/moments/<int:moment_id>/delete", P, OWNER, scoped=True),
-    "settings.practice": Route("/settings/", GP, OWNER),
-    "settings.logo": Route("/settings/logo", P, OWNER),
-    "settings.feedback": Route("/settings/feedback", P, OWNER),
-    "users.index": Route("/users/", G, OWNER),
-    "users.invite": Route("/users/new", GP, OWNER),
-    "users.edit": Route("/users/<int:user_id>/edit", GP, OWNER, scoped=True),
-    "users.resend": Route("/users/<int:user_id>/resend", P, OWNER, scoped=True, ids=(("user_id", "invited_user_id"),)),
-    "admin.emails": Route("/admin/emails", G, OWNER),
-    "admin.audit_log": Route("/admin/audit", G, OWNER),
-    # The client's feedback pages: authorised by the link's token (or open to all when a practice turns its
-    # open link on), so they carry no CSRF token (DESIGN.md §8).
-    "feedback_form.form": Route("/f/<token>", G, PUBLIC, ids=(("token", "feedback_token"),)),
-    "feedback_form.submit": Route("/f/<token>", P, PUBLIC, ids=(("token", "feedback_token"),), csrf=False),
-    "feedback_form.seen": Route("/f/<token>/seen", P, PUBLIC, ids=(("token", "feedback_token"),), csrf=False),
-    "feedback_form.link_logo": Route("/f/<token>/logo", G, PUBLIC, ids=(("token", "feedback_token"),)),
-    "feedback_form.open_form": Route("/p/<slug>/feedback", G, PUBLIC),
-    "feedback_form.open_submit": Route("/p/<slug>/feedback", P, PUBLIC, csrf=False),
-    "feedback_form.open_thanks": Route("/p/<slug>/feedback/thanks", G, PUBLIC),
-    "feedback_form.open_logo": Route("/p/<slug>/logo", G, PUBLIC),
-    "health.healthz": Route("/healthz", G, PUBLIC),
-    # API keys are an owner's business; the API itself is authorised by a key, never by a browser session
-    # (tests/test_feedback_api.py covers its keys, tenancy and errors).
-    "api_keys.index": Route("/settings/api-keys", GP, OWNER),
-    "api_keys.revoke": Route("/settings/api-keys/<int:key_id>/revoke", P, OWNER, scoped=True),
-    "api.create_feedback_request": Route("/api/v1/feedback-requests", P, PUBLIC, csrf=False),
-    # Feedback requests and responses: everyone reads; owners and advisers ask and revoke; owners erase.
-    "feedback.list_requests": Route("/feedback/requests", G, SIGNED_IN),
-    "feedback.show_request": Route("/feedback/requests/<int:request_id>", G, SIGNED_IN, scoped=True),
-    "feedback.list_responses": Route("/feedback/responses", G, SIGNED_IN),
-    "feedback.show_response": Route("/feedback/responses/<int:response_id>", G, SIGNED_IN, scoped=True),
-    "feedback.export_requests": Route("/feedback/requests.csv", G, SIGNED_IN),
-    "feedback.export_responses": Route("/feedback/responses.csv", G, SIGNED_IN),
-    "feedback.new_request": Route("/feedback/requests/new", GP, STAFF_ONLY),
-    "feedback.revoke_request": Route("/feedback/requests/<int:request_id>/revoke", P, STAFF_ONLY, scoped=True),
-    "feedback_import.upload": Route("/feedback/import", GP, STAFF_ONLY, writes=False),
-    "feedback_import.confirm": Route("/feedback/import/confirm", P, STAFF_ONLY),
-    "feedback_import.example": Route("/feedback/import/example.csv", G, STAFF_ONLY),
-    "feedback.erase": Route("/feedback/erase", GP, OWNER),
-}
-
-def _local_in(days: int) -> str:
-    """A datetime-local value this many days from now in Harbour's zone (windows may not lie in the past)."""
-    return (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M")
-
-
-NEW_PASSWORD = "a different long passphrase 42"
-HARBOUR_LOGO = b"\x89PNG\r\n\x1a\n" + b"harbour's logo"
-OTHER_LOGO = b"\x89PNG\r\n\x1a\n" + b"somebody else's logo"
 
 
 @dataclass
@@ -159,57 +61,6 @@ class World:
         names = dict(route.ids)
         return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(self.ids[names.get(m[1], m[1])]), route.rule)
 
-
-# What each POST sends: a valid form that would change something if the request were let through.
-PAYLOADS: dict[str, Callable[[World], dict[str, Any]]] = {
-    "auth.sign_in": lambda w: {"email": "alice@harbour.test", "password": PASSWORD},
-    "auth.sign_out": lambda w: {},
-    "auth.setup": lambda w: {"practice_name": "Intruder Ltd", "slug": "intruder", "timezone": "Europe/London",
-                             "name": "Mallory", "email": "mallory@intruder.test",
-                             "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-    "auth.invitation": lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-    "account.password": lambda w: {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
-    "partners.create": lambda w: {"name": "Planted Partner", "category": "insurer", "exposure": "7"},
-    "partners.edit": lambda w: {"name": "Hijacked", "category": "other", "exposure": "999"},
-    "partners.delete": lambda w: {},
-    "partners.create_touchpoint": lambda w: {"name": "Planted touchpoint", "moment": "claim",
-                                             "url": "https://planted.example/"},
-    "partners.edit_touchpoint": lambda w: {"name": "Hijacked touchpoint", "moment": "complaint",
-                                           "url": "https://hijacked.example/"},
-    "partners.delete_touchpoint": lambda w: {},
-    # "Save probe" (the world's probe checks every 5 minutes); "Test now" is the same form and route.
-    "touchpoints.probe": lambda w: {"action": "save", "kind": "http", "checks": "[STATUS] == 200",
-                                    "interval_seconds": "60", "enabled": "1"},
-    "touchpoints.remove_probe": lambda w: {},
-    "maintenance.create": lambda w: {"starts_at": _local_in(days=1), "ends_at": _local_in(days=2), "touchpoint": "",
-                                     "note": "Planted maintenance"},
-    "maintenance.delete": lambda w: {},
-    "moments.create": lambda w: {"key": "planted", "name": "Planted moment", "stage": "awareness", "stake": "low"},
-    "moments.edit": lambda w: {"name": "Hijacked moment", "stage": "purchase", "stake": "high", "examples": "x"},
-    "moments.retire": lambda w: {"retired": "1"},
-    "moments.delete": lambda w: {},
-    "settings.practice": lambda w: {"name": "Hijacked Advice", "timezone": "Europe/Paris", "business_start": "07:00",
-                                    "business_end": "19:00", "business_days": ["5", "6"], "brand_colour": "#ff0000"},
-    "settings.logo": lambda w: {"logo": (io.BytesIO(OTHER_LOGO), "logo.png")},
-    "settings.feedback": lambda w: {"feedback_throttle_days": "1", "feedback_link_days": "2", "open_feedback_link": ""},
-    "users.invite": lambda w: {"email": "mallory@harbour.test", "role": "owner", "name": "Mallory"},
-    "users.edit": lambda w: {"role": "owner", "name": "Hijacked", "active": ""},
-    "users.resend": lambda w: {},
-    "feedback_form.submit": lambda w: {"satisfaction": "2", "comment": "Planted answer"},
-    "feedback_form.seen": lambda w: {},
-    "feedback_form.open_submit": lambda w: {"partner": str(w.ids["partner_id"]), "satisfaction": "2"},
-    "api_keys.index": lambda w: {"name": "Planted key"},
-    "api_keys.revoke": lambda w: {},
-    "api.create_feedback_request": lambda w: {"partner": "Acme Insurance", "client_email": "planted@client.test"},
-    "feedback.new_request": lambda w: {"client_name": "Planted", "client_email": "planted@client.test",
-                                       "partner": str(w.ids["partner_id"]), "touchpoint": "",
-                                       "adviser": str(w.cast.bob.id)},
-    "feedback.revoke_request": lambda w: {},
-    "feedback_import.upload": lambda w: {"csv": "client_email,partner\nplanted@client.test,Acme Insurance\n"},
-    "feedback_import.confirm": lambda w: {"csv": "client_email,partner\nplanted@client.test,Acme Insurance\n",
-                                          "mode": "good-only"},
-    "feedback.erase": lambda w: {"client_email": "dana@client.test", "confirm": "1"},
-}
 
 
 def _cases(keep: Callable[[str, Route, str], bool]) -> list[Any]:
@@ -257,6 +108,14 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
                                                 actor=cast.bob, source="form", base_url="http://partnermon.test")
     answer, _ = responses.record_response(session, now, answered.request,
                                           responses.parse_answers({"satisfaction": "1"}, None))
+    opened = followups.open_for_response(session, now, answer, "http://partnermon.test")  # assigned to Alice
+    finn = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+                                                                         "client_email": "finn@client.test"},
+                                            actor=cast.bob, source="form", base_url="http://partnermon.test")
+    finn_answer, _ = responses.record_response(session, now, finn.request,
+                                               responses.parse_answers({"satisfaction": "1"}, None))
+    closed = followups.open_for_response(session, now, finn_answer, "http://partnermon.test")
+    followup_service.record_resolved(session, now, closed, cast.alice, note="Done.")  # so a reopen would go through
     session.commit()
     ids = {
         "partner_id": cast.acme.id,
@@ -271,6 +130,8 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
         "key_id": key.key.id,
         "request_id": asked.request.id,     # unanswered and open, so a revoke would go through
         "response_id": answer.id,
+        "follow_up_id": opened.id,
+        "resolved_follow_up_id": closed.id,
     }
     return World(cast, ids)
 

@@ -51,3 +51,63 @@ def test_it_handles_the_night_the_clocks_go_back() -> None:
     start = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)   # local midnight, BST
     end = datetime(2026, 10, 26, 0, 0, tzinfo=UTC)      # local midnight, GMT
     assert always.seconds_within(start, end) == 25 * 3600
+
+
+# --- deadlines: "N business seconds after" ------------------------------------------------------------
+
+HOUR = 3600
+
+
+def test_a_deadline_inside_one_business_day_is_plain_arithmetic() -> None:
+    monday_10am = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert LONDON.deadline_after(monday_10am, 4 * HOUR) == datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+
+
+def test_a_deadline_skips_the_evening_and_the_weekend() -> None:
+    friday_4pm = datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
+    # Friday 16:00–17:30 is 1.5 hours; the other 2.5 run from Monday 09:00.
+    assert LONDON.deadline_after(friday_4pm, 4 * HOUR) == datetime(2026, 11, 30, 11, 30, tzinfo=UTC)
+
+
+def test_a_deadline_counted_from_outside_business_hours_starts_at_the_next_opening() -> None:
+    saturday_night = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
+    assert LONDON.deadline_after(saturday_night, 4 * HOUR) == datetime(2026, 11, 30, 13, 0, tzinfo=UTC)
+    monday_evening = datetime(2026, 11, 23, 19, 0, tzinfo=UTC)
+    # One business day from Monday evening is Tuesday's closing time: a whole day to act.
+    assert LONDON.deadline_after(monday_evening, LONDON.day_seconds) == datetime(2026, 11, 24, 17, 30, tzinfo=UTC)
+
+
+def test_one_business_day_from_inside_business_hours_is_the_same_time_next_business_day() -> None:
+    assert LONDON.day_seconds == int(8.5 * HOUR)
+    friday_11am = datetime(2026, 11, 27, 11, 0, tzinfo=UTC)
+    assert LONDON.deadline_after(friday_11am, LONDON.day_seconds) == datetime(2026, 11, 30, 11, 0, tzinfo=UTC)
+
+
+def test_a_budget_that_runs_out_at_closing_time_ends_then_not_at_the_next_opening() -> None:
+    monday_9am = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    assert LONDON.deadline_after(monday_9am, LONDON.day_seconds) == datetime(2026, 11, 23, 17, 30, tzinfo=UTC)
+
+
+def test_a_deadline_across_the_weekend_the_clocks_go_forward_lands_on_monday_local_time() -> None:
+    # London moves to BST on Sunday 29 March 2026; Friday 16:00 GMT + 4 business hours is Monday 11:30 BST.
+    friday_4pm = datetime(2026, 3, 27, 16, 0, tzinfo=UTC)
+    assert LONDON.deadline_after(friday_4pm, 4 * HOUR) == datetime(2026, 3, 30, 10, 30, tzinfo=UTC)
+
+
+def test_a_deadline_counts_the_extra_hour_of_the_night_the_clocks_go_back() -> None:
+    always = BusinessHours("Europe/London", 0, 24 * 60, 0b1111111)
+    sunday_midnight_bst = datetime(2026, 10, 24, 23, 0, tzinfo=UTC)
+    assert always.deadline_after(sunday_midnight_bst, 24 * HOUR) == datetime(2026, 10, 25, 23, 0, tzinfo=UTC)
+    assert always.deadline_after(sunday_midnight_bst, 25 * HOUR) == datetime(2026, 10, 26, 0, 0, tzinfo=UTC)
+
+
+def test_a_deadline_and_the_business_time_it_leaves_agree() -> None:
+    start = datetime(2026, 11, 26, 15, 17, tzinfo=UTC)
+    for seconds in (1, 59 * 60, 4 * HOUR, LONDON.day_seconds, 3 * LONDON.day_seconds + 123):
+        assert LONDON.seconds_within(start, LONDON.deadline_after(start, seconds)) == seconds
+
+
+def test_a_practice_without_business_hours_gets_plain_elapsed_time_rather_than_no_deadline() -> None:
+    closed = BusinessHours("Europe/London", 9 * 60, 17 * 60, 0)
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert closed.deadline_after(at, 4 * HOUR) == at + timedelta(hours=4)

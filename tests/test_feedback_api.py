@@ -6,6 +6,7 @@ can create a row in Quay. Every answer of the API is JSON, errors included.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -238,6 +239,31 @@ def test_each_bad_field_is_named_in_a_422(cast, client, session, fields, named) 
     response = call(client, make_key(session, cast), ask(**fields))
     assert response.status_code == 422
     assert list(response.get_json()["fields"]) == [named]
+    assert count(session, FeedbackRequest) == 0
+
+
+@pytest.mark.parametrize("named", ["client_name", "client_email", "adviser_email", "external_ref", "partner",
+                                   "touchpoint"])
+def test_a_nul_character_in_any_field_is_a_422_naming_it(cast, client, session, named) -> None:
+    # PostgreSQL refuses NUL in text: this was a 500 there (a partner by name, say, reached a query).
+    value = {"client_email": "dana\x00@client.test", "adviser_email": "bob@harbour.test\x00"}.get(named, "x\x00y")
+    response = call(client, make_key(session, cast), ask(**{named: value}))
+    assert response.status_code == 422 and response.is_json
+    assert list(response.get_json()["fields"]) == [named]
+    assert "control characters" in response.get_json()["fields"][named]
+    assert count(session, FeedbackRequest) == 0
+
+
+@pytest.mark.parametrize("named", ["client_name", "client_email", "adviser_email", "external_ref", "partner",
+                                   "touchpoint"])
+def test_a_lone_surrogate_in_any_field_is_a_422_naming_it(cast, client, session, named) -> None:
+    # "\ud800" is valid JSON but no character: it can be neither stored nor written back in UTF-8.
+    body = json.dumps(ask(**{named: "PLACEHOLDER"})).replace("PLACEHOLDER", "Acme \\ud800")
+    response = client.post(URL, data=body, content_type="application/json",
+                           headers={"Authorization": f"Bearer {make_key(session, cast)}"})
+    assert response.status_code == 422 and response.is_json
+    assert list(response.get_json()["fields"]) == [named]
+    assert "lone surrogate" in response.get_json()["fields"][named]
     assert count(session, FeedbackRequest) == 0
 
 

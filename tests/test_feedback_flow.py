@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import jobs
 from partnermon.feedback import requests, responses
-from partnermon.models import FeedbackRequest, FeedbackResponse, Practice
+from partnermon.models import FeedbackRequest, FeedbackResponse, OutboxEmail, Practice
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
@@ -61,6 +61,10 @@ def test_request_invitation_rating_link_form_and_edit_through_a_real_mail_server
     rating_link = re.search(r"(http://partnermon\.test/f/[A-Za-z0-9_-]+)\?rating=1", plain)
     assert rating_link is not None
     path = rating_link[1].removeprefix(BASE)
+    with runtime.session_factory() as s:   # sent: the outbox no longer keeps a working link
+        stored_email = s.scalars(select(OutboxEmail)).one()
+        assert path not in stored_email.text_body and path not in stored_email.html_body
+        assert "/f/[link removed once sent]" in stored_email.text_body
     before = snapshot(engine)
     opened = client.get(path + "?rating=1")
     assert opened.status_code == 200 and "How did it go with Acme Insurance?" in text_of(opened)
@@ -125,20 +129,30 @@ OPEN_ANSWERS = {"satisfaction": "2", "comment": "Portal kept logging me out", "w
                 "contact_channel": "email", "client_email": "walk-in@client.test", "client_name": "Wanda"}
 
 
-def test_the_open_link_is_off_by_default(client, session, cast) -> None:  # type: ignore[no-untyped-def]
+def filled_in(browser, path: str, **answers: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The open form's answers with its one-time submission key, as a browser would post them."""
+    key = re.search(r'name="submission" value="([^"]+)"', browser.get(path).get_data(as_text=True))
+    assert key is not None
+    return {**OPEN_ANSWERS, "submission": key[1], **answers}
+
+
+def test_the_open_link_is_off_by_default(client, browser, session, cast) -> None:  # type: ignore[no-untyped-def]
     assert client.get("/p/harbour/feedback").status_code == 404
-    assert client.post("/p/harbour/feedback", data={"partner": str(cast.acme.id), **OPEN_ANSWERS}).status_code == 404
+    assert browser.post("/p/harbour/feedback", {"partner": str(cast.acme.id), **OPEN_ANSWERS,
+                                                "submission": "k" * 32}).status_code == 404
     assert client.get("/p/nobody/feedback").status_code == 404
 
 
 def test_an_answer_through_the_open_link_is_stored_unverified_with_the_partner_the_client_chose(
-        client, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
+        client, browser, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
     path = open_link(session, cast)
     page = client.get(path)
     assert page.status_code == 200 and "Acme Insurance" in text_of(page)
     assert "Zenith" not in text_of(page)  # only this practice's partners
-    response = client.post(path, data={"partner": str(cast.acme.id), **OPEN_ANSWERS})
+    answers = filled_in(browser, path, partner=str(cast.acme.id))
+    response = browser.post(path, answers)
     assert response.status_code == 303 and response.headers["Location"].endswith("/p/harbour/feedback/thanks")
+    assert browser.post(path, answers).status_code == 303   # a double click stores it once
     [answer] = responses_in(runtime)
     assert (answer.verified, answer.request_id, answer.partner_id) == (False, None, cast.acme.id)
     assert (answer.client_email, answer.client_name, answer.contact_channel) == ("walk-in@client.test", "Wanda", "email")
@@ -146,9 +160,9 @@ def test_an_answer_through_the_open_link_is_stored_unverified_with_the_partner_t
 
 
 def test_the_open_link_refuses_another_practices_partner_and_a_missing_email_for_a_reply(
-        client, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
+        browser, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
     path = open_link(session, cast)
-    response = client.post(path, data={**OPEN_ANSWERS, "partner": str(cast.zenith.id), "client_email": ""})
+    response = browser.post(path, filled_in(browser, path, partner=str(cast.zenith.id), client_email=""))
     assert response.status_code == 422
     page = text_of(response)
     assert "Choose the company your feedback is about." in page
@@ -157,19 +171,26 @@ def test_the_open_link_refuses_another_practices_partner_and_a_missing_email_for
     assert responses_in(runtime) == []
 
 
-def test_a_robot_filling_the_honeypot_is_thanked_and_nothing_is_stored(client, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
+def test_a_robot_filling_the_honeypot_is_thanked_and_nothing_is_stored(browser, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
     path = open_link(session, cast)
-    response = client.post(path, data={"partner": str(cast.acme.id), **OPEN_ANSWERS, "website": "http://spam.example"})
+    response = browser.post(path, filled_in(browser, path, partner=str(cast.acme.id), website="http://spam.example"))
     assert response.status_code == 303 and response.headers["Location"].endswith("/thanks")
     assert responses_in(runtime) == []
 
 
-def test_the_open_link_takes_a_limited_number_of_answers_per_address_per_hour(client, session, runtime, cast, app) -> None:  # type: ignore[no-untyped-def]
+def test_the_open_link_takes_a_limited_number_of_answers_per_address_per_hour(browser, session, runtime, cast, app) -> None:  # type: ignore[no-untyped-def]
     path = open_link(session, cast)
     for _ in range(10):
-        assert client.post(path, data={"partner": str(cast.acme.id), **OPEN_ANSWERS}).status_code == 303
-    refused = client.post(path, data={"partner": str(cast.acme.id), **OPEN_ANSWERS})
+        assert browser.post(path, filled_in(browser, path, partner=str(cast.acme.id))).status_code == 303
+    refused = browser.post(path, filled_in(browser, path, partner=str(cast.acme.id)))
     assert refused.status_code == 429 and "Please try again later" in text_of(refused)
     assert len(responses_in(runtime)) == 10
     app.config["PARTNERMON_CLOCK"] = lambda: NOW + timedelta(hours=1, minutes=1)
-    assert client.post(path, data={"partner": str(cast.acme.id), **OPEN_ANSWERS}).status_code == 303
+    assert browser.post(path, filled_in(browser, path, partner=str(cast.acme.id))).status_code == 303
+
+
+def test_the_open_link_refuses_a_post_from_another_site(client, session, runtime, cast) -> None:  # type: ignore[no-untyped-def]
+    path = open_link(session, cast)
+    response = client.post(path, data={"partner": str(cast.acme.id), **OPEN_ANSWERS, "submission": "k" * 32})
+    assert response.status_code == 400   # no CSRF token: another page cannot post answers through its visitors
+    assert responses_in(runtime) == []

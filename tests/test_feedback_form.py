@@ -111,6 +111,9 @@ def test_the_client_can_change_their_answers_for_seven_days_and_then_only_see_th
 @pytest.mark.parametrize(("change", "field", "message"), [
     ({"satisfaction": ""}, "satisfaction", "Choose how satisfied you were, from 1 to 5."),
     ({"satisfaction": "6"}, "satisfaction", "How satisfied you were must be a whole number from 1 to 5."),
+    ({"satisfaction": "²"}, "satisfaction", "How satisfied you were must be a whole number from 1 to 5."),
+    ({"satisfaction": "５"}, "satisfaction", "How satisfied you were must be a whole number from 1 to 5."),
+    ({"recommend": "9" * 5000}, "recommend", "must be a whole number from 0 to 10"),
     ({"recommend": "11"}, "recommend", "must be a whole number from 0 to 10"),
     ({"effort": "0"}, "effort", "must be a whole number from 1 to 7"),
     ({"brand_effect": "furious"}, "brand_effect", "Choose better, no change or worse."),
@@ -156,22 +159,35 @@ def test_unknown_expired_and_revoked_links_get_the_same_page_and_status(client, 
     texts = {text_of(page) for page in pages}
     assert texts == {text_of(pages[0])} and "This feedback link cannot be used" in texts.pop()
     assert "Acme" not in text_of(pages[0]) and "Harbour" not in text_of(pages[0])
-    assert client.post(revoked, data=ANSWERS).status_code == 404
+    for path in (expired, revoked):
+        assert client.post(path, data=ANSWERS).status_code == 404
+        assert client.post(path, data={"quick": "1", "satisfaction": "1"}).status_code == 404
+        assert client.post(path + "/seen").status_code == 404
+        assert client.get(path + "/logo").status_code == 404
     assert stored(session) == []
+    assert {r.opened_at for r in session.scalars(select(FeedbackRequest))} == {None}
 
 
-def test_an_address_guessing_links_is_slowed_down_and_other_addresses_are_not(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+def test_an_address_guessing_links_is_slowed_down_but_real_links_keep_working(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
     path = ask(session, cast)
     for attempt in range(20):
         assert client.get(f"/f/guess{attempt}").status_code == 404
     assert client.get("/f/guess-again").status_code == 429
-    assert client.get(path).status_code == 429  # even a real token, or guessing would go on by other means
-    elsewhere = client.get(path, environ_base={"REMOTE_ADDR": "198.51.100.7"})
-    assert elsewhere.status_code == 200
-    clock(NOW + timedelta(minutes=11))
+    # A client behind the same office or mobile address still gets their own link.
     assert client.get(path).status_code == 200
+    elsewhere = client.get("/f/guess-elsewhere", environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert elsewhere.status_code == 404
+    clock(NOW + timedelta(minutes=11))
+    assert client.get("/f/guess-later").status_code == 404
     # Refused attempts are not counted, so a blocked address is let back in when the window moves on.
-    assert session.scalar(select(func.count()).select_from(PublicAttempt)) == 20
+    assert session.scalar(select(func.count()).select_from(PublicAttempt)) == 22
+
+
+def test_ipv6_guesses_count_by_the_64_a_subscriber_holds(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    for host in range(20):
+        client.get(f"/f/guess{host}", environ_base={"REMOTE_ADDR": f"2001:db8:1:2::{host + 1:x}"})
+    assert client.get("/f/more", environ_base={"REMOTE_ADDR": "2001:db8:1:2:ffff::9"}).status_code == 429
+    assert client.get("/f/more", environ_base={"REMOTE_ADDR": "2001:db8:1:3::1"}).status_code == 404
 
 
 def test_the_pages_script_notes_a_person_opened_the_link_but_a_get_does_not(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]

@@ -89,3 +89,22 @@ def test_bad_fields_are_named_and_nothing_is_created(session: Session, cast: Cas
     session.rollback()
     assert session.scalar(select(func.count()).select_from(FeedbackRequest)) == 0
     assert session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("partner", "Acme\x00Insurance", "Partner contains control characters"),
+    ("touchpoint", "claim\x00", "Touchpoint contains control characters"),
+    ("adviser_email", "bob\x00@harbour.test", "Email address contains control characters"),
+    ("adviser_email", "bob", "is not an email address"),
+    ("client_email", "dana\x00@client.test", "Email address contains control characters"),
+    ("partner", "Acme Insurance" * 20, "at most 200 characters"),
+])
+def test_control_characters_and_overlong_references_are_named_not_a_server_error(
+        session: Session, cast: Cast, field: str, value: str, words: str) -> None:
+    # A NUL reached PostgreSQL in a lookup, which refuses it: on that database this was a 500.
+    with pytest.raises(ValidationError) as refused:
+        ask(session, cast, **{field: value})
+    assert words in refused.value.errors[field]
+    assert list(refused.value.errors) == [field]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(FeedbackRequest)) == 0

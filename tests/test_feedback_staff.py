@@ -8,9 +8,11 @@ directly, as the client's form would store them.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import re
+import zlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -245,17 +247,44 @@ def test_the_form_queues_an_invitation_and_shows_the_link_only_once(session: Ses
     response = browser.post("/feedback/requests/new", {
         "client_name": "Dana", "client_email": "Dana@Client.test", "partner": str(cast.acme.id),
         "touchpoint": str(cast.acme_claims.id), "adviser": str(cast.alice.id), "external_ref": ""})
-    assert response.status_code == 302
+    # The link is in this one answer (the request's page), not in a flash message: that would put it in the
+    # session cookie, which is signed but not encrypted.
+    assert response.status_code == 201 and "no-store" in response.headers["Cache-Control"]
     stored = session.scalars(select(FeedbackRequest)).one()
     assert (stored.client_email, stored.adviser_id, stored.touchpoint_id, stored.source) == (
         "dana@client.test", cast.alice.id, cast.acme_claims.id, "form")
-    assert response.headers["Location"].endswith(f"/feedback/requests/{stored.id}")
     assert session.scalars(select(OutboxEmail.to_addr)).all() == ["dana@client.test"]
-    text = text_of(browser.get(response.headers["Location"]))
+    text = text_of(response)
     assert "Queued the invitation to dana@client.test about Acme Insurance" in text
+    assert "Dana about Acme Insurance" in text and "copy it now" in text
     link = re.search(r"http://partnermon\.test/f/(\S+)", text)
     assert link is not None and requests.find_by_token(session, link[1]).id == stored.id
-    assert "/f/" not in text_of(browser.get(response.headers["Location"]))
+    token = link[1]
+    cookies = " ".join(response.headers.getlist("Set-Cookie"))
+    assert token not in cookies and "/f/" not in cookies
+    session_cookie = browser.client.get_cookie("partnermon_session")
+    assert session_cookie is not None and token not in decoded_session(session_cookie.value)
+    shown_again = browser.get(f"/feedback/requests/{stored.id}")
+    assert shown_again.status_code == 200 and "/f/" not in text_of(shown_again)
+
+
+def test_a_repeated_external_ref_on_the_form_shows_the_request_it_already_has_without_a_link(
+        session: Session, cast: Cast, browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("bob@harbour.test")
+    form = {"client_email": "dana@client.test", "partner": str(cast.acme.id), "external_ref": "CLM-7"}
+    assert browser.post("/feedback/requests/new", form).status_code == 201
+    again = browser.post("/feedback/requests/new", {**form, "override_throttle": "1"})
+    stored = session.scalars(select(FeedbackRequest)).one()
+    assert again.status_code == 302 and again.headers["Location"].endswith(f"/feedback/requests/{stored.id}")
+    text = text_of(browser.get(again.headers["Location"]))
+    assert "A request with the reference CLM-7 already exists" in text and "/f/" not in text
+
+
+def decoded_session(cookie: str) -> str:
+    """The session cookie's payload as text: signed, not encrypted, so anyone holding it can read it."""
+    payload = cookie.lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    return (zlib.decompress(raw) if cookie.startswith(".") else raw).decode("utf-8", "replace")
 
 
 def test_a_recently_asked_client_is_held_back_with_the_reason_until_the_adviser_asks_anyway(
@@ -269,7 +298,7 @@ def test_a_recently_asked_client_is_held_back_with_the_reason_until_the_adviser_
     assert "waits 30 days between requests to one client" in text and "Ask anyway" in text
     assert 'name="override_throttle"' in held.get_data(as_text=True)
     assert row_count(session, FeedbackRequest) == 1
-    assert browser.post("/feedback/requests/new", {**form, "override_throttle": "1"}).status_code == 302
+    assert browser.post("/feedback/requests/new", {**form, "override_throttle": "1"}).status_code == 201
     assert row_count(session, FeedbackRequest) == 2
     latest = session.scalars(select(FeedbackRequest).order_by(FeedbackRequest.id.desc())).first()
     assert latest is not None and latest.throttle_overridden and latest.adviser_id == cast.bob.id

@@ -12,8 +12,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from partnermon import audit
-from partnermon.feedback import requests
-from partnermon.models import AuditEvent, Base, FeedbackRequest
+from partnermon.errors import ValidationError
+from partnermon.feedback import requests, staff
+from partnermon.mail import outbox
+from partnermon.models import AuditEvent, Base, FeedbackRequest, OutboxEmail
 from tests.conftest import text_of
 from tests.factories import Cast
 from tests.test_feedback_staff import (  # noqa: F401 - clock and quick_password_hashing are fixtures
@@ -160,3 +162,91 @@ def test_erasing_needs_a_real_email_address(session: Session, cast: Cast, browse
     response = browser.post("/feedback/erase", {"client_email": "dana", "confirm": "1"})
     assert response.status_code == 422 and "is not an email address" in text_of(response)
     assert session.scalar(select(AuditEvent).where(AuditEvent.action == "feedback.client_erased")) is None
+
+
+def test_erasing_an_address_leaves_entries_about_a_longer_address_that_ends_with_it(session: Session, cast: Cast,
+                                                                                    clock: datetime) -> None:
+    ask(session, cast, clock, "dana@example.com", client_name="Dana Other")
+    ask(session, cast, clock, "na@example.com", client_name="Nadia")
+    audit.record(session, clock, cast.harbour.id, cast.alice, "note", "partner", cast.acme.id,
+                 "Called na@example.com. Also wrote to x.na@example.com and na@example.com.au")
+    session.commit()
+    others = {event.id: event.summary for event in session.scalars(select(AuditEvent))
+              if "na@example.com" not in event.summary.replace("dana@", "")}
+    assert others and any("dana@example.com" in summary for summary in others.values())
+
+    assert staff.preview_erasure(session, cast.harbour.id, "na@example.com").audit_entries == 2
+    erased = staff.erase_client(session, clock, cast.harbour, cast.alice, "na@example.com")
+    session.commit()
+    assert (erased.requests, erased.audit_entries) == (1, 2)
+    session.expire_all()
+    after = {event.id: event.summary for event in session.scalars(select(AuditEvent))}
+    assert {key: after[key] for key in others} == others     # "Asked dana@example.com …" is untouched
+    assert any(summary.startswith("Asked an erased client about Acme Insurance") for summary in after.values())
+    assert ("Called an erased client. Also wrote to x.na@example.com and na@example.com.au" in after.values())
+
+
+def test_the_address_of_a_user_of_the_practice_cannot_be_erased(session: Session, cast: Cast, browser,
+                                                                engine: Engine, clock: datetime) -> None:  # type: ignore[no-untyped-def]
+    ask(session, cast, clock, "dana@client.test")    # Bob asked: his own entry in the log
+    browser.sign_in("alice@harbour.test")
+    before = snapshot(engine)
+    for data in ({"client_email": "Bob@Harbour.test"}, {"client_email": "bob@harbour.test", "confirm": "1"}):
+        refused = browser.post("/feedback/erase", data)
+        assert refused.status_code == 422
+        assert ("bob@harbour.test is the address of a user of your practice" in text_of(refused)
+                and "deactivate the user instead" in text_of(refused))
+    assert snapshot(engine) == before
+    with pytest.raises(ValidationError):
+        staff.preview_erasure(session, cast.harbour.id, "vera@harbour.test")
+    # Quay's owner is no user of Harbour: to Harbour he may be a client like any other.
+    assert staff.preview_erasure(session, cast.harbour.id, "charlie@quay.test").nothing
+
+
+def test_erasing_a_client_keeps_entries_made_by_users_and_emails_that_were_not_to_them_as_a_client(
+        session: Session, cast: Cast, clock: datetime) -> None:
+    ask(session, cast, clock, "dana@client.test")
+    by_the_client = audit.record(session, clock, cast.harbour.id, "dana@client.test", "feedback.opened",
+                                 "partner", cast.acme.id, "Opened the feedback form")
+    by_a_user = audit.record(session, clock, cast.harbour.id, cast.bob, "note", "partner", cast.acme.id,
+                             "Checked the partner's claims page")
+    by_a_user.actor = "dana@client.test"   # whatever the text says, a user made this entry
+    outbox.enqueue(session, clock, template="invitation", to="dana@client.test", dedupe_key="invitation:planted",
+                   base_url="http://partnermon.test", practice_id=cast.harbour.id,
+                   context={"user": cast.bob, "practice": cast.harbour, "inviter": "Alice",
+                            "link": "http://partnermon.test/invitation/x", "expires_at": clock})
+    session.commit()
+
+    erased = staff.erase_client(session, clock, cast.harbour, cast.alice, "dana@client.test")
+    session.commit()
+    assert (erased.requests, erased.emails, erased.audit_entries) == (1, 1, 2)
+    session.expire_all()
+    assert session.get(AuditEvent, by_the_client.id).actor == "an erased client"
+    kept = session.get(AuditEvent, by_a_user.id)
+    assert (kept.actor, kept.user_id, kept.summary) == ("dana@client.test", cast.bob.id,
+                                                         "Checked the partner's claims page")
+    assert session.scalars(select(OutboxEmail.kind).where(OutboxEmail.to_addr == "dana@client.test")).all() == [
+        "invitation"]
+
+
+def test_erasing_a_client_also_removes_the_follow_up_alerts_about_them_but_not_about_others(
+        session: Session, cast: Cast, clock: datetime) -> None:
+    from partnermon import followups
+    from partnermon.feedback import responses
+
+    for address in ("dana@client.test", "erin@client.test"):
+        made = requests.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
+                                                                      "client_email": address},
+                                       actor=cast.bob, source="form", base_url="http://partnermon.test",
+                                       adviser=cast.bob)
+        answered, _ = responses.record_response(session, clock, made.request,
+                                                responses.parse_answers({"satisfaction": "1"}, None))
+        followups.open_for_response(session, clock, answered, "http://partnermon.test")
+    session.commit()
+    alerts = lambda: sorted(e.text_body.count("@client.test") > 0 and ("dana" in e.text_body) for e in  # noqa: E731
+                            session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "followup_alert")
+                                            .execution_options(populate_existing=True)))
+    assert alerts() == [False, True]
+    staff.erase_client(session, clock, cast.harbour, cast.alice, "dana@client.test")
+    session.commit()
+    assert alerts() == [False]   # Erin's alert stays; Dana's went with the rest of her data

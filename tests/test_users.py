@@ -115,7 +115,8 @@ def test_resending_an_invitation_makes_older_links_stop_working(cast, browser, s
 
 def test_a_practice_keeps_at_least_one_active_owner(cast, session, browser):
     with pytest.raises(ValidationError, match="at least one active owner"):
-        accounts.update_user(session, NOW, cast.alice, cast.alice, role="adviser", name="", active=True)
+        accounts.update_user(session, NOW, cast.alice, cast.alice, role="adviser", name="", active=True,
+                             base_url="http://partnermon.test")
     session.rollback()
     browser.sign_in("alice@harbour.test")
     response = browser.post(f"/users/{cast.alice.id}/edit", {"role": "owner", "name": "Alice"})  # unticked "active"

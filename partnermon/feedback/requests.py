@@ -6,6 +6,7 @@ asked within the practice's throttle period is not asked again unless an adviser
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -22,6 +23,10 @@ from partnermon.security import new_token, same, token_hash
 
 # The invitation email's dedupe key: this prefix and the link's token hash (so delivery can find the request).
 INVITATION_KEY_PREFIX = "feedback:"
+# How long a partner or touchpoint reference (a name or an id) may be.
+REF_MAX_LENGTH = 200
+# The end of the error for a partner the practice does not have (the API answers it with 404).
+UNKNOWN_PARTNER = "is not one of your partners."
 RATING_LABELS = {1: "Very dissatisfied", 2: "Dissatisfied", 3: "Neutral", 4: "Satisfied", 5: "Very satisfied"}
 
 
@@ -59,16 +64,20 @@ def recent_request(session: Session, practice_id: int, client_email: str, now: d
 def _resolve(session: Session, practice: Practice, data: Mapping[str, Any], form: v.Form
              ) -> tuple[Partner | None, Touchpoint | None, MomentOfTruth | None, User | None]:
     partner = touchpoint = moment = adviser = None
-    partner_ref = str(data.get("partner") or "").strip()
-    if not partner_ref:
+    # Checked like any typed text first: a NUL (which PostgreSQL refuses) or another control character is
+    # the caller's mistake, named on its field, not a server error.
+    partner_ref = form.check(v.text, "partner", str(data.get("partner") or ""), required=False,
+                             max_length=REF_MAX_LENGTH)
+    if partner_ref == "":
         form.add("partner", "Choose the partner this feedback is about.")
-    else:
+    elif partner_ref is not None:
         query = select(Partner).where(Partner.practice_id == practice.id)
         partner = session.scalar(query.where(Partner.id == int(partner_ref)) if _is_id(partner_ref)
                                  else query.where(func.lower(Partner.name) == partner_ref.lower()))
         if partner is None:
-            form.add("partner", f"“{partner_ref[:60]}” is not one of your partners.")
-    about = str(data.get("touchpoint") or "").strip()
+            form.add("partner", f"“{partner_ref[:60]}” {UNKNOWN_PARTNER}")
+    about = form.check(v.text, "touchpoint", str(data.get("touchpoint") or ""), required=False,
+                       max_length=REF_MAX_LENGTH)
     if about and partner is not None:
         query = select(Touchpoint).where(Touchpoint.partner_id == partner.id, Touchpoint.practice_id == practice.id)
         touchpoint = session.scalar(query.where(Touchpoint.id == int(about)) if _is_id(about)
@@ -82,7 +91,7 @@ def _resolve(session: Session, practice: Practice, data: Mapping[str, Any], form
                 form.add("touchpoint", f"“{about[:60]}” is neither a touchpoint of {partner.name} nor a moment of truth.")
         else:
             moment = touchpoint.moment
-    adviser_email = str(data.get("adviser_email") or "").strip().lower()
+    adviser_email = form.check(v.email, "adviser_email", str(data.get("adviser_email") or ""), required=False)
     if adviser_email:
         adviser = session.scalar(select(User).where(User.practice_id == practice.id,
                                                     func.lower(User.email) == adviser_email, User.is_active.is_(True)))
@@ -188,6 +197,7 @@ def revoke(session: Session, now: datetime, request: FeedbackRequest, actor: Use
                    OutboxEmail.status == "queued", OutboxEmail.claimed_by.is_(None))
             .values(status="failed", last_error="Not sent: the feedback link was revoked first.")
             .execution_options(synchronize_session=False))
+        forget_link(session, INVITATION_KEY_PREFIX + request.token_hash)
         audit.record(session, now, request.practice_id, actor, "feedback.revoked", "feedback_request", request.id,
                      f"Revoked the feedback link for {request.client_email}")
 
@@ -200,6 +210,18 @@ def expire_links(session: Session, now: datetime) -> int:
         .values(status="expired").execution_options(synchronize_session=False)).rowcount or 0
 
 
+_LINK_IN_EMAIL = re.compile(r"/f/[A-Za-z0-9_-]{20,100}")
+
+
+def forget_link(session: Session, dedupe_key: str) -> None:
+    """Take the live link out of a stored invitation: once it has gone out (or the link was revoked) the
+    outbox need not keep a working token, which DESIGN.md §8 says is stored only as a hash."""
+    email = session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
+    if email is not None:
+        email.text_body = _LINK_IN_EMAIL.sub("/f/[link removed once sent]", email.text_body)
+        email.html_body = _LINK_IN_EMAIL.sub("/f/[link removed once sent]", email.html_body)
+
+
 def invitation_delivered(session: Session, now: datetime, dedupe_key: str) -> None:
     """The outbox sent a request's invitation: a queued request becomes sent (a later status stays)."""
     token_digest = dedupe_key.removeprefix(INVITATION_KEY_PREFIX)
@@ -207,3 +229,4 @@ def invitation_delivered(session: Session, now: datetime, dedupe_key: str) -> No
         update(FeedbackRequest)
         .where(FeedbackRequest.token_hash == token_digest, FeedbackRequest.status == "queued")
         .values(status="sent", sent_at=now).execution_options(synchronize_session=False))
+    forget_link(session, dedupe_key)

@@ -63,7 +63,8 @@ def _scale(form: v.Form, data: Mapping[str, Any], name: str, label: str, *, requ
         if required:
             form.add(name, f"Choose {label}, from {low} to {high}.")
         return None
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # ASCII digits only: str.isdigit() also accepts "²" and "৩", which int() refuses or misreads.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 2) or not low <= int(raw) <= high:
         form.add(name, f"{label[0].upper() + label[1:]} must be a whole number from {low} to {high}.")
         return None
     return int(raw)
@@ -216,12 +217,19 @@ def mark_opened(session: Session, now: datetime, request: FeedbackRequest) -> bo
     return result.rowcount == 1
 
 
+def open_submission_seen(session: Session, practice_id: int, submission_key: str) -> bool:
+    """Whether the open-link form with this one-time key was already stored (a double click, a retry)."""
+    return session.scalar(select(FeedbackResponse.id).where(FeedbackResponse.practice_id == practice_id,
+                                                            FeedbackResponse.submission_key == submission_key)) is not None
+
+
 def record_open_response(session: Session, now: datetime, practice: Practice, partner: Partner,
-                         answers: Answers) -> FeedbackResponse:
-    """An answer through the practice's open link: not tied to a personal link, so marked unverified."""
+                         answers: Answers, submission_key: str | None = None) -> FeedbackResponse:
+    """An answer through the practice's open link: not tied to a personal link, so marked unverified.
+    A concurrent post of the same form fails on the unique ``submission_key`` (IntegrityError at flush)."""
     response = FeedbackResponse(practice_id=practice.id, request_id=None, partner_id=partner.id, verified=False,
                                 created_at=now, client_name=answers.client_name or None,
-                                client_email=answers.client_email)
+                                client_email=answers.client_email, submission_key=submission_key)
     _apply(response, answers, now, keep_moment=False)
     session.add(response)
     session.flush()

@@ -25,6 +25,9 @@ PAGE_SIZE = 50
 # Stored statuses that no clock can change: everything else becomes "expired" once the link runs out.
 FINAL_STATUSES = ("answered", "revoked", "expired")
 ERASED_CLIENT = "an erased client"
+# The outbox emails written to clients, which erasing a client deletes; staff emails are not theirs.
+CLIENT_EMAIL_KINDS = ("feedback_invitation",)
+CLIENT_ALERT_KINDS = ("followup_alert", "followup_overdue", "followup_reminder")
 
 T = TypeVar("T")
 
@@ -233,36 +236,75 @@ def _client_rows(session: Session, practice_id: int, email: str) -> _ClientRows:
         or_(FeedbackResponse.request_id.in_(request_ids), func.lower(FeedbackResponse.client_email) == email))))
     open_link_names = session.scalars(select(FeedbackResponse.client_name).where(
         FeedbackResponse.id.in_(response_ids), FeedbackResponse.client_name.is_not(None)))
+    # Only emails written to clients: an address that also received, say, a staff invitation is not theirs
+    # to erase here (and ``_client_email`` refuses the addresses of the practice's users anyway).
     email_ids = list(session.scalars(select(OutboxEmail.id).where(
-        OutboxEmail.practice_id == practice_id, func.lower(OutboxEmail.to_addr) == email)))
-    # Entries that name the client: by address anywhere, or about one of their requests or responses (which
-    # may give only their name). A bare name elsewhere is left alone: "Dana" may also be a colleague.
-    naming = [func.lower(AuditEvent.summary).contains(email, autoescape=True), func.lower(AuditEvent.actor) == email]
+        OutboxEmail.practice_id == practice_id, OutboxEmail.kind.in_(CLIENT_EMAIL_KINDS),
+        func.lower(OutboxEmail.to_addr) == email)))
+    # And the alerts about them that went to staff (a follow-up's alert, overdue notice and reminder each
+    # concern one client and quote their answers); they go with the rest of the client's data.
+    email_ids += [found.id for found in session.execute(select(OutboxEmail.id, OutboxEmail.text_body).where(
+        OutboxEmail.practice_id == practice_id, OutboxEmail.kind.in_(CLIENT_ALERT_KINDS),
+        func.lower(OutboxEmail.text_body).contains(email, autoescape=True))) if _address_pattern(email).search(found.text_body)]
+    # Entries that name the client: by address anywhere, as the actor of something no user did, or about one
+    # of their requests or responses (which may give only their name). A bare name elsewhere is left alone:
+    # "Dana" may also be a colleague. SQL finds candidates by substring; the filter below keeps only those
+    # where the address stands on its own ("na@example.com" is not in "dana@example.com").
+    naming = [func.lower(AuditEvent.summary).contains(email, autoescape=True),
+              AuditEvent.user_id.is_(None) & (func.lower(AuditEvent.actor) == email)]
+    about = {("feedback_request", id_) for id_ in request_ids} | {("feedback_response", id_) for id_ in response_ids}
     for object_type, ids in (("feedback_request", request_ids), ("feedback_response", response_ids)):
         if ids:
             naming.append((AuditEvent.object_type == object_type) & AuditEvent.object_id.in_(ids))
-    audit_events = list(session.scalars(select(AuditEvent).where(AuditEvent.practice_id == practice_id, or_(*naming))
-                                        .order_by(AuditEvent.id)))
+    candidates = session.scalars(select(AuditEvent).where(AuditEvent.practice_id == practice_id, or_(*naming))
+                                 .order_by(AuditEvent.id))
+    address = _address_pattern(email)
+    audit_events = [event for event in candidates
+                    if (event.object_type, event.object_id) in about or address.search(event.summary)
+                    or _acted_as_client(event, email)]
     names = sorted({name.strip() for name in [*(row.client_name for row in requests_held), *open_link_names]
                     if name and name.strip()}, key=len, reverse=True)
     return _ClientRows(request_ids, response_ids, email_ids, audit_events, names)
 
 
-def _client_email(client_email: str) -> str:
+def _address(email: str) -> str:
+    """A regular expression for the address on its own: not the tail of a longer one ("dana@example.com" for
+    "na@example.com") nor the head of one with a longer domain ("na@example.com.au"). A full stop ending a
+    sentence may follow it."""
+    return rf"(?<![\w.!#$%&*+/=?^`{{|}}~-]){re.escape(email)}(?![\w-]|\.[\w-])"
+
+
+def _address_pattern(email: str) -> re.Pattern[str]:
+    return re.compile(_address(email), re.IGNORECASE)
+
+
+def _acted_as_client(event: AuditEvent, email: str) -> bool:
+    # Only an entry no user made: a user's own actions keep their name, whatever address is erased.
+    return event.user_id is None and event.actor.lower() == email
+
+
+def _client_email(session: Session, practice_id: int, client_email: str) -> str:
     email = v.email("client_email", client_email)
     assert email
+    # Erasing a colleague's address would rewrite their actions in the audit log as a client's and delete
+    # the emails sent to them: the log must not be laundered that way.
+    if session.scalar(select(User.id).where(User.practice_id == practice_id, func.lower(User.email) == email)):
+        raise ValidationError({"client_email": (
+            f"{email} is the address of a user of your practice, not a client's, so it cannot be erased here. "
+            "To stop them using partnermon, deactivate the user instead.")})
     return email
 
 
 def preview_erasure(session: Session, practice_id: int, client_email: str) -> Erasure:
-    """What ``erase_client`` would remove, for the confirmation page. Raises ValidationError for a bad address."""
-    rows = _client_rows(session, practice_id, _client_email(client_email))
+    """What ``erase_client`` would remove, for the confirmation page. Raises ValidationError for a bad address
+    or the address of one of the practice's users."""
+    rows = _client_rows(session, practice_id, _client_email(session, practice_id, client_email))
     return Erasure(len(rows.request_ids), len(rows.response_ids), len(rows.email_ids), len(rows.audit_events))
 
 
 def _scrub(text: str, email: str, names: list[str]) -> str:
     # One pass over the text, so a name is never found inside a replacement ("An" in "an erased client").
-    pattern = "|".join([re.escape(email), *(rf"(?<!\w){re.escape(name)}(?!\w)" for name in names)])
+    pattern = "|".join([_address(email), *(rf"(?<!\w){re.escape(name)}(?!\w)" for name in names)])
     return re.sub(pattern, ERASED_CLIENT, text, flags=re.IGNORECASE)
 
 
@@ -272,11 +314,11 @@ def erase_client(session: Session, now: datetime, practice: Practice, actor: Use
     and name out of its audit log. Other clients and other practices are untouched.
 
     The audit entry recording the erasure does not contain the address: that would undo the erasure."""
-    email = _client_email(client_email)
+    email = _client_email(session, practice.id, client_email)
     rows = _client_rows(session, practice.id, email)
     for event in rows.audit_events:
         event.summary = _scrub(event.summary, email, rows.names)[:500]
-        if event.actor.lower() == email:
+        if _acted_as_client(event, email):
             event.actor = ERASED_CLIENT
     # Bulk deletes, each also filtered by practice: the ids came from this practice, and the filter keeps
     # it so even if that ever changed. Responses go first (they point at requests).

@@ -5,8 +5,10 @@ Models are split by what they describe; import them from here.
 
 from partnermon.db import Base
 from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
+from partnermon.models.alerts import PartnerSubscription
 from partnermon.models.audit import AuditEvent
 from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse, PublicAttempt
+from partnermon.models.followups import FollowUp, FollowUpEvent
 from partnermon.models.monitoring import (
     DailyRollup, HourlyRollup, Incident, JobMark, MaintenanceWindow, Probe, ProbeResult,
 )
@@ -18,6 +20,8 @@ __all__ = [
     "ApiKey",
     "FeedbackRequest",
     "FeedbackResponse",
+    "FollowUp",
+    "FollowUpEvent",
     "AuditEvent",
     "Base",
     "DEFAULT_MOMENTS",
@@ -33,6 +37,7 @@ __all__ = [
     "OutboxEmail",
     "PARTNER_CATEGORIES",
     "Partner",
+    "PartnerSubscription",
     "Practice",
     "PublicAttempt",
     "ROLES",

@@ -70,6 +70,7 @@ class FeedbackResponse(Base):
     """The client's answers. One per request: the unique request id makes a retried POST an update."""
 
     __tablename__ = "feedback_response"
+    __table_args__ = (UniqueConstraint("submission_key", name="uq_feedback_response_submission_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
@@ -91,6 +92,8 @@ class FeedbackResponse(Base):
     # client who asks to be contacted can be, and so their data can be erased on request.
     client_name: Mapped[str | None] = mapped_column(String(200))
     client_email: Mapped[str | None] = mapped_column(String(254))
+    # The open-link form's one-time key: a double click or a retried post of that form stores one answer.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -66,6 +66,15 @@ class Probe(Base):
     open_degraded_incident_id: Mapped[int | None] = mapped_column(Integer)
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(String(300))
+    # What results say beyond up/down (monitoring.touchpoint_health), kept here so the one-off alerts
+    # (alerts.touchpoint_health) never search raw results: the expiry of the certificate last read, and a run
+    # of readable pages offering no way to reach a person, with when it began. The ``*_told_for`` columns name
+    # the expiry / the run that was last told about, so each is told once.
+    certificate_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    certificate_told_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_missing_run: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    contact_missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contact_lost_told_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -106,7 +115,8 @@ class Incident(Base):
     """A period in which a touchpoint was down (or, kept apart, degraded)."""
 
     __tablename__ = "incident"
-    __table_args__ = (Index("ix_incident_touchpoint_started", "touchpoint_id", "started_at"),)
+    __table_args__ = (Index("ix_incident_touchpoint_started", "touchpoint_id", "started_at"),
+                      Index("ix_incident_notice_due", "notice_due_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
@@ -120,6 +130,14 @@ class Incident(Base):
     # Filled when resolved; an open incident's durations are computed up to "now" when shown.
     seconds_total: Mapped[int | None] = mapped_column(Integer)
     seconds_in_business_hours: Mapped[int | None] = mapped_column(Integer)
+    # Telling the partner's subscribers (alerts.incidents). ``notice_due_at`` is when there is next something
+    # to tell — set when the incident opens or resolves, then by the alerts job (the next reminder, or the end
+    # of a maintenance window) — and None when there is nothing: the job reads only due rows, by index.
+    notice_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # While open and announced: the number of the reminder that falls due at ``notice_due_at``.
+    reminder_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     touchpoint: Mapped[Touchpoint] = relationship()
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
@@ -63,6 +64,19 @@ class Practice(Base):
     feedback_throttle_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     feedback_link_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     open_feedback_link: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Follow-ups (partnermon.followups.rules): which answers open one, and how soon the client must have been
+    # contacted, in business time. Normal: business days of the practice's own length (one day from 11:00
+    # is 11:00 on the next business day); urgent (a moment whose stake is listed): business hours.
+    followup_on_dissatisfied: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    followup_on_brand_harm: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    followup_on_contact_request: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    followup_due_days: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    followup_urgent_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    # Comma-separated stakes (high, medium, low) whose moments make a follow-up urgent.
+    followup_urgent_stakes: Mapped[str] = mapped_column(String(20), default="high", server_default="high")
+    # Incident alerts (partnermon.alerts.incidents): while an outage lasts, remind its subscribers every this
+    # many business hours of it; 0 sends no reminders.
+    incident_reminder_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -35,6 +35,7 @@ def covered(windows: list[MaintenanceWindow], partner_id: int, touchpoint_id: in
 def close_incident(incident: Incident, at: datetime, hours: BusinessHours) -> None:
     end = max(at, incident.started_at)
     incident.resolved_at = end
+    incident.notice_due_at = end   # news for alerts.incidents to tell (or decide not to)
     incident.seconds_total = int((end - incident.started_at).total_seconds())
     incident.seconds_in_business_hours = hours.seconds_within(incident.started_at, end)
 
@@ -93,7 +94,7 @@ def _track(session: Session, probe: Probe, kind: str, failing: bool, bad_run: in
         if bad_run >= probe.failure_threshold:
             incident = Incident(practice_id=probe.practice_id, touchpoint_id=probe.touchpoint_id, kind=kind,
                                 started_at=bad_since or at, first_error=error, last_error=error,
-                                in_maintenance=maintenance)
+                                in_maintenance=maintenance, notice_due_at=at)
             session.add(incident)
             session.flush()
             setattr(probe, attribute, incident.id)

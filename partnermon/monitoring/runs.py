@@ -24,6 +24,7 @@ from partnermon.models import Practice, Probe, ProbeResult, Touchpoint
 from partnermon.models.monitoring import latency_bucket
 from partnermon.monitoring.incidents import apply_outcome, covered, maintenance_lookup
 from partnermon.monitoring.probe_settings import spec_of
+from partnermon.monitoring.touchpoint_health import note_findings
 from probes.fetch import FetchPolicy
 from probes.spec import ProbeResult as Finding
 from probes.spec import ProbeSpec, excerpt
@@ -124,12 +125,15 @@ def result_row(run: FinishedRun, in_business_hours: bool, in_maintenance: bool) 
 
 
 def record(session: Session, now: datetime, worker_id: str, runs: list[FinishedRun]) -> RecordReport:
-    """Store a batch of finished runs in one transaction: results, next due times, incidents."""
+    """Store a batch of finished runs in one transaction: results, next due times, incidents, and what the
+    results say about certificates and human contact."""
     report = RecordReport()
     if not runs:
         return report
+    # Locked in id order, the order in which the alerts jobs update probes, so neither waits on the other in a
+    # circle (PostgreSQL).
     probes_by_id = {p.id: p for p in session.scalars(
-        select(Probe).where(Probe.id.in_({r.claim.probe_id for r in runs})).with_for_update()
+        select(Probe).where(Probe.id.in_({r.claim.probe_id for r in runs})).order_by(Probe.id).with_for_update()
         .execution_options(populate_existing=True))}
     practice_ids = {r.claim.practice_id for r in runs}
     hours = {p.id: BusinessHours.of(p) for p in session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))}
@@ -150,6 +154,7 @@ def record(session: Session, now: datetime, worker_id: str, runs: list[FinishedR
         probe.next_due_at = next_due(run.claim.due_at, probe.interval_seconds, now)
         probe.claimed_by, probe.lease_until = None, None
         apply_outcome(session, probe, finding.outcome, run.started_at, probe.last_error, maintenance, practice_hours)
+        note_findings(probe, run.claim.spec, finding, run.started_at, maintenance)
         report.recorded += 1
     if rows:
         session.execute(insert(ProbeResult), rows)

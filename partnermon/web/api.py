@@ -92,7 +92,21 @@ def _type_problems(data: dict[str, Any]) -> dict[str, str]:
             problems[name] = f"{name} must be a name (a string) or an id (a number)."
     if not isinstance(data.get("override_throttle", False), bool):
         problems["override_throttle"] = "override_throttle must be true or false."
+    for name in (*TEXT_FIELDS, *REF_FIELDS):
+        # JSON may carry a lone surrogate ("\ud800"), which is no character at all: it cannot be stored, nor
+        # even be written back in an answer, so it is named here without echoing the value.
+        if name not in problems and isinstance(data.get(name), str) and not _is_unicode(data[name]):
+            problems[name] = (f"{name} is not valid text: it has a lone surrogate (such as \\ud800), "
+                              "which is no character.")
     return problems
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _request_json(made: requests.NewRequest) -> dict[str, Any]:
@@ -163,7 +177,7 @@ def create_feedback_request() -> Response:
         db().rollback()
         # A partner this practice does not have is "not found", whether it belongs to another practice or
         # to nobody; the answer is the same either way, so it tells nothing about other practices.
-        if set(exc.errors) == {"partner"} and str(data.get("partner") or "").strip():
+        if set(exc.errors) == {"partner"} and exc.errors["partner"].endswith(requests.UNKNOWN_PARTNER):
             return _error(404, "No such partner in your practice.", exc.errors)
         return _error(422, "Some fields need fixing; each is named under “fields”.", exc.errors)
     return _json(_request_json(made), 201 if made.created else 200)

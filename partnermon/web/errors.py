@@ -53,7 +53,9 @@ def _server_error(exc: BaseException) -> tuple[object, int]:
     session = g.get("db")
     if session is not None:
         session.rollback()  # so the error page itself can still read the signed-in user
-    log.error("Unhandled error on %s %s", request.method, request.path, exc_info=original)
+    # The route's pattern, not the path: a path may hold a client's feedback token or an invitation token.
+    where = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    log.error("Unhandled error on %s %s", request.method, where, exc_info=original)
     if _wants_json():
         return {"error": "Something went wrong on our side", "detail": "It has been logged. Please try again."}, 500
     return render_template(

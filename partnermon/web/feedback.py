@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
@@ -21,7 +21,7 @@ from partnermon.errors import ValidationError
 from partnermon.feedback import exports as feedback_exports
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import staff
-from partnermon.models import User
+from partnermon.models import FeedbackRequest, User
 from partnermon.models.feedback import REQUEST_STATUSES
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.forms import rerender
@@ -121,22 +121,27 @@ def new_request() -> Response | str | tuple[str, int]:
     if not made.created:
         flash(f"A request with the reference {asked.external_ref} already exists, so no new one was made. "
               "This is it.", "success")
-    else:
-        # The email carries the link; it is shown here once as well, for an adviser who also wants to send it
-        # by text message or from their own mailbox. Only its hash is stored, so it cannot be shown again.
-        flash(f"Queued the invitation to {asked.client_email} about {asked.partner.name}. To send the link another "
-              f"way too, copy it now (it is not shown again): {made.link}", "success")
-    return redirect(url_for("feedback.show_request", request_id=asked.id))
+        return redirect(url_for("feedback.show_request", request_id=asked.id))
+    # The email carries the link; it is shown here once as well, for an adviser who also wants to send it by
+    # text message or from their own mailbox. Only its hash is stored, so it cannot be shown again. It is
+    # rendered in this response rather than flashed: a flash message rides in the session cookie, which is
+    # signed but not encrypted, so the live link would sit in the browser (and any copy of the cookie).
+    response = make_response(_request_page(asked, new_link=made.link), 201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _request_page(asked: FeedbackRequest, *, new_link: str | None = None) -> str:
+    me, clock = _me(), now()
+    return render_template("feedback/request.html", asked=asked, status=staff.status_at(asked, clock),
+                           status_labels=STATUS_LABELS, ratings=feedback_requests.RATING_LABELS,
+                           can_revoke=me.role in ASKERS and staff.can_revoke(asked, clock), new_link=new_link)
 
 
 @bp.get("/requests/<int:request_id>")
 @login_required
 def show_request(request_id: int) -> str:
-    me, clock = _me(), now()
-    asked = or_404(staff.get_request, me.practice_id, request_id)
-    return render_template("feedback/request.html", asked=asked, status=staff.status_at(asked, clock),
-                           status_labels=STATUS_LABELS, ratings=feedback_requests.RATING_LABELS,
-                           can_revoke=me.role in ASKERS and staff.can_revoke(asked, clock))
+    return _request_page(or_404(staff.get_request, _me().practice_id, request_id))
 
 
 @bp.post("/requests/<int:request_id>/revoke")

@@ -11,21 +11,26 @@ an address that keeps trying unknown tokens is slowed down.
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from partnermon import rate_limits
+from partnermon import followups, rate_limits
 from partnermon.errors import ValidationError
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
 from partnermon.models import FeedbackRequest, Partner, Practice
-from partnermon.web.context import client_ip, db, now
+from partnermon.web.context import client_ip, db, now, runtime
 
 bp = Blueprint("feedback_form", __name__)
+
+_SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 
 
 def _private(response: Response) -> Response:
@@ -51,15 +56,21 @@ def _too_many() -> Response:
 
 
 def _find(token: str) -> FeedbackRequest | Response:
-    """The request behind a token, or the page to answer with instead."""
+    """The request behind a live token, or the page to answer with instead.
+
+    A real link always works, so clients sharing an address (an office, a mobile network) are never locked
+    out by somebody guessing; only the misses are counted and, past the limit, slowed down. Tokens have
+    256 bits, so the limit is about noise, not about guessing succeeding."""
     session = db()
-    if rate_limits.exceeded(session, now(), "bad_link", client_ip()):
-        return _too_many()
     found = feedback_requests.find_by_token(session, token)
     if found is None:
+        if rate_limits.exceeded(session, now(), "bad_link", client_ip()):
+            return _too_many()
         rate_limits.note(session, now(), "bad_link", client_ip())
         session.commit()
         return _unusable()
+    if responses.link_state(found, responses.response_of(session, found), now()) == responses.GONE:
+        return _unusable()   # expired or revoked: the same page as an unknown token, for every route
     return found
 
 
@@ -112,13 +123,16 @@ def submit(token: str) -> Response:
     if request.form.get("quick") == "1":
         # The script saving the rating chosen in the email: a start, never an overwrite.
         rating = request.form.get("satisfaction", "")
-        if rating in ("1", "2", "3", "4", "5") and responses.record_rating(session, now(), found, int(rating)):
+        if rating in ("1", "2", "3", "4", "5") and (started := responses.record_rating(session, now(), found, int(rating))):
+            # A 1- or 2-star rating is already dissatisfied: the adviser hears at once, not when the form is done.
+            followups.open_for_response(session, now(), started, runtime().settings.base_url)
             session.commit()
         return _private(make_response("", 204))
     moments = None if found.moment_id else responses.choosable_moments(session, found.practice_id)
     try:
         answers = responses.parse_answers(request.form, moments)
-        responses.record_response(session, now(), found, answers)
+        answered, _new = responses.record_response(session, now(), found, answers)
+        followups.open_for_response(session, now(), answered, runtime().settings.base_url)
     except ValidationError as exc:
         return _form_page(found, token, errors=exc.errors, form=request.form, status=422)
     except responses.LinkClosed:
@@ -171,8 +185,11 @@ def _partners(practice: Practice) -> list[Partner]:
 
 def _open_page(practice: Practice, *, errors: Mapping[str, str] | None = None, form: Mapping[str, Any] | None = None,
                status: int = 200) -> Response:
+    # A one-time key per filled-in form (kept when the form comes back with errors), so a double click
+    # or a retried post stores one answer.
+    submission = (form or {}).get("submission") or secrets.token_urlsafe(24)
     return _page("feedback_form/open.html", status, practice=practice, partners=_partners(practice),
-                 logo_url=url_for(".open_logo", slug=practice.slug),
+                 logo_url=url_for(".open_logo", slug=practice.slug), submission=submission,
                  moments=responses.choosable_moments(db(), practice.id), errors=errors or {}, form=form or {})
 
 
@@ -185,9 +202,15 @@ def open_form(slug: str) -> Response:
 def open_submit(slug: str) -> Response:
     practice = _open_practice(slug)
     session = db()
+    thanks = _private(redirect(url_for(".open_thanks", slug=slug), 303))
     if request.form.get("website"):
         # The honeypot: a field people cannot see, so only a robot fills it. It is told all went well.
-        return _private(redirect(url_for(".open_thanks", slug=slug), 303))
+        return thanks
+    submission = request.form.get("submission", "")
+    if not _SUBMISSION.match(submission):
+        return _open_page(practice, errors={"form": "This form is out of date. Please fill it in again."}, status=400)
+    if responses.open_submission_seen(session, practice.id, submission):
+        return thanks   # the same form again: already stored once
     if rate_limits.exceeded(session, now(), "open_link", client_ip()):
         return _open_page(practice, errors={"form": "We have had several answers from your connection in the last "
                                                     "hour. Please try again later."}, form=request.form, status=429)
@@ -201,10 +224,15 @@ def open_submit(slug: str) -> Response:
         errors.update(exc.errors)
     if errors or partner is None:
         return _open_page(practice, errors=errors, form=request.form, status=422)
-    responses.record_open_response(session, now(), practice, partner, answers)
+    try:
+        answered = responses.record_open_response(session, now(), practice, partner, answers, submission)
+    except IntegrityError:
+        session.rollback()   # the same form posted twice at once: the other post stored it
+        return thanks
+    followups.open_for_response(session, now(), answered, runtime().settings.base_url)
     rate_limits.note(session, now(), "open_link", client_ip())
     session.commit()
-    return _private(redirect(url_for(".open_thanks", slug=slug), 303))
+    return thanks
 
 
 @bp.get("/p/<slug>/feedback/thanks")

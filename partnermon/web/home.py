@@ -1,13 +1,15 @@
-"""The home page: what the practice has set up so far, which touchpoints are in trouble, what to do next."""
+"""The home page: what the practice has set up so far, which touchpoints are in trouble, which clients are
+waiting for a call, what to do next."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template
 from sqlalchemy import func, select
 
+from partnermon.followups import queue as followup_queue
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
 from partnermon.monitoring.status import practice_summary
-from partnermon.web.context import db
+from partnermon.web.context import db, now
 from partnermon.web.security import current_user, login_required
 
 bp = Blueprint("home", __name__)
@@ -26,4 +28,5 @@ def index() -> str:
         "failed_emails": session.scalar(select(func.count()).select_from(OutboxEmail).where(
             OutboxEmail.practice_id == pid, OutboxEmail.status == "failed")) or 0,
     }
-    return render_template("home.html", counts=counts, summary=practice_summary(session, pid))
+    return render_template("home.html", counts=counts, summary=practice_summary(session, pid),
+                           followups=followup_queue.counts(session, now(), pid, user.id))

@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from partnermon import partners as service
+from partnermon.alerts import subscriptions
 from partnermon.errors import ValidationError
 from partnermon.models import PARTNER_CATEGORIES, Partner
 from partnermon.monitoring import maintenance
@@ -59,8 +60,12 @@ def partner_page(partner: Partner, *, errors: dict[str, str] | None = None, form
     session, clock = db(), now()
     windows = [(window, maintenance.window_state(window, clock))
                for window in maintenance.list_windows(session, clock, partner)]
+    user = current_user()
+    assert user is not None
     return render_template("partners/show.html", partner=partner,
                            states=monitoring.partner_states(session, clock, partner), windows=windows,
+                           can_subscribe=subscriptions.can_subscribe(user),
+                           subscribed=subscriptions.is_subscribed(session, user, partner),
                            errors=errors or {}, form=form or {}), status
 
 

@@ -1,4 +1,4 @@
-"""Practice settings (owners only): name, time zone, business hours, branding, logo and feedback rules."""
+"""Practice settings (owners only): name, time zone, business hours, branding, logo, feedback and follow-up rules."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from werkzeug.wrappers import Response
 from partnermon import practices
 from partnermon.errors import ValidationError
 from partnermon.models.practice import WEEKDAY_NAMES
-from partnermon.models import Practice
+from partnermon.followups import rules as followup_rules
+from partnermon.models import STAKES, Practice
 from partnermon.web.context import db, now, runtime
 from partnermon.web.security import current_user, owner_required
 
@@ -108,3 +109,43 @@ def feedback() -> Response | tuple[str, int]:
     db().commit()
     flash("Feedback settings saved.", "success")
     return redirect(url_for("settings.practice") + "#feedback-settings")
+
+
+def _followup_values(current: Practice) -> dict[str, object]:
+    return {
+        "followup_on_dissatisfied": "1" if current.followup_on_dissatisfied else "",
+        "followup_on_brand_harm": "1" if current.followup_on_brand_harm else "",
+        "followup_on_contact_request": "1" if current.followup_on_contact_request else "",
+        "followup_due_days": str(current.followup_due_days),
+        "followup_urgent_hours": str(current.followup_urgent_hours),
+    }
+
+
+@bp.route("/follow-ups", methods=["GET", "POST"])
+@owner_required
+def followups() -> Response | str | tuple[str, int]:
+    """Which answers open a follow-up, and how soon the client must be contacted (business time)."""
+    user = current_user()
+    assert user is not None
+    current = user.practice
+    context = {"stakes": list(STAKES), "max_due_days": followup_rules.MAX_DUE_DAYS,
+               "max_urgent_hours": followup_rules.MAX_URGENT_HOURS}
+    if request.method == "GET":
+        return render_template("settings/followups.html", errors={}, form=_followup_values(current),
+                               chosen_stakes=sorted(followup_rules.urgent_stakes(current)), **context)
+    form = request.form
+    stakes = form.getlist("followup_urgent_stakes")
+    try:
+        followup_rules.update_settings(
+            db(), now(), current, user, on_dissatisfied=form.get("followup_on_dissatisfied") == "1",
+            on_brand_harm=form.get("followup_on_brand_harm") == "1",
+            on_contact_request=form.get("followup_on_contact_request") == "1",
+            due_days=form.get("followup_due_days", ""), urgent_hours=form.get("followup_urgent_hours", ""),
+            urgent_stakes=stakes)
+    except ValidationError as exc:
+        db().rollback()
+        return render_template("settings/followups.html", errors=exc.errors, form=form.to_dict(),
+                               chosen_stakes=stakes, **context), 422
+    db().commit()
+    flash("Follow-up rules saved. Follow-ups already open keep their deadlines.", "success")
+    return redirect(url_for("settings.followups"))

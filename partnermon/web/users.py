@@ -56,7 +56,8 @@ def edit(user_id: int) -> Response | str | tuple[str, int]:
         return render_template("users/edit.html", user=user, roles=ROLES, errors={}, form=form)
     try:
         accounts.update_user(db(), now(), user, me, role=request.form.get("role", ""),
-                             name=request.form.get("name", ""), active=request.form.get("active") == "1")
+                             name=request.form.get("name", ""), active=request.form.get("active") == "1",
+                             base_url=runtime().settings.base_url)
     except ValidationError as exc:
         db().rollback()
         return rerender("users/edit.html", exc.errors, user=user, roles=ROLES)

@@ -30,10 +30,14 @@ def upgrade() -> None:
     with op.batch_alter_table('feedback_response', schema=None) as batch_op:
         batch_op.add_column(sa.Column('client_name', sa.String(length=200), nullable=True))
         batch_op.add_column(sa.Column('client_email', sa.String(length=254), nullable=True))
+        batch_op.add_column(sa.Column('submission_key', sa.String(length=64), nullable=True))
+        batch_op.create_unique_constraint('uq_feedback_response_submission_key', ['submission_key'])
 
 
 def downgrade() -> None:
     with op.batch_alter_table('feedback_response', schema=None) as batch_op:
+        batch_op.drop_constraint('uq_feedback_response_submission_key', type_='unique')
+        batch_op.drop_column('submission_key')
         batch_op.drop_column('client_email')
         batch_op.drop_column('client_name')
     with op.batch_alter_table('public_attempt', schema=None) as batch_op:

@@ -1,0 +1,298 @@
+"""Follow-ups: opening one when a client's answers call for it (and alerting the assignee at once), and the
+steps people take: contacted, resolved, reopened, reassigned. Overdue ones: ``followups.deadlines``.
+
+Services take ``(session, now)``, commit nothing and know nothing of Flask. Every lookup is scoped to a
+practice: another practice's follow-up is ``NotFound``, exactly like one that does not exist. Who may act
+(a viewer may not) is the caller's check, as for every other service.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from partnermon import audit, validators as v
+from partnermon.errors import NotFound
+from partnermon.followups import emails, rules
+from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Practice, User
+from partnermon.models.followups import FOLLOW_UP_CHANNELS, REASONS, FollowUp, FollowUpEvent
+
+SYSTEM = "partnermon"
+CLIENT = "the client"
+MAX_NOTE = 4000
+WORKING_ROLES = ("owner", "adviser")
+
+
+def can_work_follow_ups(user: User | None) -> bool:
+    """Owners and advisers work follow-ups; viewers only read, and a deactivated user does nothing."""
+    return user is not None and user.is_active and user.role in WORKING_ROLES
+
+
+def active_owners(session: Session, practice_id: int) -> list[User]:
+    """The practice's active owners, the longest-standing first (the one who gets unassigned follow-ups)."""
+    return list(session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner",
+                                                   User.is_active.is_(True)).order_by(User.created_at, User.id)))
+
+
+def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None) -> User | None:
+    adviser = request.adviser if request is not None else None
+    if can_work_follow_ups(adviser) and adviser is not None and adviser.practice_id == practice_id:
+        return adviser
+    # Nobody asked on the practice's behalf (the open link), or they can no longer act: a named owner,
+    # so the follow-up is someone's rather than everyone's.
+    owners = active_owners(session, practice_id)
+    return owners[0] if owners else None
+
+
+def _alert_recipients(session: Session, follow_up: FollowUp) -> list[User]:
+    if can_work_follow_ups(follow_up.assignee):
+        assert follow_up.assignee is not None
+        return [follow_up.assignee]
+    return active_owners(session, follow_up.practice_id)
+
+
+def record_event(follow_up: FollowUp, now: datetime, actor: User | str, action: str, *, channel: str | None = None,
+            note: str = "") -> FollowUpEvent:
+    event = FollowUpEvent(at=now, actor_id=actor.id if isinstance(actor, User) else None,
+                          actor=actor.email if isinstance(actor, User) else actor, action=action, channel=channel,
+                          note=note)
+    follow_up.events.append(event)
+    return event
+
+
+def _describe(reasons: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(rules.REASON_LABELS[reason].lower() for reason in reasons)
+
+
+# --- opening ------------------------------------------------------------------------------------------
+
+def open_for_response(session: Session, now: datetime, response: FeedbackResponse, base_url: str) -> FollowUp | None:
+    """Apply the rules to a response just recorded or changed, in the caller's transaction.
+
+    Opens a follow-up and queues the alert when the rules call for one. A response has at most one: when the
+    client changes their answers, a follow-up that exists gains the rules that now fire too (and the
+    assignee hears what changed); one that did not exist opens if the answers now qualify. Answers that
+    no longer qualify leave an existing follow-up alone: someone was already told, and closes it."""
+    session.flush()
+    practice = session.get(Practice, response.practice_id)
+    assert practice is not None
+    moment = session.get(MomentOfTruth, response.moment_id) if response.moment_id is not None else None
+    decision = rules.decide(response, practice, moment)
+    existing = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+    if existing is not None:
+        return _add_reasons(session, now, existing, decision, practice, base_url)
+    if not decision.opens:
+        return None
+    request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
+    assignee = _default_assignee(session, practice.id, request)
+    follow_up = FollowUp(practice_id=practice.id, response_id=response.id, request_id=response.request_id,
+                         partner_id=response.partner_id, moment_id=response.moment_id,
+                         assignee_id=assignee.id if assignee else None, urgent=decision.urgent,
+                         severity=decision.severity, reasons=list(decision.reasons), status="open", opened_at=now,
+                         contact_due_at=rules.due_at(practice, now, decision.urgent), outcome="")
+    session.add(follow_up)
+    record_event(follow_up, now, SYSTEM, "opened", note=_describe(decision.reasons).capitalize())
+    session.flush()
+    audit.record(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
+                 f"Opened follow-up #{follow_up.id} ({_describe(decision.reasons)})"
+                 + (f" for {assignee.email}" if assignee else ""))
+    for recipient in _alert_recipients(session, follow_up):
+        emails.send_alert(session, now, follow_up, recipient, base_url,
+                          key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
+    return follow_up
+
+
+def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision: rules.Decision, practice: Practice,
+                 base_url: str) -> FollowUp:
+    new = [reason for reason in decision.reasons if reason not in follow_up.reasons]
+    if not new:
+        return follow_up
+    # A new list (not an in-place append) so that the JSON column is seen to change.
+    follow_up.reasons = [reason for reason in REASONS if reason in follow_up.reasons or reason in new]
+    follow_up.severity = rules.graver(follow_up.severity, decision.severity)
+    became_urgent = decision.urgent and not follow_up.urgent
+    follow_up.urgent = follow_up.urgent or decision.urgent
+    note = f"The client changed their answers: now also {_describe(new)}"
+    if follow_up.status == "resolved":
+        # The client asks for something new after it was closed: it needs someone again.
+        _reopen(follow_up, practice, now)
+        record_event(follow_up, now, CLIENT, "reopened", note=note)
+    else:
+        if became_urgent and follow_up.status == "open":
+            # Counted from now, not from opening: nobody could have known it was urgent before.
+            follow_up.contact_due_at = min(follow_up.contact_due_at, rules.due_at(practice, now, True))
+        record_event(follow_up, now, CLIENT, "updated", note=note)
+    session.flush()
+    audit.record(session, now, practice.id, CLIENT, "follow_up.updated", "follow_up", follow_up.id,
+                 f"Follow-up #{follow_up.id}: the client's answers now also fire {_describe(new)}")
+    for recipient in _alert_recipients(session, follow_up):
+        emails.send_alert(session, now, follow_up, recipient, base_url, intro=note + ".",
+                          key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
+    return follow_up
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+def get_follow_up(session: Session, practice_id: int, follow_up_id: int) -> FollowUp:
+    follow_up = session.scalar(select(FollowUp).where(FollowUp.id == follow_up_id,
+                                                      FollowUp.practice_id == practice_id))
+    if follow_up is None:
+        raise NotFound("No such follow-up in this practice.")
+    return follow_up
+
+
+def list_follow_ups(practice_id: int, *, status: str | None = None, assignee_id: int | None = None,
+                    overdue_at: datetime | None = None) -> Select[tuple[FollowUp]]:
+    """A practice's follow-ups, soonest deadline first; narrowed by status, assignee or overdue at a time."""
+    query = select(FollowUp).where(FollowUp.practice_id == practice_id)
+    if status is not None:
+        query = query.where(FollowUp.status == status)
+    if assignee_id is not None:
+        query = query.where(FollowUp.assignee_id == assignee_id)
+    if overdue_at is not None:
+        query = query.where(FollowUp.status == "open", FollowUp.contact_due_at <= overdue_at)
+    return query.order_by(FollowUp.contact_due_at, FollowUp.id)
+
+
+# --- steps people take --------------------------------------------------------------------------------
+
+def _check_actor(follow_up: FollowUp, actor: User) -> None:
+    if actor.practice_id != follow_up.practice_id:
+        raise NotFound("No such follow-up in this practice.")
+
+
+def _note(form: v.Form, value: str | None, *, required: bool, message: str = "") -> str:
+    note = form.check(v.text, "note", value, required=False, max_length=MAX_NOTE, label="The note", multiline=True)
+    if required and not note and "note" not in form.errors:
+        form.add("note", message)
+    return note or ""
+
+
+def _channel(form: v.Form, value: str | None, *, required: bool) -> str | None:
+    value = (value or "").strip()
+    if not value and not required:
+        return None
+    if value not in FOLLOW_UP_CHANNELS:
+        form.add("channel", "Choose how you contacted the client: phone, email, meeting or other.")
+        return None
+    return value
+
+
+def record_contacted(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, channel: str,
+                     note: str = "") -> FollowUp:
+    """Someone contacted the client. A later contact is recorded too; the first one meets the deadline."""
+    _check_actor(follow_up, actor)
+    form = v.Form()
+    chosen = _channel(form, channel, required=True)
+    text = _note(form, note, required=False)
+    if follow_up.status == "resolved":
+        form.add("status", "This follow-up is resolved; reopen it to record another contact.")
+    form.raise_if_errors()
+    if follow_up.contacted_at is None:
+        follow_up.contacted_at, follow_up.contacted_channel = now, chosen
+    follow_up.status = "contacted"
+    record_event(follow_up, now, actor, "contacted", channel=chosen, note=text)
+    audit.record(session, now, follow_up.practice_id, actor, "follow_up.contacted", "follow_up", follow_up.id,
+                 f"Follow-up #{follow_up.id}: contacted the client by {chosen}")
+    return follow_up
+
+
+def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, note: str,
+                    channel: str | None = None) -> FollowUp:
+    """Close a follow-up with its outcome (required). Resolving one still open with a channel also counts as
+    the contact: the call in which it was sorted out."""
+    _check_actor(follow_up, actor)
+    form = v.Form()
+    chosen = _channel(form, channel, required=False)
+    outcome = _note(form, note, required=True,
+                    message="Say how it ended: an outcome note is needed to resolve a follow-up.")
+    if follow_up.status == "resolved":
+        form.add("status", "This follow-up is already resolved.")
+    form.raise_if_errors()
+    if follow_up.contacted_at is None and chosen is not None:
+        follow_up.contacted_at, follow_up.contacted_channel = now, chosen
+    follow_up.status, follow_up.resolved_at, follow_up.outcome = "resolved", now, outcome
+    record_event(follow_up, now, actor, "resolved", channel=chosen, note=outcome)
+    audit.record(session, now, follow_up.practice_id, actor, "follow_up.resolved", "follow_up", follow_up.id,
+                 f"Resolved follow-up #{follow_up.id}")
+    return follow_up
+
+
+def _reopen(follow_up: FollowUp, practice: Practice, now: datetime) -> None:
+    # A new deadline from now, so escalation and the reminder may happen again (once) for it.
+    follow_up.status = "open"
+    follow_up.contact_due_at = rules.due_at(practice, now, follow_up.urgent)
+    follow_up.contacted_at = follow_up.contacted_channel = follow_up.resolved_at = None
+    follow_up.escalated_at = follow_up.assignee_reminded_at = None
+
+
+def reopen(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, note: str = "") -> FollowUp:
+    """A resolved follow-up needs someone again: it is open with a new deadline; its history stays."""
+    _check_actor(follow_up, actor)
+    form = v.Form()
+    text = _note(form, note, required=False)
+    if follow_up.status != "resolved":
+        form.add("status", "Only a resolved follow-up can be reopened.")
+    form.raise_if_errors()
+    _reopen(follow_up, follow_up.practice, now)
+    record_event(follow_up, now, actor, "reopened", note=text)
+    audit.record(session, now, follow_up.practice_id, actor, "follow_up.reopened", "follow_up", follow_up.id,
+                 f"Reopened follow-up #{follow_up.id}")
+    return follow_up
+
+
+def reassign(session: Session, now: datetime, follow_up: FollowUp, actor: User, assignee_id: int, base_url: str, *,
+             note: str = "") -> FollowUp:
+    """Give a follow-up to another owner or adviser of the practice, who gets the alert (unless resolved)."""
+    _check_actor(follow_up, actor)
+    form = v.Form()
+    text = _note(form, note, required=False)
+    assignee = session.scalar(select(User).where(User.id == assignee_id, User.practice_id == follow_up.practice_id))
+    if not can_work_follow_ups(assignee):
+        form.add("assignee", "Choose an active owner or adviser of this practice.")
+    form.raise_if_errors()
+    assert assignee is not None
+    if assignee.id == follow_up.assignee_id:
+        return follow_up
+    follow_up.assignee_id = assignee.id
+    follow_up.assignee = assignee
+    event = record_event(follow_up, now, actor, "reassigned",
+                         note=f"To {assignee.email}" + (f": {text}" if text else ""))
+    session.flush()
+    audit.record(session, now, follow_up.practice_id, actor, "follow_up.reassigned", "follow_up", follow_up.id,
+                 f"Gave follow-up #{follow_up.id} to {assignee.email}")
+    if follow_up.status != "resolved":
+        emails.send_alert(session, now, follow_up, assignee, base_url, intro=f"{actor.display_name} gave you this follow-up.",
+                          key=f"followup-assigned:{event.id}:{assignee.id}")
+    return follow_up
+
+
+def reassign_from_user(session: Session, now: datetime, departed: User, actor: User | str,
+                       base_url: str) -> list[FollowUp]:
+    """``departed`` can no longer work follow-ups (deactivated, or now a viewer): their unresolved ones go to
+    the longest-standing other active owner, and every active owner is told once, in one email listing them."""
+    moved = list(session.scalars(select(FollowUp).where(
+        FollowUp.practice_id == departed.practice_id, FollowUp.assignee_id == departed.id,
+        FollowUp.status != "resolved").order_by(FollowUp.contact_due_at, FollowUp.id)))
+    if not moved:
+        return []
+    owners = [owner for owner in active_owners(session, departed.practice_id) if owner.id != departed.id]
+    new_assignee = owners[0] if owners else None
+    events = []
+    for follow_up in moved:
+        follow_up.assignee_id = new_assignee.id if new_assignee else None
+        follow_up.assignee = new_assignee
+        events.append(record_event(follow_up, now, actor, "reassigned", note=(
+            f"{departed.email} can no longer work follow-ups; "
+            + (f"given to {new_assignee.email}" if new_assignee else "left to the owners"))))
+    session.flush()
+    audit.record(session, now, departed.practice_id, actor, "follow_up.reassigned", "user", departed.id,
+                 f"Moved {len(moved)} follow-up(s) from {departed.email} to "
+                 + (new_assignee.email if new_assignee else "the owners"))
+    # The first event of this move names it: the same move can never notify twice.
+    for owner in owners:
+        emails.send_reassigned(session, now, owner, departed, moved, new_assignee, base_url,
+                               key=f"followup-reassigned:{events[0].id}")
+    return moved

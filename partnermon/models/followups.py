@@ -1,0 +1,99 @@
+"""Follow-ups (DESIGN.md §3): a task for a person at the practice when a client is unhappy, says the
+practice looks worse, or asks for a person; and the history of what was done about it.
+
+One follow-up per response (a unique response id): a client changing their answers adds to it rather than
+opening another. When is one opened, how severe and how urgent: ``partnermon.followups.rules``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from partnermon.db import Base, UTCDateTime
+from partnermon.models.feedback import FeedbackRequest, FeedbackResponse
+from partnermon.models.partners import Partner
+from partnermon.models.practice import MomentOfTruth, Practice
+
+if TYPE_CHECKING:
+    from partnermon.models.accounts import User
+
+FOLLOW_UP_STATUSES = ("open", "contacted", "resolved")
+# Mild: an email will do; serious: ring them; brand: the client says the practice looks worse — meet them.
+SEVERITIES = ("mild", "serious", "brand")
+# The rules that can open a follow-up, in the order they are shown.
+REASONS = ("dissatisfied", "brand_harm", "contact_request")
+FOLLOW_UP_ACTIONS = ("opened", "updated", "contacted", "resolved", "reopened", "reassigned", "escalated", "reminded")
+FOLLOW_UP_CHANNELS = ("phone", "email", "meeting", "other")
+
+
+class FollowUp(Base):
+    __tablename__ = "follow_up"
+    __table_args__ = (
+        # The deadline job reads open follow-ups by due time; lists read a practice's by status.
+        Index("ix_follow_up_status_due", "status", "contact_due_at"),
+        Index("ix_follow_up_practice_status", "practice_id", "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    # Erasing a client's responses takes their follow-ups (and the notes about them) with them.
+    response_id: Mapped[int] = mapped_column(ForeignKey("feedback_response.id", ondelete="CASCADE"), unique=True)
+    # None for an answer through the open link (no personal link behind it).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("feedback_request.id", ondelete="SET NULL"))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    moment_id: Mapped[int | None] = mapped_column(ForeignKey("moment_of_truth.id", ondelete="SET NULL"))
+    # The person who should contact the client: the request's adviser, else an owner. Never None while the
+    # practice has an active owner; None only if it has lost them all (then every owner is told).
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"), index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str] = mapped_column(String(10))
+    # Which rules fired (REASONS), kept so the alert, the list and the export can say why.
+    reasons: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The client should have been contacted by then (business time; reset when reopened).
+    contact_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    contacted_channel: Mapped[str | None] = mapped_column(String(10))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(Text, default="")
+    # Set when the owners were told it is overdue and when the assignee was reminded: each happens once per
+    # deadline (a reopened follow-up gets a new deadline and both are cleared).
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assignee_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    practice: Mapped[Practice] = relationship()
+    response: Mapped[FeedbackResponse] = relationship()
+    request: Mapped[FeedbackRequest | None] = relationship()
+    partner: Mapped[Partner] = relationship()
+    moment: Mapped[MomentOfTruth | None] = relationship()
+    assignee: Mapped["User | None"] = relationship()
+    events: Mapped[list["FollowUpEvent"]] = relationship(
+        back_populates="follow_up", cascade="all, delete-orphan", order_by="FollowUpEvent.id")
+
+
+class FollowUpEvent(Base):
+    """One step in a follow-up's history: who, when, by which channel, and their note."""
+
+    __tablename__ = "follow_up_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Kept as text as well as an id (as in the audit log) so the history still reads right after a user
+    # is removed, and so steps nobody signed in for ("partnermon", "the client") can be told apart.
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(12))
+    channel: Mapped[str | None] = mapped_column(String(10))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    follow_up: Mapped[FollowUp] = relationship(back_populates="events")
+
+
+__all__ = ["FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "REASONS",
+           "SEVERITIES"]

@@ -1,0 +1,162 @@
+"""Follow-up pages for practice staff: the queue (mine, all open, overdue, resolved), one follow-up with
+everything the adviser needs and its history, and the steps: record contact, resolve, reopen, reassign.
+
+Everyone in the practice reads; owners and advisers take the steps; only owners reassign. The alert emails
+link to /follow-ups/<id>, so that URL must keep working. Views stay thin: the steps are ``followups.service``,
+the lists and counts ``followups.queue``, the summary of the client's answers is the alert's own.
+The owners' settings for the rules are in ``web.practice_settings``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from partnermon.errors import ValidationError
+from partnermon.followups import emails, queue, rules, service
+from partnermon.models import User
+from partnermon.models.followups import FOLLOW_UP_CHANNELS, FollowUp
+from partnermon.web.context import db, now, or_404, runtime
+from partnermon.web.security import current_user, login_required, owner_required, role_required
+
+bp = Blueprint("followups", __name__, url_prefix="/follow-ups")
+
+worker_required = role_required(*service.WORKING_ROLES)   # viewers read; they do not contact clients
+
+TAB_LABELS = {"mine": "Mine", "all": "All open", "overdue": "Overdue", "resolved": "Resolved"}
+STATUS_LABELS = {"open": "Open", "contacted": "Contacted", "resolved": "Resolved"}
+SEVERITY_LABELS = {"mild": "Mild", "serious": "Serious", "brand": "Brand at risk"}
+CHANNEL_LABELS = {"phone": "Phone", "email": "Email", "meeting": "Meeting", "other": "Other"}
+CHANNEL_PHRASES = {"phone": " by phone", "email": " by email", "meeting": " in a meeting", "other": ""}
+ACTION_LABELS = {"opened": "Opened", "updated": "The client changed their answers", "contacted": "Contacted the client",
+                 "resolved": "Resolved", "reopened": "Reopened", "reassigned": "Reassigned",
+                 "escalated": "Overdue: the owners were told", "reminded": "Reminder sent"}
+# One page holds four forms, so each names its fields apart; a service's field names map to the form's.
+# "status" (the step no longer applies, e.g. already resolved) belongs to no field.
+FORM_FIELDS = {
+    "contacted": {"channel": "contacted_channel", "note": "contacted_note"},
+    "resolve": {"note": "outcome", "channel": "outcome_channel"},
+    "reopen": {"note": "reopen_note"},
+    "reassign": {"assignee": "assignee", "note": "reassign_note"},
+}
+
+
+def _me() -> User:
+    user = current_user()
+    assert user is not None
+    return user
+
+
+def _int(raw: str | None) -> int | None:
+    raw = (raw or "").strip()
+    # ASCII digits only and no more than fit a database integer: anything else is no number, not a 500.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+@bp.get("/")
+@login_required
+def index() -> str:
+    me, session, clock = _me(), db(), now()
+    works = service.can_work_follow_ups(me)
+    tabs = [tab for tab in queue.TABS if works or tab != "mine"]   # a viewer is never given one
+    tab = request.args.get("tab", "")
+    if tab not in tabs:
+        tab = tabs[0]
+    page = queue.queue(session, clock, me.practice_id, tab, me.id, page=_int(request.args.get("page")) or 1)
+    return render_template("followups/index.html", tab=tab, tabs=tabs, tab_labels=TAB_LABELS, page=page,
+                           counts=queue.counts(session, clock, me.practice_id, me.id), works=works,
+                           status_labels=STATUS_LABELS, severity_labels=SEVERITY_LABELS,
+                           reason_labels=rules.REASON_LABELS)
+
+
+def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
+    me, clock = _me(), now()
+    assignees = queue.assignable(db(), me.practice_id) if me.is_owner else []
+    # What the alert email told the assignee, so the page and the email never disagree.
+    about = emails.alert_context(db(), follow_up, runtime().settings.base_url)
+    return render_template(
+        "followups/show.html", follow_up=follow_up, about=about,
+        overdue=queue.is_overdue(follow_up, clock), deadline=queue.deadline_note(follow_up, clock),
+        works=service.can_work_follow_ups(me), can_reassign=me.is_owner,
+        assignee_options=[(user.id, f"{user.display_name} ({user.role})") for user in assignees],
+        channel_options=[(channel, CHANNEL_LABELS[channel]) for channel in FOLLOW_UP_CHANNELS],
+        status_labels=STATUS_LABELS, severity_labels=SEVERITY_LABELS, channel_labels=CHANNEL_LABELS,
+        action_labels=ACTION_LABELS, errors=errors or {}, form=request.form if errors else {})
+
+
+@bp.get("/<int:follow_up_id>")
+@login_required
+def show(follow_up_id: int) -> str:
+    return _show(or_404(service.get_follow_up, _me().practice_id, follow_up_id))
+
+
+def _step(follow_up_id: int, action: str, take: Callable[[User, FollowUp], str]) -> Response | tuple[str, int]:
+    """Take one step; on bad input the same page again with what was typed and a message per field (422)."""
+    me = _me()
+    follow_up = or_404(service.get_follow_up, me.practice_id, follow_up_id)
+    try:
+        message = take(me, follow_up)
+    except ValidationError as exc:
+        db().rollback()
+        names = FORM_FIELDS[action]
+        return _show(follow_up, {names.get(key, "form"): text for key, text in exc.errors.items()}), 422
+    db().commit()
+    flash(message, "success")
+    return redirect(url_for("followups.show", follow_up_id=follow_up_id))
+
+
+def _client(follow_up: FollowUp) -> str:
+    return emails.client_of(follow_up).label
+
+
+@bp.post("/<int:follow_up_id>/contacted")
+@worker_required
+def contacted(follow_up_id: int) -> Response | tuple[str, int]:
+    def take(me: User, follow_up: FollowUp) -> str:
+        channel = request.form.get("contacted_channel", "")
+        service.record_contacted(db(), now(), follow_up, me, channel=channel,
+                                 note=request.form.get("contacted_note", ""))
+        return f"Recorded your contact with {_client(follow_up)}{CHANNEL_PHRASES.get(channel.strip(), '')}."
+
+    return _step(follow_up_id, "contacted", take)
+
+
+@bp.post("/<int:follow_up_id>/resolve")
+@worker_required
+def resolve(follow_up_id: int) -> Response | tuple[str, int]:
+    def take(me: User, follow_up: FollowUp) -> str:
+        service.record_resolved(db(), now(), follow_up, me, note=request.form.get("outcome", ""),
+                                channel=request.form.get("outcome_channel", ""))
+        return f"Resolved the follow-up for {_client(follow_up)}."
+
+    return _step(follow_up_id, "resolve", take)
+
+
+@bp.post("/<int:follow_up_id>/reopen")
+@worker_required
+def reopen(follow_up_id: int) -> Response | tuple[str, int]:
+    def take(me: User, follow_up: FollowUp) -> str:
+        service.reopen(db(), now(), follow_up, me, note=request.form.get("reopen_note", ""))
+        return (f"Reopened the follow-up for {_client(follow_up)}: contact them by "
+                f"{emails.local_time(follow_up.practice, follow_up.contact_due_at)}.")
+
+    return _step(follow_up_id, "reopen", take)
+
+
+@bp.post("/<int:follow_up_id>/reassign")
+@owner_required
+def reassign(follow_up_id: int) -> Response | tuple[str, int]:
+    def take(me: User, follow_up: FollowUp) -> str:
+        before = follow_up.assignee_id
+        service.reassign(db(), now(), follow_up, me, _int(request.form.get("assignee")) or 0,
+                         runtime().settings.base_url, note=request.form.get("reassign_note", ""))
+        assignee = follow_up.assignee
+        assert assignee is not None
+        if follow_up.assignee_id == before:
+            return f"It is already {assignee.display_name}'s follow-up: nothing changed."
+        emailed = "" if follow_up.status == "resolved" else "; they have been emailed the details"
+        return f"Gave the follow-up to {assignee.display_name}{emailed}."
+
+    return _step(follow_up_id, "reassign", take)
