@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from partnermon import validators as v
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
@@ -168,26 +169,29 @@ def record_response(session: Session, now: datetime, request: FeedbackRequest, a
 
     The request row is updated first: that write makes a second POST for the same link wait for this
     one (a row lock on PostgreSQL, the write lock on SQLite), so it then finds the response and edits it
-    instead of adding another. Raises LinkClosed when the link cannot take answers any more."""
-    if link_state(request, response_of(session, request), now) not in (OPEN, EDITABLE):
+    instead of adding another. Raises LinkClosed when the link cannot take answers any more; the caller
+    then rolls back (the request's row was already written)."""
+    if request.revoked_at is not None:
         raise LinkClosed
     session.execute(
         update(FeedbackRequest).where(FeedbackRequest.id == request.id)
         .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
         .execution_options(synchronize_session=False))
+    # Read once, after the write: any other POST for this link has committed by now.
     existing = response_of(session, request)
+    if link_state(request, existing, now) not in (OPEN, EDITABLE):
+        raise LinkClosed
+    # What the UPDATE wrote, without reading the row back.
+    set_committed_value(request, "status", "answered")
+    set_committed_value(request, "answered_at", request.answered_at or now)
     if existing is not None:
-        if now >= editable_until(existing):
-            raise LinkClosed
         _apply(existing, answers, now, keep_moment=request.moment_id is not None)
-        session.refresh(request)
         return existing, False
     response = FeedbackResponse(practice_id=request.practice_id, request_id=request.id, partner_id=request.partner_id,
                                 moment_id=request.moment_id, verified=True, created_at=now)
     _apply(response, answers, now, keep_moment=request.moment_id is not None)
     session.add(response)
     session.flush()
-    session.refresh(request)
     return response, True
 
 

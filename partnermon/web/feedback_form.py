@@ -69,8 +69,11 @@ def _find(token: str) -> FeedbackRequest | Response:
         rate_limits.note(session, now(), "bad_link", client_ip())
         session.commit()
         return _unusable()
-    if responses.link_state(found, responses.response_of(session, found), now()) == responses.GONE:
-        return _unusable()   # expired or revoked: the same page as an unknown token, for every route
+    # Expired or revoked: the same page as an unknown token, for every route. (A live, unrevoked link is never
+    # gone, so the response is read only for expired ones: an answered link stays visible a little longer.)
+    if found.revoked_at is not None or (found.expires_at <= now() and responses.link_state(
+            found, responses.response_of(session, found), now()) == responses.GONE):
+        return _unusable()
     return found
 
 
@@ -128,7 +131,9 @@ def submit(token: str) -> Response:
             followups.open_for_response(session, now(), started, runtime().settings.base_url)
             session.commit()
         return _private(make_response("", 204))
-    moments = None if found.moment_id else responses.choosable_moments(session, found.practice_id)
+    # The interactions a client may pick from, needed only when they picked one (to check it is this practice's).
+    moments = (responses.choosable_moments(session, found.practice_id)
+               if not found.moment_id and request.form.get("moment") else None)
     try:
         answers = responses.parse_answers(request.form, moments)
         answered, _new = responses.record_response(session, now(), found, answers)

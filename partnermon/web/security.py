@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from sqlalchemy import select
 
 from partnermon.models import User
@@ -23,8 +23,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Authorised otherwise than by a browser session: the API by its key, a client's personal feedback link
 # by its token. Named one by one, so a route added later is protected unless someone decides otherwise;
 # the practice's open link keeps its CSRF token, so other sites cannot post answers through visitors.
+# One-click unsubscribe is authorised by its signed link: mail clients POST to it (RFC 8058) with no session,
+# hence no CSRF token, and the most a forged post can do is turn one alert type off for the link's owner.
 NO_CSRF_BLUEPRINTS = frozenset({"api"})
-NO_CSRF_ENDPOINTS = frozenset({"feedback_form.submit", "feedback_form.seen"})
+NO_CSRF_ENDPOINTS = frozenset({"feedback_form.submit", "feedback_form.seen", "unsubscribe.confirm"})
 
 
 def current_user() -> User | None:
@@ -125,8 +127,12 @@ def _first_run() -> Any:
     """While no practice exists, every page leads to the set-up page."""
     if request.endpoint in ("auth.setup", "static", "health.healthz"):
         return None
+    # Once a practice exists, set-up is over for good: remembered, so no request asks the database again.
+    if current_app.extensions.get("partnermon.set_up"):
+        return None
     if not any_practice_exists(db()):
         return redirect(url_for("auth.setup"))
+    current_app.extensions["partnermon.set_up"] = True
     return None
 
 
