@@ -75,6 +75,10 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     client changes their answers, a follow-up that exists gains the rules that now fire too (and the
     assignee hears what changed); one that did not exist opens if the answers now qualify. Answers that
     no longer qualify leave an existing follow-up alone: someone was already told, and closes it."""
+    if not (response.is_dissatisfied or response.harms_brand or response.wants_contact):
+        # No rule can fire whatever the practice's settings (most answers: satisfied clients), and an
+        # existing follow-up would be left alone anyway: skip the reads on the client's busiest path.
+        return None
     session.flush()
     practice = session.get(Practice, response.practice_id)
     assert practice is not None
