@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import feedback
     from partnermon.web import subscriptions
     from partnermon.web import followups
+    from partnermon.web import alert_preferences, unsubscribe
 
     context.init_app(app)
     security.init_app(app)
@@ -55,4 +56,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(feedback.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(followups.bp)
+    app.register_blueprint(alert_preferences.bp)
+    app.register_blueprint(unsubscribe.bp)
     return app

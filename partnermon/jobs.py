@@ -8,6 +8,7 @@ import socket
 from datetime import datetime
 
 from partnermon import accounts, rate_limits
+from partnermon.alerts.digests import DigestReport, send_digests
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
 from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
@@ -61,7 +62,7 @@ def follow_up_deadlines(runtime: Runtime, now: datetime) -> deadlines.DeadlineRe
 def incident_alerts(runtime: Runtime, now: datetime) -> IncidentAlertReport:
     """Email the partner's subscribers about outages that opened or resolved, and remind them of long ones."""
     with runtime.session_factory() as session:
-        report = notify_incidents(session, now, runtime.settings.base_url)
+        report = notify_incidents(session, now, runtime.settings.base_url, runtime.settings.secret_key)
         session.commit()
     if report:
         log.info("incident alerts: %s", report)
@@ -71,10 +72,20 @@ def incident_alerts(runtime: Runtime, now: datetime) -> IncidentAlertReport:
 def touchpoint_health_alerts(runtime: Runtime, now: datetime) -> HealthAlertReport:
     """Warn once about certificates about to expire and pages that no longer offer a way to reach a person."""
     with runtime.session_factory() as session:
-        report = notify_touchpoint_health(session, now, runtime.settings.base_url)
+        report = notify_touchpoint_health(session, now, runtime.settings.base_url, runtime.settings.secret_key)
         session.commit()
     if report:
         log.info("touchpoint health alerts: %s", report)
+    return report
+
+
+def alert_digests(runtime: Runtime, now: datetime) -> DigestReport:
+    """Send each user who chose a daily digest their alerts once a day, at 08:00 in their practice's zone."""
+    with runtime.session_factory() as session:
+        report = send_digests(session, now, runtime.settings.base_url)
+        session.commit()
+    if report:
+        log.info("alert digests: %s", report)
     return report
 
 

@@ -113,6 +113,12 @@ ROUTES: dict[str, Route] = {
     "settings.followups": Route("/settings/follow-ups", GP, OWNER),
     # Which partners' outages a user hears about (owners by default, advisers by choice).
     "subscriptions.update": Route("/partners/<int:partner_id>/subscription", P, STAFF_ONLY, scoped=True),
+    # Each user's own alert choices; the one-click unsubscribe link is authorised by its signature (mail
+    # clients post to it without a session, RFC 8058).
+    "alert_preferences.edit": Route("/account/alerts", GP, SIGNED_IN),
+    "unsubscribe.page": Route("/unsubscribe/<token>", G, PUBLIC, ids=(("token", "unsubscribe_token"),)),
+    "unsubscribe.confirm": Route("/unsubscribe/<token>", P, PUBLIC, ids=(("token", "unsubscribe_token"),),
+                                 csrf=False),
 }
 
 
@@ -183,4 +189,7 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "settings.followups": lambda w: {"followup_due_days": "3", "followup_urgent_hours": "8",
                                      "followup_urgent_stakes": ["high", "medium"]},
     "subscriptions.update": lambda w: {"notify": "0"},
+    "alert_preferences.edit": lambda w: {"certificate_expiring": "digest", "incident_resolved": "off",
+                                         "quiet_from": "22:00", "quiet_to": "07:00"},
+    "unsubscribe.confirm": lambda w: {"List-Unsubscribe": "One-Click"},
 }

@@ -35,6 +35,7 @@ from sqlalchemy import Engine, select
 
 import partnermon.security
 from partnermon import accounts, followups, practices
+from partnermon.alerts import delivery
 from partnermon.feedback import api_keys
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
@@ -132,6 +133,7 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
         "response_id": answer.id,
         "follow_up_id": opened.id,
         "resolved_follow_up_id": closed.id,
+        "unsubscribe_token": delivery.unsubscribe_token("test-secret-key", cast.alice, "certificate_expiring"),
     }
     return World(cast, ids)
 
@@ -325,6 +327,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_change_nothing(world: World
     ("feedback_form.open_thanks", 200),
     ("feedback_form.open_logo", 200),
     ("health.healthz", 200),
+    ("unsubscribe.page", 200),
 ])
 def test_public_pages_answer_signed_out_visitors_without_redirecting(world: World, browser, endpoint, status) -> None:  # type: ignore[no-untyped-def]
     assert browser.get(world.path(endpoint)).status_code == status

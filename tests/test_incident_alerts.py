@@ -145,7 +145,7 @@ def test_a_job_run_that_dies_before_committing_leaves_its_notices_to_the_next_ru
         session: Session, runtime: Runtime, audience: Cast) -> None:
     outage(session, NOW)
     with runtime.session_factory() as dying:
-        assert notify_incidents(dying, NOW + 2 * MINUTE, runtime.settings.base_url).emails == 2
+        assert notify_incidents(dying, NOW + 2 * MINUTE, runtime.settings.base_url, runtime.settings.secret_key).emails == 2
         dying.rollback()
     assert emails(runtime) == []
     assert alerts(runtime, NOW + 3 * MINUTE) == IncidentAlertReport(opened=1, emails=2)
@@ -156,7 +156,7 @@ def test_two_alert_runs_at_once_tell_each_subscriber_once(session: Session, runt
         pytest.skip("SQLite takes the write lock at BEGIN (IMMEDIATE), so two runs cannot overlap")
     outage(session, NOW)
     with runtime.session_factory() as first:
-        assert notify_incidents(first, NOW + 2 * MINUTE, runtime.settings.base_url).opened == 1   # not committed
+        assert notify_incidents(first, NOW + 2 * MINUTE, runtime.settings.base_url, runtime.settings.secret_key).opened == 1   # not committed
         with ThreadPoolExecutor(1) as pool:
             second = pool.submit(alerts, runtime, NOW + 2 * MINUTE)
             deadline = time.monotonic() + 10

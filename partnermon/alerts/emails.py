@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partnermon.business_hours import BusinessHours
-from partnermon.mail import outbox
+from partnermon.alerts.delivery import deliver
 from partnermon.models import Incident, Practice, Probe, ProbeResult, Touchpoint, User
 from partnermon.monitoring.incidents import durations
 
@@ -87,26 +87,28 @@ def incident_facts(incident: Incident, now: datetime, hours: BusinessHours, base
     }
 
 
-def send_incident_opened(session: Session, now: datetime, facts: dict[str, Any], to: User, base_url: str) -> None:
+def send_incident_opened(session: Session, now: datetime, facts: dict[str, Any], to: User, base_url: str,
+                         secret_key: str) -> None:
     incident: Incident = facts["incident"]
-    outbox.enqueue(session, now, template="incident_opened", to=to.email,
-                   dedupe_key=f"incident-open:{incident.id}:{to.id}", base_url=base_url,
-                   practice_id=incident.practice_id, context={**facts, "recipient": to})
+    deliver(session, now, to, "incident_opened", dedupe_key=f"incident-open:{incident.id}:{to.id}",
+            base_url=base_url, practice_id=incident.practice_id, context={**facts, "recipient": to},
+            secret_key=secret_key)
 
 
 def send_incident_reminder(session: Session, now: datetime, facts: dict[str, Any], number: int, to: User,
-                           base_url: str) -> None:
+                           base_url: str, secret_key: str) -> None:
     incident: Incident = facts["incident"]
-    outbox.enqueue(session, now, template="incident_reminder", to=to.email,
-                   dedupe_key=f"incident-reminder:{incident.id}:{number}:{to.id}", base_url=base_url,
-                   practice_id=incident.practice_id, context={**facts, "number": number, "recipient": to})
+    deliver(session, now, to, "incident_reminder", dedupe_key=f"incident-reminder:{incident.id}:{number}:{to.id}",
+            base_url=base_url, practice_id=incident.practice_id,
+            context={**facts, "number": number, "recipient": to}, secret_key=secret_key)
 
 
-def send_incident_resolved(session: Session, now: datetime, facts: dict[str, Any], to: User, base_url: str) -> None:
+def send_incident_resolved(session: Session, now: datetime, facts: dict[str, Any], to: User, base_url: str,
+                           secret_key: str) -> None:
     incident: Incident = facts["incident"]
-    outbox.enqueue(session, now, template="incident_resolved", to=to.email,
-                   dedupe_key=f"incident-resolved:{incident.id}:{to.id}", base_url=base_url,
-                   practice_id=incident.practice_id, context={**facts, "recipient": to})
+    deliver(session, now, to, "incident_resolved", dedupe_key=f"incident-resolved:{incident.id}:{to.id}",
+            base_url=base_url, practice_id=incident.practice_id, context={**facts, "recipient": to},
+            secret_key=secret_key)
 
 
 # --- touchpoint health ----------------------------------------------------------------------------
@@ -122,13 +124,13 @@ def certificate_facts(probe: Probe, now: datetime, base_url: str) -> dict[str, A
 
 
 def send_certificate_expiring(session: Session, now: datetime, facts: dict[str, Any], probe: Probe, to: User,
-                              base_url: str) -> None:
+                              base_url: str, secret_key: str) -> None:
     expires = probe.certificate_expires_at
     assert expires is not None
     # The expiry date is in the key: a renewed certificate that is itself about to expire is news again.
-    outbox.enqueue(session, now, template="certificate_expiring", to=to.email,
-                   dedupe_key=f"certificate-expiring:{probe.touchpoint_id}:{expires:%Y-%m-%d}:{to.id}",
-                   base_url=base_url, practice_id=probe.practice_id, context={**facts, "recipient": to})
+    deliver(session, now, to, "certificate_expiring",
+            dedupe_key=f"certificate-expiring:{probe.touchpoint_id}:{expires:%Y-%m-%d}:{to.id}", base_url=base_url,
+            practice_id=probe.practice_id, context={**facts, "recipient": to}, secret_key=secret_key)
 
 
 def contact_facts(session: Session, probe: Probe, now: datetime, base_url: str) -> dict[str, Any]:
@@ -153,10 +155,11 @@ def last_contact_seen(session: Session, touchpoint_id: int, before: datetime) ->
 
 
 def send_human_contact_lost(session: Session, now: datetime, facts: dict[str, Any], probe: Probe, to: User,
-                            base_url: str) -> None:
+                            base_url: str, secret_key: str) -> None:
     since = probe.contact_missing_since
     assert since is not None
     # When it went missing is in the key: once the page offers a person again, losing it again is news again.
-    outbox.enqueue(session, now, template="human_contact_lost", to=to.email,
-                   dedupe_key=f"human-contact-lost:{probe.touchpoint_id}:{int(since.timestamp())}:{to.id}",
-                   base_url=base_url, practice_id=probe.practice_id, context={**facts, "recipient": to})
+    deliver(session, now, to, "human_contact_lost",
+            dedupe_key=f"human-contact-lost:{probe.touchpoint_id}:{int(since.timestamp())}:{to.id}",
+            base_url=base_url, practice_id=probe.practice_id, context={**facts, "recipient": to},
+            secret_key=secret_key)

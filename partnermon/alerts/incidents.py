@@ -53,8 +53,8 @@ class IncidentAlertReport:
         return bool(self.opened or self.reminded or self.resolved or self.muted)
 
 
-def notify_incidents(session: Session, now: datetime, base_url: str) -> IncidentAlertReport:
-    """Queue the emails for every incident with something due to tell."""
+def notify_incidents(session: Session, now: datetime, base_url: str, secret_key: str) -> IncidentAlertReport:
+    """Queue the emails for every incident with something due to tell (``secret_key`` signs unsubscribe links)."""
     report = IncidentAlertReport()
     due = list(session.scalars(
         select(Incident).where(Incident.notice_due_at <= now)
@@ -63,7 +63,7 @@ def notify_incidents(session: Session, now: datetime, base_url: str) -> Incident
                  joinedload(Incident.touchpoint).joinedload(Touchpoint.probe))
         .order_by(Incident.notice_due_at, Incident.id).limit(BATCH)))
     windows = maintenance_lookup(session, {incident.practice_id for incident in due}, now, now)
-    run = _Run(session, now, base_url, windows, report)
+    run = _Run(session, now, base_url, secret_key, windows, report)
     # Claimed in id order, the order in which a worker's flush updates incidents, so the two rarely wait on
     # each other in a circle. Should PostgreSQL still find one, it cancels one side, and both are safe to
     # retry: this job runs again in a minute, and the worker's probes run again once their lease expires.
@@ -98,9 +98,10 @@ def _claim(session: Session, incident: Incident, **values: Any) -> bool:
 class _Run:
     """One pass of the job: the caches it shares (business hours, subscribers) and the handling of one incident."""
 
-    def __init__(self, session: Session, now: datetime, base_url: str, windows: list[MaintenanceWindow],
-                 report: IncidentAlertReport):
+    def __init__(self, session: Session, now: datetime, base_url: str, secret_key: str,
+                 windows: list[MaintenanceWindow], report: IncidentAlertReport):
         self.session, self.now, self.base_url, self.windows, self.report = session, now, base_url, windows, report
+        self.secret_key = secret_key
         self._hours: dict[int, BusinessHours] = {}
         self._subscribers: dict[int, list[User]] = {}
 
@@ -160,9 +161,10 @@ class _Run:
         facts = emails.incident_facts(incident, self.now, hours, self.base_url)
         for user in self.subscribers(incident.touchpoint.partner):
             if news == "opened":
-                emails.send_incident_opened(self.session, self.now, facts, user, self.base_url)
+                emails.send_incident_opened(self.session, self.now, facts, user, self.base_url, self.secret_key)
             elif news == "reminder":
-                emails.send_incident_reminder(self.session, self.now, facts, number, user, self.base_url)
+                emails.send_incident_reminder(self.session, self.now, facts, number, user, self.base_url,
+                                              self.secret_key)
             else:
-                emails.send_incident_resolved(self.session, self.now, facts, user, self.base_url)
+                emails.send_incident_resolved(self.session, self.now, facts, user, self.base_url, self.secret_key)
             self.report.emails += 1

@@ -62,7 +62,8 @@ def _claim(session: Session, probe: Probe, told: InstrumentedAttribute[Any], abo
     return result.rowcount == 1
 
 
-def notify_touchpoint_health(session: Session, now: datetime, base_url: str) -> HealthAlertReport:
+def notify_touchpoint_health(session: Session, now: datetime, base_url: str,
+                             secret_key: str) -> HealthAlertReport:
     report = HealthAlertReport()
     expiring = _probes(session, Probe.certificate_expires_at > now,
                        Probe.certificate_expires_at <= now + timedelta(days=CERTIFICATE_WARNING_DAYS),
@@ -78,13 +79,13 @@ def notify_touchpoint_health(session: Session, now: datetime, base_url: str) -> 
         if probe.id in expiring_ids and _claim(session, probe, Probe.certificate_told_for, Probe.certificate_expires_at):
             facts = emails.certificate_facts(probe, now, base_url)
             for user in subscribers_for(session, probe.touchpoint.partner):
-                emails.send_certificate_expiring(session, now, facts, probe, user, base_url)
+                emails.send_certificate_expiring(session, now, facts, probe, user, base_url, secret_key)
                 report.emails += 1
             report.certificates += 1
         if probe.id in lost_ids and _claim(session, probe, Probe.contact_lost_told_for, Probe.contact_missing_since):
             facts = emails.contact_facts(session, probe, now, base_url)
             for user in subscribers_for(session, probe.touchpoint.partner):
-                emails.send_human_contact_lost(session, now, facts, probe, user, base_url)
+                emails.send_human_contact_lost(session, now, facts, probe, user, base_url, secret_key)
                 report.emails += 1
             report.contacts_lost += 1
     return report

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from partnermon.feedback.requests import RATING_LABELS
 from partnermon.feedback.responses import BRAND_EFFECT_LABELS, OPTIONS
 from partnermon.followups import rules
-from partnermon.mail import outbox
+from partnermon.alerts.delivery import deliver
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, Touchpoint, User
 from partnermon.models.followups import FollowUp
 
@@ -161,8 +161,8 @@ def send_alert(session: Session, now: datetime, follow_up: FollowUp, to: User, b
     """The alert: to the assignee when a follow-up opens, again when the client adds to their answers
     (``intro`` says what changed) or when someone else is given it."""
     context = {**alert_context(session, follow_up, base_url), "recipient": to, "intro": intro}
-    outbox.enqueue(session, now, template="followup_alert", to=to.email, dedupe_key=key, base_url=base_url,
-                   practice_id=follow_up.practice_id, context=context)
+    deliver(session, now, to, "followup_alert", dedupe_key=key, base_url=base_url,
+            practice_id=follow_up.practice_id, context=context)
 
 
 def _short_context(follow_up: FollowUp, base_url: str) -> dict[str, Any]:
@@ -182,18 +182,17 @@ def _deadline_key(follow_up: FollowUp) -> str:
 
 def send_overdue(session: Session, now: datetime, follow_up: FollowUp, owner: User, base_url: str) -> None:
     """To an owner: the client was not contacted in time."""
-    outbox.enqueue(session, now, template="followup_overdue", to=owner.email,
-                   dedupe_key=f"followup-overdue:{_deadline_key(follow_up)}:{owner.id}", base_url=base_url,
-                   practice_id=follow_up.practice_id,
-                   context={**_short_context(follow_up, base_url), "recipient": owner})
+    deliver(session, now, owner, "followup_overdue",
+            dedupe_key=f"followup-overdue:{_deadline_key(follow_up)}:{owner.id}", base_url=base_url,
+            practice_id=follow_up.practice_id, context={**_short_context(follow_up, base_url), "recipient": owner})
 
 
 def send_reminder(session: Session, now: datetime, follow_up: FollowUp, assignee: User, base_url: str) -> None:
     """To the assignee: the deadline has passed and the owners know."""
-    outbox.enqueue(session, now, template="followup_reminder", to=assignee.email,
-                   dedupe_key=f"followup-reminder:{_deadline_key(follow_up)}:{assignee.id}", base_url=base_url,
-                   practice_id=follow_up.practice_id,
-                   context={**_short_context(follow_up, base_url), "recipient": assignee})
+    deliver(session, now, assignee, "followup_reminder",
+            dedupe_key=f"followup-reminder:{_deadline_key(follow_up)}:{assignee.id}", base_url=base_url,
+            practice_id=follow_up.practice_id,
+            context={**_short_context(follow_up, base_url), "recipient": assignee})
 
 
 def send_reassigned(session: Session, now: datetime, owner: User, departed: User, moved: list[FollowUp],
@@ -201,7 +200,7 @@ def send_reassigned(session: Session, now: datetime, owner: User, departed: User
     """To an owner: a user who can no longer work follow-ups had these, and they now belong to the owners."""
     practice = owner.practice
     items = [{**_short_context(follow_up, base_url), "status": follow_up.status} for follow_up in moved]
-    outbox.enqueue(session, now, template="followup_reassigned", to=owner.email, dedupe_key=f"{key}:{owner.id}",
-                   base_url=base_url, practice_id=practice.id,
-                   context={"practice": practice, "recipient": owner, "departed": departed, "items": items,
-                            "new_assignee": new_assignee})
+    deliver(session, now, owner, "followup_reassigned", dedupe_key=f"{key}:{owner.id}", base_url=base_url,
+            practice_id=practice.id,
+            context={"practice": practice, "recipient": owner, "departed": departed, "items": items,
+                     "new_assignee": new_assignee})

@@ -31,7 +31,10 @@ def new_message_id(base_url: str) -> str:
 
 
 def enqueue(session: Session, now: datetime, *, template: str, to: str, dedupe_key: str,
-            base_url: str, practice_id: int | None, context: dict[str, Any]) -> OutboxEmail:
+            base_url: str, practice_id: int | None, context: dict[str, Any],
+            not_before: datetime | None = None, list_unsubscribe: str | None = None) -> OutboxEmail:
+    """Queue one email. ``not_before`` holds it back (quiet hours); ``list_unsubscribe`` is the one-click
+    unsubscribe URL the sender puts in the List-Unsubscribe headers (non-essential alerts only)."""
     existing = session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
@@ -47,7 +50,8 @@ def enqueue(session: Session, now: datetime, *, template: str, to: str, dedupe_k
         html_body=html_body,
         status="queued",
         attempts=0,
-        next_attempt_at=now,
+        next_attempt_at=max(now, not_before) if not_before is not None else now,
+        list_unsubscribe=list_unsubscribe,
         created_at=now,
     )
     # ON CONFLICT DO NOTHING: a concurrent enqueue of the same email leaves one row and no error,

@@ -67,6 +67,10 @@ def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id
     message["Date"] = formatdate(localtime=False)
+    if email.list_unsubscribe:
+        # RFC 8058: mail clients offer their own "unsubscribe" button and POST to the URL without a session.
+        message["List-Unsubscribe"] = f"<{email.list_unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.text_body)
     message.add_alternative(email.html_body, subtype="html")
     return message

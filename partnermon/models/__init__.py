@@ -5,7 +5,7 @@ Models are split by what they describe; import them from here.
 
 from partnermon.db import Base
 from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
-from partnermon.models.alerts import PartnerSubscription
+from partnermon.models.alerts import AlertPreference, DigestItem, PartnerSubscription
 from partnermon.models.audit import AuditEvent
 from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse, PublicAttempt
 from partnermon.models.followups import FollowUp, FollowUpEvent
@@ -17,6 +17,8 @@ from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
 
 __all__ = [
+    "AlertPreference",
+    "DigestItem",
     "ApiKey",
     "FeedbackRequest",
     "FeedbackResponse",

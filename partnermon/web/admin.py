@@ -1,9 +1,10 @@
-"""Owner-only views of what the system did: the email outbox (with failures) and the audit log."""
+"""Owner-only views of what the system did: the email outbox — the alert log: what was sent to whom, what is
+waiting (retries, quiet hours) and what failed, filtered by status, kind and recipient — and the audit log."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from partnermon import audit
 from partnermon.models import OutboxEmail
@@ -22,11 +23,23 @@ def emails() -> str:
     status = request.args.get("status", "all")
     if status not in OUTBOX_FILTERS:
         status = "all"
-    query = select(OutboxEmail).where(OutboxEmail.practice_id == user.practice_id)
+    mine = OutboxEmail.practice_id == user.practice_id
+    kinds = db().scalars(select(OutboxEmail.kind).where(mine).distinct().order_by(OutboxEmail.kind)).all()
+    kind = request.args.get("kind", "")
+    kind = kind if kind in kinds else ""
+    to = request.args.get("to", "").strip()[:254]
+    query = select(OutboxEmail).where(mine)
     if status != "all":
         query = query.where(OutboxEmail.status == status)
+    if kind:
+        query = query.where(OutboxEmail.kind == kind)
+    if to:
+        # A part of the address is enough ("bob" finds bob@harbour.test); escaped, so % and _ match themselves.
+        escaped = to.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(func.lower(OutboxEmail.to_addr).like(f"%{escaped}%", escape="\\"))
     rows = db().scalars(query.order_by(OutboxEmail.created_at.desc(), OutboxEmail.id.desc()).limit(200)).all()
-    return render_template("admin/emails.html", emails=rows, status=status, filters=OUTBOX_FILTERS)
+    return render_template("admin/emails.html", emails=rows, status=status, filters=OUTBOX_FILTERS, kinds=kinds,
+                           kind=kind, to=to)
 
 
 @bp.get("/audit")
