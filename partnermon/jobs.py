@@ -6,6 +6,9 @@ import logging
 import os
 import socket
 from datetime import datetime
+from typing import Callable, TypeVar
+
+from sqlalchemy.orm import Session
 
 from partnermon import accounts, rate_limits
 from partnermon.alerts.digests import DigestReport, send_digests
@@ -20,6 +23,7 @@ from partnermon.monitoring.worker import ProbeWorker
 from partnermon.runtime import Runtime
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 def worker_id(suffix: str = "") -> str:
@@ -49,44 +53,40 @@ def prune(runtime: Runtime, now: datetime) -> int:
     return removed
 
 
-def follow_up_deadlines(runtime: Runtime, now: datetime) -> deadlines.DeadlineReport:
-    """Tell the owners about follow-ups whose client was not contacted in time, and remind the assignees."""
+def _in_one_transaction(runtime: Runtime, label: str, work: Callable[[Session], R]) -> R:
+    """Run ``work`` in a session of its own, commit, and log what it did (when it did anything)."""
     with runtime.session_factory() as session:
-        report = deadlines.check_deadlines(session, now, runtime.settings.base_url)
+        report = work(session)
         session.commit()
     if report:
-        log.info("follow-ups: %s", report)
+        log.info("%s: %s", label, report)
     return report
+
+
+def follow_up_deadlines(runtime: Runtime, now: datetime) -> deadlines.DeadlineReport:
+    """Tell the owners about follow-ups whose client was not contacted in time, and remind the assignees."""
+    return _in_one_transaction(runtime, "follow-ups",
+                               lambda session: deadlines.check_deadlines(session, now, runtime.settings.base_url))
 
 
 def incident_alerts(runtime: Runtime, now: datetime) -> IncidentAlertReport:
     """Email the partner's subscribers about outages that opened or resolved, and remind them of long ones."""
-    with runtime.session_factory() as session:
-        report = notify_incidents(session, now, runtime.settings.base_url, runtime.settings.secret_key)
-        session.commit()
-    if report:
-        log.info("incident alerts: %s", report)
-    return report
+    settings = runtime.settings
+    return _in_one_transaction(runtime, "incident alerts", lambda session: notify_incidents(
+        session, now, settings.base_url, settings.secret_key))
 
 
 def touchpoint_health_alerts(runtime: Runtime, now: datetime) -> HealthAlertReport:
     """Warn once about certificates about to expire and pages that no longer offer a way to reach a person."""
-    with runtime.session_factory() as session:
-        report = notify_touchpoint_health(session, now, runtime.settings.base_url, runtime.settings.secret_key)
-        session.commit()
-    if report:
-        log.info("touchpoint health alerts: %s", report)
-    return report
+    settings = runtime.settings
+    return _in_one_transaction(runtime, "touchpoint health alerts", lambda session: notify_touchpoint_health(
+        session, now, settings.base_url, settings.secret_key))
 
 
 def alert_digests(runtime: Runtime, now: datetime) -> DigestReport:
     """Send each user who chose a daily digest their alerts once a day, at 08:00 in their practice's zone."""
-    with runtime.session_factory() as session:
-        report = send_digests(session, now, runtime.settings.base_url)
-        session.commit()
-    if report:
-        log.info("alert digests: %s", report)
-    return report
+    return _in_one_transaction(runtime, "alert digests",
+                               lambda session: send_digests(session, now, runtime.settings.base_url))
 
 
 def roll_up(runtime: Runtime, now: datetime) -> int:
