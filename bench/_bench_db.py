@@ -75,6 +75,17 @@ class Fixture:
     moment_id: int
 
 
+def refuse_other_practices(session: Any, own_slug: str) -> None:
+    """A bench deletes and rewrites its own practice's rows: it must never run on a database with real ones."""
+    from sqlalchemy import func, select
+
+    from partnermon.models import Practice
+
+    others = session.scalar(select(func.count()).select_from(Practice).where(Practice.slug != own_slug))
+    if others:
+        raise SystemExit("bench: the database holds real practices; give the bench a scratch database")
+
+
 def check_schema(engine: Any, add_missing: bool) -> None:
     """The migrations must create every column the models use; else the worker fails on its first claim."""
     from sqlalchemy import inspect, text
@@ -101,7 +112,7 @@ def check_schema(engine: Any, add_missing: bool) -> None:
 
 def prepare(engine: Any, add_missing: bool = False) -> Fixture:
     """The schema, and one practice with one partner (reused if an earlier run left them)."""
-    from sqlalchemy import func, select
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from partnermon import schema
@@ -111,9 +122,7 @@ def prepare(engine: Any, add_missing: bool = False) -> Fixture:
     check_schema(engine, add_missing)
     now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
-        others = session.scalar(select(func.count()).select_from(Practice).where(Practice.slug != PRACTICE_SLUG))
-        if others:
-            raise SystemExit("bench: the database holds real practices; give the bench a scratch database")
+        refuse_other_practices(session, PRACTICE_SLUG)
         practice = session.scalar(select(Practice).where(Practice.slug == PRACTICE_SLUG))
         if practice is None:
             practice = Practice(slug=PRACTICE_SLUG, name="Bench practice", timezone="Europe/London", created_at=now)

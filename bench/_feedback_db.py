@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from _bench_db import check_schema
+from _bench_db import check_schema, refuse_other_practices
 from _readings import log, utcnow
 
 PRACTICE_SLUG = "bench-feedback"
@@ -44,9 +44,7 @@ def prepare(engine: Any, base_url: str, add_missing: bool = False) -> FeedbackFi
     check_schema(engine, add_missing)
     now = utcnow()
     with Session(engine, expire_on_commit=False) as session:
-        others = session.scalar(select(func.count()).select_from(Practice).where(Practice.slug != PRACTICE_SLUG))
-        if others:
-            raise SystemExit("bench: the database holds real practices; give the bench a scratch database")
+        refuse_other_practices(session, PRACTICE_SLUG)
         practice = session.scalar(select(Practice).where(Practice.slug == PRACTICE_SLUG))
         if practice is None:
             practice = create_practice(session, now, slug=PRACTICE_SLUG, name="Bench practice", actor="bench")
