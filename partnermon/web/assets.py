@@ -35,7 +35,12 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 def logo() -> Response:
     user = current_user()
     assert user is not None
-    practice = db().scalar(select(Practice).where(Practice.id == user.practice_id))
+    return logo_of(user.practice_id)
+
+
+def logo_of(practice_id: int) -> Response:
+    """A practice's logo (404 when it has none); whoever calls has decided the asker may see it."""
+    practice = db().scalar(select(Practice).where(Practice.id == practice_id))
     if practice is None or practice.logo is None:
         abort(404)
     response = Response(practice.logo, mimetype=practice.logo_mime or "application/octet-stream")

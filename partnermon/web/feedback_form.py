@@ -26,6 +26,7 @@ from partnermon.errors import ValidationError
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
 from partnermon.models import FeedbackRequest, Partner, Practice
+from partnermon.web.assets import logo_of
 from partnermon.web.context import client_ip, db, now, runtime
 
 bp = Blueprint("feedback_form", __name__)
@@ -163,16 +164,7 @@ def link_logo(token: str) -> Response:
     found = _find(token)
     if isinstance(found, Response):
         return found
-    return _logo(found.practice_id)
-
-
-def _logo(practice_id: int) -> Response:
-    practice = db().get(Practice, practice_id)
-    if practice is None or practice.logo is None:
-        abort(404)
-    response = Response(practice.logo, mimetype=practice.logo_mime or "application/octet-stream")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    return logo_of(found.practice_id)
 
 
 # --- the practice's open link -------------------------------------------------------------------------
@@ -248,4 +240,4 @@ def open_thanks(slug: str) -> Response:
 
 @bp.get("/p/<slug>/logo")
 def open_logo(slug: str) -> Response:
-    return _logo(_open_practice(slug).id)
+    return logo_of(_open_practice(slug).id)
