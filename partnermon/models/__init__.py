@@ -14,6 +14,7 @@ from partnermon.models.monitoring import (
 )
 from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
+from partnermon.models.scoring import EarlyWarning, ScoreThreshold
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Base",
     "DEFAULT_MOMENTS",
     "DailyRollup",
+    "EarlyWarning",
     "HourlyRollup",
     "Incident",
     "MaintenanceWindow",
@@ -45,6 +47,7 @@ __all__ = [
     "ROLES",
     "STAGES",
     "STAKES",
+    "ScoreThreshold",
     "SignInFailure",
     "Touchpoint",
     "User",

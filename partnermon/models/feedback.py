@@ -70,7 +70,9 @@ class FeedbackResponse(Base):
     """The client's answers. One per request: the unique request id makes a retried POST an update."""
 
     __tablename__ = "feedback_response"
-    __table_args__ = (UniqueConstraint("submission_key", name="uq_feedback_response_submission_key"),)
+    __table_args__ = (UniqueConstraint("submission_key", name="uq_feedback_response_submission_key"),
+                      # Scores read a practice's responses in a period (partnermon.scoring.measures).
+                      Index("ix_feedback_response_practice_created", "practice_id", "created_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)

@@ -201,7 +201,9 @@ class HourlyRollup(_RollupCounts, Base):
 
 class DailyRollup(_RollupCounts, Base):
     __tablename__ = "rollup_daily"
-    __table_args__ = (UniqueConstraint("touchpoint_id", "day", name="uq_rollup_daily"),)
+    # Scores read a practice's days in a period (partnermon.scoring.measures).
+    __table_args__ = (UniqueConstraint("touchpoint_id", "day", name="uq_rollup_daily"),
+                      Index("ix_rollup_daily_practice_day", "practice_id", "day"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)

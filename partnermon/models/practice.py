@@ -77,6 +77,11 @@ class Practice(Base):
     # Incident alerts (partnermon.alerts.incidents): while an outage lasts, remind its subscribers every this
     # many business hours of it; 0 sends no reminders.
     incident_reminder_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
+    # Attribution (partnermon.scoring): below this many responses a feedback measure is "not enough feedback
+    # yet", shown without a number and left out of rankings.
+    score_min_responses: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Made by ``partnermon demo``: invented data, and its probes are paused so it makes no outbound requests.
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
