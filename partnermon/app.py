@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import subscriptions
     from partnermon.web import followups
     from partnermon.web import alert_preferences, unsubscribe
+    from partnermon.web import scores
 
     context.init_app(app)
     security.init_app(app)
@@ -58,4 +59,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(followups.bp)
     app.register_blueprint(alert_preferences.bp)
     app.register_blueprint(unsubscribe.bp)
+    app.register_blueprint(scores.bp)
     return app

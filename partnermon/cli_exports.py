@@ -10,6 +10,7 @@ import re
 import sys
 from datetime import datetime
 from typing import Any, Callable, Iterator, TextIO
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.orm import Session
@@ -21,6 +22,9 @@ from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_
 from partnermon.feedback import exports as feedback_exports
 from partnermon.feedback import staff
 from partnermon.followups import exports as followup_exports
+from partnermon.models import Practice
+from partnermon.scoring import periods
+from partnermon.scoring.exports import SCORE_FIELDS, score_rows
 
 Rows = Callable[[Session, datetime, int, datetime, datetime], Iterator[dict[str, Any]]]
 
@@ -51,13 +55,22 @@ def _incidents(session: Session, now: datetime, practice_id: int, start: datetim
     return incidents(session, practice_id, start, end)
 
 
-# What --what names: the rows of [start, end) and their CSV columns. Scores join when they exist.
+def _scores(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
+            ) -> Iterator[dict[str, Any]]:
+    practice = session.get(Practice, practice_id)
+    assert practice is not None
+    return score_rows(session, now, practice, periods.month_of(start.astimezone(ZoneInfo(practice.timezone)).date(),
+                                                               practice.timezone))
+
+
+# What --what names: the rows of [start, end) and their CSV columns.
 EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
     "requests": (_requests, feedback_exports.REQUEST_FIELDS),
     "responses": (_responses, feedback_exports.RESPONSE_FIELDS),
     "followups": (_followups, followup_exports.FOLLOW_UP_FIELDS),
     "results": (_results, RESULT_FIELDS),
     "incidents": (_incidents, INCIDENT_FIELDS),
+    "scores": (_scores, SCORE_FIELDS),
 }
 
 
@@ -65,14 +78,14 @@ EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
 @click.option("--practice", "practice_slug", required=True)
 @click.option("--what", type=click.Choice(list(EXPORTS)), required=True,
               help="Feedback requests or responses (by when they were made), follow-ups (by when they were opened), "
-                   "probe results or incidents.")
+                   "probe results, incidents, or scores (partner × moment of truth for the month).")
 @click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("--month", default=None, metavar="YYYY-MM", help="A month in the practice's time zone; default this month.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write to this file instead of standard output.")
 @friendly_errors
 def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
-    """Export one month of a practice's feedback requests or responses, follow-ups, probe results or incidents."""
+    """Export one month of a practice's feedback requests or responses, follow-ups, probe results, incidents or scores."""
     if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
         fail(f"--month {month[:20]!r} is not a month like 2026-11.")
     runtime = open_runtime()

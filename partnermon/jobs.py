@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import accounts, rate_limits
 from partnermon.alerts.digests import DigestReport, send_digests
+from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_warnings
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
 from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
@@ -80,6 +81,13 @@ def touchpoint_health_alerts(runtime: Runtime, now: datetime) -> HealthAlertRepo
     """Warn once about certificates about to expire and pages that no longer offer a way to reach a person."""
     settings = runtime.settings
     return _in_one_transaction(runtime, "touchpoint health alerts", lambda session: notify_touchpoint_health(
+        session, now, settings.base_url, settings.secret_key))
+
+
+def early_warning_alerts(runtime: Runtime, now: datetime) -> EarlyWarningReport:
+    """Tell the owners once about each partner × moment that got significantly worse (partnermon.scoring)."""
+    settings = runtime.settings
+    return _in_one_transaction(runtime, "early warnings", lambda session: notify_early_warnings(
         session, now, settings.base_url, settings.secret_key))
 
 

@@ -23,3 +23,11 @@ def templates_dir() -> Path:
 
 STATIC_DIR = PACKAGE_DIR / "static"
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"
+
+
+def methodology_path() -> Path:
+    """docs/methodology.md: the scoring method in words, shown in the app and the monthly report's appendix."""
+    for candidate in (PACKAGE_DIR / "docs", PACKAGE_DIR.parent / "docs"):
+        if (candidate / "methodology.md").is_file():
+            return candidate / "methodology.md"
+    raise RuntimeError("partnermon cannot find docs/methodology.md. Reinstall the package (pip install .).")

@@ -40,6 +40,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("follow-up-deadlines", lambda rt: jobs.follow_up_deadlines(rt, utcnow()), seconds=60),
     PeriodicJob("incident-alerts", lambda rt: jobs.incident_alerts(rt, utcnow()), seconds=60),
     PeriodicJob("touchpoint-health-alerts", lambda rt: jobs.touchpoint_health_alerts(rt, utcnow()), seconds=60),
+    PeriodicJob("early-warning-alerts", lambda rt: jobs.early_warning_alerts(rt, utcnow()), seconds=3600),
     PeriodicJob("alert-digests", lambda rt: jobs.alert_digests(rt, utcnow()), seconds=600),
     PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
 )

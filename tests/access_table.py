@@ -116,6 +116,11 @@ ROUTES: dict[str, Route] = {
     # Each user's own alert choices; the one-click unsubscribe link is authorised by its signature (mail
     # clients post to it without a session, RFC 8058).
     "alert_preferences.edit": Route("/account/alerts", GP, SIGNED_IN),
+    # Scores: everyone in the practice reads them and downloads them; owners set the thresholds.
+    "scores.partner": Route("/partners/<int:partner_id>/experience", G, SIGNED_IN, scoped=True),
+    "scores.export": Route("/scores.csv", G, SIGNED_IN),
+    "scores.methodology": Route("/methodology", G, SIGNED_IN),
+    "scores.edit_thresholds": Route("/settings/thresholds", GP, OWNER),
     "unsubscribe.page": Route("/unsubscribe/<token>", G, PUBLIC, ids=(("token", "unsubscribe_token"),)),
     "unsubscribe.confirm": Route("/unsubscribe/<token>", P, PUBLIC, ids=(("token", "unsubscribe_token"),),
                                  csrf=False),
@@ -192,4 +197,5 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "alert_preferences.edit": lambda w: {"certificate_expiring": "digest", "incident_resolved": "off",
                                          "quiet_from": "22:00", "quiet_to": "07:00"},
     "unsubscribe.confirm": lambda w: {"List-Unsubscribe": "One-Click"},
+    "scores.edit_thresholds": lambda w: {"all:dissatisfaction": "1", "score_min_responses": "50"},
 }

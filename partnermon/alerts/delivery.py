@@ -35,6 +35,7 @@ OPTIONAL_LABELS = {
     "incident_resolved": "A touchpoint is back up",
     "certificate_expiring": "A certificate is about to expire",
     "human_contact_lost": "A page no longer offers a way to reach a person",
+    "early_warning": "A partner is getting significantly worse (owners)",
 }
 UNSUBSCRIBE_SALT = "partnermon.unsubscribe"
 

@@ -3,8 +3,14 @@ waiting for a call, what to do next."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
+
+from partnermon.charts import bar_chart
+from partnermon.models import PARTNER_CATEGORIES
+from partnermon.scoring import board as board_
+from partnermon.web.scores import chosen_period, period_options
+from partnermon.web.security import csp_nonce
 
 from partnermon.followups import queue as followup_queue
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
@@ -28,5 +34,21 @@ def index() -> str:
         "failed_emails": session.scalar(select(func.count()).select_from(OutboxEmail).where(
             OutboxEmail.practice_id == pid, OutboxEmail.status == "failed")) or 0,
     }
+    board = chart = None
+    errors: dict[str, str] = {}
+    category = request.args.get("category") or ""
+    if category not in PARTNER_CATEGORIES:
+        category = ""
+    if counts["partners"]:
+        period, errors = chosen_period(user.practice)
+        board = board_.build(session, now(), user.practice, period, category=category or None)
+        ranked = [s for s in board.scores if s.damage is not None][:10]
+        if ranked:
+            chart = bar_chart("Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
+                              [s.damage.value for s in ranked if s.damage], brand=user.practice.brand_colour,
+                              nonce=csp_nonce(), description="Partners by estimated brand damage, most first; "
+                                                             "the table below gives each with its interval.")
     return render_template("home.html", counts=counts, summary=practice_summary(session, pid),
-                           followups=followup_queue.counts(session, now(), pid, user.id))
+                           followups=followup_queue.counts(session, now(), pid, user.id), board=board,
+                           damage_chart=chart, errors=errors, category=category, categories=PARTNER_CATEGORIES,
+                           period_options=period_options(user.practice) if board else [])

@@ -1,0 +1,128 @@
+"""Scores for the pages, the export and the report: every partner of a practice scored for a period (and the
+period before, for trends and early warnings), ranked by brand damage, with breaches and warnings.
+
+Plain functions of ``(session, now, practice, …)``; the SQL is in ``measures``, the formula in
+``attribution``. Nothing here is stored: a board is computed when it is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from partnermon.models import MomentOfTruth, Partner, Practice
+from partnermon.scoring import attribution, measures, thresholds, warnings
+from partnermon.scoring.attribution import PartnerScore
+from partnermon.scoring.measures import FeedbackCounts, Health, ProbeCounts
+from partnermon.scoring.periods import Period
+
+# An index that moved less than this many points since the period before is "about the same".
+TREND_POINTS = 2.0
+
+
+@dataclass
+class Board:
+    practice: Practice
+    period: Period
+    scores: list[PartnerScore]                      # ranked, most damage first
+    previous: dict[int, PartnerScore]               # the period before, by partner id
+    breaches: list[thresholds.Breach]
+    warnings: list[warnings.Change]
+    unverified: dict[int, FeedbackCounts] = field(default_factory=dict)   # open-link answers, by partner id
+
+    @property
+    def min_responses(self) -> int:
+        return self.practice.score_min_responses
+
+    def trend(self, score: PartnerScore) -> str | None:
+        """"up", "down" or "same" (the index since the period before), or None when either is unknown."""
+        before = self.previous.get(score.partner.id)
+        if score.index is None or before is None or before.index is None:
+            return None
+        assert score.index.value is not None and before.index.value is not None
+        change = score.index.value - before.index.value
+        if abs(change) < TREND_POINTS:
+            return "same"
+        return "up" if change > 0 else "down"
+
+    def index_change(self, score: PartnerScore) -> float | None:
+        before = self.previous.get(score.partner.id)
+        if score.index is None or before is None or before.index is None:
+            return None
+        assert score.index.value is not None and before.index.value is not None
+        return score.index.value - before.index.value
+
+    def breaches_of(self, partner_id: int) -> list[thresholds.Breach]:
+        return [b for b in self.breaches if b.partner.partner.id == partner_id]
+
+    def warnings_of(self, partner_id: int) -> list[warnings.Change]:
+        return [w for w in self.warnings if w.partner.partner.id == partner_id]
+
+
+def _partners(session: Session, practice: Practice, *, category: str | None, partner_id: int | None) -> list[Partner]:
+    query = select(Partner).where(Partner.practice_id == practice.id).order_by(Partner.name)
+    if category:
+        query = query.where(Partner.category == category)
+    if partner_id is not None:
+        query = query.where(Partner.id == partner_id)
+    return list(session.scalars(query))
+
+
+def score_periods(session: Session, now: datetime, practice: Practice, periods: Sequence[Period], *,
+                  category: str | None = None, partner_id: int | None = None) -> list[dict[int, PartnerScore]]:
+    """Every partner (or one) scored for each period: one dict per period, by partner id.
+
+    Exposure is judged against all the practice's partners, whatever the filter, so that filtering the
+    list by category never changes a partner's numbers."""
+    all_partners = list(session.scalars(select(Partner).where(Partner.practice_id == practice.id)))
+    exposure, assumed = attribution.exposures(all_partners)
+    wanted = [p for p in all_partners if (not category or p.category == category)
+              and (partner_id is None or p.id == partner_id)]
+    moments = {m.id: m for m in session.scalars(select(MomentOfTruth).where(MomentOfTruth.practice_id == practice.id))}
+    feedback = measures.feedback_counts(session, practice.id, periods, partner_id=partner_id)
+    probes = measures.probe_counts(session, practice.id, periods, partner_id=partner_id)
+    # What is wrong right now belongs to the period that holds now, not to last year's months.
+    health = measures.health_now(session, now, practice.id, partner_id=partner_id)
+    current = {i for i, p in enumerate(periods) if p.start <= now < p.end}
+    minimum = practice.score_min_responses
+    results: list[dict[int, PartnerScore]] = []
+    for index in range(len(periods)):
+        by_partner: dict[int, PartnerScore] = {}
+        for partner in sorted(wanted, key=lambda p: p.name.lower()):
+            keys = {m for (pid, m, i) in feedback if pid == partner.id and i == index}
+            keys |= {m for (pid, m, i) in probes if pid == partner.id and i == index}
+            if index in current:
+                keys |= {m for (pid, m) in health if pid == partner.id}
+            ordered = sorted(keys, key=lambda m: (m is None, moments[m].position if m in moments else 0, m or 0))
+            moment_scores = [
+                attribution.score_moment(
+                    moments.get(m) if m is not None else None,
+                    feedback.get((partner.id, m, index), FeedbackCounts()),
+                    probes.get((partner.id, m, index), ProbeCounts()),
+                    health.get((partner.id, m), Health()) if index in current else Health(),
+                    minimum)
+                for m in ordered]
+            by_partner[partner.id] = attribution.score_partner(partner, moment_scores, exposure[partner.id],
+                                                               partner.id in assumed)
+        results.append(by_partner)
+    return results
+
+
+def build(session: Session, now: datetime, practice: Practice, period: Period, *, category: str | None = None,
+          partner_id: int | None = None) -> Board:
+    previous_period = period.previous()
+    current, previous = score_periods(session, now, practice, [previous_period, period], category=category,
+                                      partner_id=partner_id)[::-1]
+    ranked = attribution.rank(list(current.values()))
+    limits = thresholds.limits_of(session, practice.id)
+    unverified: dict[int, FeedbackCounts] = {}
+    for (pid, _moment, _index), counts in measures.feedback_counts(session, practice.id, [period], verified=False,
+                                                                   partner_id=partner_id).items():
+        if pid in current:
+            unverified.setdefault(pid, FeedbackCounts()).add(counts)
+    return Board(practice, period, ranked, previous, thresholds.breaches(ranked, limits),
+                 warnings.early_warnings(ranked, previous), unverified)

@@ -1,0 +1,133 @@
+"""What one partner's experience page (and its section of the monthly report) shows beyond its score: twelve
+months of trends, incidents, recent comments, open follow-ups, and a summary a practice could send to the
+partner's account manager.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from partnermon.business_hours import BusinessHours
+from partnermon.models import FeedbackResponse, FollowUp, Incident, Partner, Practice, Touchpoint
+from partnermon.monitoring.status import describe_duration
+from partnermon.scoring import periods as periods_
+from partnermon.scoring.attribution import PartnerScore
+from partnermon.scoring.board import Board, score_periods
+from partnermon.scoring.periods import Period
+
+RECENT_COMMENTS = 8
+RECENT_INCIDENTS = 20
+
+
+@dataclass
+class Trends:
+    periods: list[Period]
+    scores: list[PartnerScore]
+    min_responses: int
+
+    @property
+    def labels(self) -> list[str]:
+        return [p.short_label for p in self.periods]
+
+    def series(self, what: str) -> list[float | None]:
+        values: list[float | None] = []
+        for score in self.scores:
+            if what == "index":
+                values.append(score.index.value if score.index else None)
+            elif what == "dissatisfaction":
+                rate = score.feedback.dissatisfaction.value
+                enough = score.feedback.n >= max(1, self.min_responses)
+                values.append(100 * rate if enough and rate is not None else None)
+            elif what == "bh_availability":
+                value = score.probes.bh_availability.value
+                values.append(100 * value if value is not None else None)
+            elif what == "p95_s":
+                p95 = score.probes.p95_ms
+                values.append(p95 / 1000 if p95 is not None else None)
+            else:
+                raise KeyError(what)
+        return values
+
+
+def trends(session: Session, now: datetime, practice: Practice, partner: Partner, months: int = 12) -> Trends:
+    months_ = periods_.last_months(now, practice.timezone, months)
+    by_period = score_periods(session, now, practice, months_, partner_id=partner.id)
+    return Trends(months_, [scores[partner.id] for scores in by_period], practice.score_min_responses)
+
+
+def incidents(session: Session, partner: Partner, period: Period) -> list[Incident]:
+    return list(session.scalars(
+        select(Incident).join(Touchpoint, Touchpoint.id == Incident.touchpoint_id)
+        .options(joinedload(Incident.touchpoint))
+        .where(Incident.practice_id == partner.practice_id, Touchpoint.partner_id == partner.id,
+               Incident.kind == "down", Incident.started_at >= period.start, Incident.started_at < period.end)
+        .order_by(Incident.started_at.desc()).limit(RECENT_INCIDENTS)))
+
+
+def incident_seconds(incident: Incident, now: datetime, hours: BusinessHours) -> tuple[int, int]:
+    """(all, business-hours) seconds of an incident; an open one up to now."""
+    if incident.resolved_at is not None and incident.seconds_total is not None:
+        return incident.seconds_total, incident.seconds_in_business_hours or 0
+    end = incident.resolved_at or now
+    return int((end - incident.started_at).total_seconds()), hours.seconds_within(incident.started_at, end)
+
+
+def recent_comments(session: Session, partner: Partner, period: Period, limit: int = RECENT_COMMENTS
+                    ) -> list[FeedbackResponse]:
+    return list(session.scalars(
+        select(FeedbackResponse).options(joinedload(FeedbackResponse.moment))
+        .where(FeedbackResponse.practice_id == partner.practice_id, FeedbackResponse.partner_id == partner.id,
+               FeedbackResponse.comment != "", FeedbackResponse.created_at >= period.start,
+               FeedbackResponse.created_at < period.end)
+        .order_by(FeedbackResponse.created_at.desc()).limit(limit)))
+
+
+def open_follow_ups(session: Session, partner: Partner) -> list[FollowUp]:
+    return list(session.scalars(
+        select(FollowUp).options(joinedload(FollowUp.assignee), joinedload(FollowUp.moment))
+        .where(FollowUp.practice_id == partner.practice_id, FollowUp.partner_id == partner.id,
+               FollowUp.status != "resolved")
+        .order_by(FollowUp.contact_due_at)))
+
+
+def account_manager_summary(board: Board, score: PartnerScore, actions: list[str]) -> str:
+    """Plain text a practice could paste into an email to the partner's account manager. Names no client."""
+    practice, partner, period = board.practice, score.partner, board.period
+    lines = [f"{partner.name}: how our clients experienced you in {period.label}", ""]
+    fb = score.feedback
+    if fb.n >= board.min_responses:
+        line = (f"{fb.n} of our clients answered our feedback request: {_pct(fb.csat.value)} satisfied, "
+                f"{_pct(fb.dissatisfaction.value)} dissatisfied")
+        if fb.recommend_n:
+            line += f", NPS {fb.nps.value:+.0f}"
+        lines.append(line + ".")
+    elif fb.n:
+        lines.append(f"{fb.n} of our clients answered our feedback request (too few to draw conclusions yet).")
+    for moment in score.moments:
+        parts = []
+        if moment.enough_feedback:
+            parts.append(f"{_pct(moment.feedback.dissatisfaction.value)} dissatisfied of {moment.feedback.n}")
+        availability = moment.probes.bh_availability.value
+        if availability is not None:
+            parts.append(f"available {availability * 100:.2f} % of business hours")
+        if moment.probes.incidents:
+            parts.append(f"{moment.probes.incidents} outage{'s' if moment.probes.incidents != 1 else ''}, "
+                         f"{describe_duration(moment.probes.bh_incident_seconds)} in business hours")
+        if moment.probes.p95_ms is not None:
+            parts.append(f"95 % of pages answered within {moment.probes.p95_ms / 1000:.1f} s")
+        if moment.health.contact_missing:
+            parts.append("no way to reach a person on the page")
+        if parts:
+            lines.append(f"- {moment.name}: " + "; ".join(parts) + ".")
+    if actions:
+        lines += ["", "What we would like to discuss:"] + [f"- {a}" for a in actions]
+    lines += ["", f"— {practice.name}"]
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.0f} %"

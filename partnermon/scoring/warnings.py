@@ -1,0 +1,116 @@
+"""Early warning (DESIGN.md §5): a partner × moment whose measures changed significantly since the period
+before, flagged even while still inside its thresholds.
+
+The test: for each rate (dissatisfaction, brand harm, business-hours downtime, share of slow checks), a
+pooled two-proportion z-test of this period against the one before. A practice makes hundreds of these
+comparisons at once, and at p < 0.05 one in twenty would fire on noise alone, so the p-values are
+corrected together with Benjamini–Hochberg (a false discovery rate of 5 %). A change must also be big
+enough to matter — probe counts run to thousands, where a tiny change is "significant" — and each sample
+large enough: the minimum number of responses for feedback, 100 checks for probes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from partnermon.scoring.attribution import MomentScore, PartnerScore
+from partnermon.scoring.stats import TestResult, format_p, two_proportion_test
+
+FALSE_DISCOVERY_RATE = 0.05
+MIN_CHECKS = 100
+
+
+@dataclass(frozen=True)
+class Rate:
+    key: str
+    label: str
+    min_change: float
+    # (successes, n) of a moment, and whether that sample is large enough to test
+    counts: Callable[[MomentScore], tuple[int, int]]
+    big_enough: Callable[[MomentScore, int], bool]
+
+
+def _answered(m: MomentScore) -> int:
+    return m.probes.up + m.probes.degraded
+
+
+RATES: tuple[Rate, ...] = (
+    Rate("dissatisfaction", "Dissatisfied clients", 0.05, lambda m: (m.feedback.dissatisfied, m.feedback.n),
+         lambda m, n: m.enough_feedback),
+    Rate("brand_harm", "Clients who think less of the practice", 0.05, lambda m: (m.feedback.brand_harm, m.feedback.n),
+         lambda m, n: m.enough_feedback),
+    Rate("bh_downtime", "Downtime in business hours", 0.005, lambda m: (m.probes.bh_down, m.probes.bh_checks),
+         lambda m, n: n >= MIN_CHECKS),
+    Rate("slow_checks", "Checks slower than 3 s", 0.05, lambda m: (min(m.probes.slow, _answered(m)), _answered(m)),
+         lambda m, n: n >= MIN_CHECKS),
+)
+RATE_LABELS = {rate.key: rate.label for rate in RATES}
+
+
+@dataclass(frozen=True)
+class Change:
+    partner: PartnerScore
+    moment: MomentScore
+    rate: Rate
+    result: TestResult
+    adjusted_p: float
+
+    @property
+    def direction(self) -> str:
+        return "worse" if self.result.after > self.result.before else "better"
+
+    @property
+    def moment_id(self) -> int | None:
+        return self.moment.moment.id if self.moment.moment is not None else None
+
+    def describe(self) -> str:
+        return (f"{self.rate.label} went from {self.result.before * 100:.1f} % to {self.result.after * 100:.1f} % "
+                f"({self.result.describe()}; {benjamini_label(self.adjusted_p)})")
+
+
+def benjamini_label(adjusted: float) -> str:
+    return f"adjusted p {format_p(adjusted)}"
+
+
+def benjamini_hochberg(p_values: list[float]) -> list[float]:
+    """Adjusted p-values (q-values), in the order given: p × m / rank, made monotone from the largest down."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 1.0
+    for position in range(m - 1, -1, -1):
+        i = order[position]
+        running = min(running, p_values[i] * m / (position + 1))
+        adjusted[i] = running
+    return adjusted
+
+
+def early_warnings(current: Iterable[PartnerScore], previous: dict[int, PartnerScore]) -> list[Change]:
+    """Every significant change between each partner × moment now and in the period before, worst first."""
+    candidates: list[tuple[PartnerScore, MomentScore, Rate, TestResult]] = []
+    for partner in current:
+        before_partner = previous.get(partner.partner.id)
+        if before_partner is None:
+            continue
+        before_moments = {_moment_key(m): m for m in before_partner.moments}
+        for moment in partner.moments:
+            before = before_moments.get(_moment_key(moment))
+            if before is None:
+                continue
+            for rate in RATES:
+                k1, n1 = rate.counts(before)
+                k2, n2 = rate.counts(moment)
+                if not (rate.big_enough(before, n1) and rate.big_enough(moment, n2)):
+                    continue
+                result = two_proportion_test(k1, n1, k2, n2)
+                if result is not None:
+                    candidates.append((partner, moment, rate, result))
+    adjusted = benjamini_hochberg([c[3].p_value for c in candidates])
+    found = [Change(p, m, rate, result, q) for (p, m, rate, result), q in zip(candidates, adjusted)
+             if q < FALSE_DISCOVERY_RATE and abs(result.after - result.before) >= rate.min_change]
+    return sorted(found, key=lambda w: (w.direction != "worse", w.adjusted_p))
+
+
+def _moment_key(moment: MomentScore) -> int | None:
+    return moment.moment.id if moment.moment is not None else None
