@@ -35,6 +35,11 @@ class Board:
     unverified: dict[int, FeedbackCounts] = field(default_factory=dict)   # open-link answers, by partner id
 
     @property
+    def anything_measured(self) -> bool:
+        """Some partner has a score, or at least an answer or a check (then it is listed as too thin to rank)."""
+        return any(s.has_data or s.feedback.n or s.probes.checks for s in self.scores)
+
+    @property
     def min_responses(self) -> int:
         return self.practice.score_min_responses
 
