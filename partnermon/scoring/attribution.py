@@ -6,8 +6,9 @@ Per partner × moment of truth, the **harm rate** is the chance that a client's 
 
 - from feedback: the share of responses that were dissatisfied or said the practice now looks worse
   (used only with at least the practice's minimum number of responses);
-- from probes: the share of business-hours checks that found the touchpoint down, plus half the share of
-  checks slower than 3 s, plus a fixed 10 % while a page no longer offers a way to reach a person;
+- from probes: the share of business-hours checks that found the touchpoint down, half the share of checks
+  slower than 3 s, and a fixed 10 % while a page no longer offers a way to reach a person, combined as the
+  chance of any of them (as below);
 - both together: 1 − (1 − feedback harm) × (1 − probe harm), the chance of either.
 
 Per partner, the harm rates of its moments are averaged with the moments' stakes as weights (high 3,

@@ -119,15 +119,22 @@ def score_periods(session: Session, now: datetime, practice: Practice, periods: 
 
 def build(session: Session, now: datetime, practice: Practice, period: Period, *, category: str | None = None,
           partner_id: int | None = None) -> Board:
+    """The board for ``period``; ``category`` or ``partner_id`` narrow what it lists, not how it is computed:
+    early warnings are corrected over every comparison in the practice, so a filtered page shows exactly the
+    warnings (and adjusted p-values) of the whole board."""
     previous_period = period.previous()
-    current, previous = score_periods(session, now, practice, [previous_period, period], category=category,
-                                      partner_id=partner_id)[::-1]
-    ranked = attribution.rank(list(current.values()))
+    current, previous = score_periods(session, now, practice, [previous_period, period])[::-1]
+    changes = warnings.early_warnings(attribution.rank(list(current.values())), previous)
+
+    def wanted(partner: Partner) -> bool:
+        return (not category or partner.category == category) and (partner_id is None or partner.id == partner_id)
+
+    ranked = attribution.rank([s for s in current.values() if wanted(s.partner)])
     limits = thresholds.limits_of(session, practice.id)
     unverified: dict[int, FeedbackCounts] = {}
     for (pid, _moment, _index), counts in measures.feedback_counts(session, practice.id, [period], verified=False,
                                                                    partner_id=partner_id).items():
-        if pid in current:
+        if pid in current and wanted(current[pid].partner):
             unverified.setdefault(pid, FeedbackCounts()).add(counts)
-    return Board(practice, period, ranked, previous, thresholds.breaches(ranked, limits),
-                 warnings.early_warnings(ranked, previous), unverified)
+    return Board(practice, period, ranked, {pid: s for pid, s in previous.items() if wanted(s.partner)},
+                 thresholds.breaches(ranked, limits), [c for c in changes if wanted(c.partner.partner)], unverified)
