@@ -6,7 +6,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from partnermon.paths import MIGRATIONS_DIR
 
@@ -19,9 +19,30 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # On SQLite, Alembic changes some tables by copying them and dropping the old one, and with foreign
+            # keys on, dropping ``practice`` deletes every row that refers to it (ON DELETE CASCADE): an upgrade
+            # would empty the database. Off while migrating (it cannot change inside a transaction), then the
+            # references are checked before the upgrade commits.
+            _pragma(connection, "PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the upgrade left rows pointing at nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                _pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _pragma(connection: Connection, statement: str) -> None:
+    connection.exec_driver_sql(statement)
+    connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partnermon.models import DailyRollup, FeedbackResponse, MomentOfTruth, Partner, Practice, ScoreThreshold
-from partnermon.models.monitoring import HISTOGRAM_SIZE
+from partnermon.models.monitoring import HISTOGRAM_SIZE, latency_columns
 from tests.conftest import NOW, Browser, text_of
 from tests.factories import Cast, partner as make_partner, touchpoint as make_touchpoint
 
@@ -53,7 +53,7 @@ def checks(session: Session, cast: Cast, *, bh_down: int, days: int = 10) -> Non
         session.add(DailyRollup(practice_id=cast.harbour.id, touchpoint_id=cast.acme_claims.id,
                                 day=(NOW - timedelta(days=offset)).date(), up=100 - bh_down, degraded=0, down=bh_down,
                                 maintenance=0, bh_up=100 - bh_down, bh_degraded=0, bh_down=bh_down,
-                                histogram=histogram, bh_histogram=histogram))
+                                histogram=histogram, bh_histogram=histogram, **latency_columns(histogram)))
     session.commit()
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from partnermon.models import DailyRollup, HourlyRollup, JobMark, Practice, ProbeResult
-from partnermon.models.monitoring import HISTOGRAM_SIZE, LATENCY_EDGES_MS
+from partnermon.models.monitoring import HISTOGRAM_SIZE, LATENCY_EDGES_MS, latency_columns
 
 MARK = "rollups"
 # Results are recorded up to a lease after they start; hours this close to the mark are recomputed.
@@ -170,7 +170,8 @@ def _roll_up_days(session: Session, touched: set[tuple[int, datetime]]) -> None:
             session.execute(delete(DailyRollup).where(DailyRollup.practice_id == practice_id, DailyRollup.day == day))
             if sums:
                 session.execute(insert(DailyRollup), [
-                    {"touchpoint_id": t, "practice_id": practice_id, "day": day, **c.as_row()} for t, c in sums.items()
+                    {"touchpoint_id": t, "practice_id": practice_id, "day": day, **c.as_row(),
+                     **latency_columns(c.histogram)} for t, c in sums.items()
                 ])
 
 

@@ -94,25 +94,29 @@ def score_periods(session: Session, now: datetime, practice: Practice, periods: 
     health = measures.health_now(session, now, practice.id, partner_id=partner_id)
     current = {i for i, p in enumerate(periods) if p.start <= now < p.end}
     minimum = practice.score_min_responses
+    # Which moments each partner has anything for, per period: one pass over the keys, not one per partner.
+    measured: dict[tuple[int, int], set[int | None]] = {}
+    for pid, moment_id, index in (*feedback, *probes):
+        measured.setdefault((pid, index), set()).add(moment_id)
+    unwell: dict[int, set[int | None]] = {}
+    for pid, moment_id in health:
+        unwell.setdefault(pid, set()).add(moment_id)
     results: list[dict[int, PartnerScore]] = []
     for index in range(len(periods)):
         by_partner: dict[int, PartnerScore] = {}
         for partner in sorted(wanted, key=lambda p: p.name.lower()):
-            keys = {m for (pid, m, i) in feedback if pid == partner.id and i == index}
-            keys |= {m for (pid, m, i) in probes if pid == partner.id and i == index}
-            if index in current:
-                keys |= {m for (pid, m) in health if pid == partner.id}
+            pid = partner.id
+            keys = measured.get((pid, index), set()) | (unwell.get(pid, set()) if index in current else set())
             ordered = sorted(keys, key=lambda m: (m is None, moments[m].position if m in moments else 0, m or 0))
             moment_scores = [
                 attribution.score_moment(
                     moments.get(m) if m is not None else None,
-                    feedback.get((partner.id, m, index), FeedbackCounts()),
-                    probes.get((partner.id, m, index), ProbeCounts()),
-                    health.get((partner.id, m), Health()) if index in current else Health(),
+                    feedback.get((pid, m, index), FeedbackCounts()),
+                    probes.get((pid, m, index), ProbeCounts()),
+                    health.get((pid, m), Health()) if index in current else Health(),
                     minimum)
                 for m in ordered]
-            by_partner[partner.id] = attribution.score_partner(partner, moment_scores, exposure[partner.id],
-                                                               partner.id in assumed)
+            by_partner[pid] = attribution.score_partner(partner, moment_scores, exposure[pid], pid in assumed)
         results.append(by_partner)
     return results
 

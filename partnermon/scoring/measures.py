@@ -15,12 +15,12 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Sequence
 
-from sqlalchemy import Integer, and_, case, cast, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from partnermon.models import DailyRollup, FeedbackResponse, FollowUp, Incident, Probe, Touchpoint
-from partnermon.models.monitoring import HISTOGRAM_SIZE, LATENCY_EDGES_MS
+from partnermon.models.monitoring import HISTOGRAM_SIZE, LATENCY_COLUMNS, LATENCY_EDGES_MS
 from partnermon.monitoring.rollups import percentile
 from partnermon.scoring.periods import Period
 from partnermon.scoring.stats import Estimate, nps, wilson
@@ -178,8 +178,8 @@ def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], 
     bucket = _bucket(d.day, day_bounds).label("bucket")
     sums = [func.coalesce(func.sum(getattr(d, name)), 0)
             for name in ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")]
-    # The fixed-bucket histograms add up bucket by bucket, in SQL (JSON element access works on both databases).
-    buckets = [func.coalesce(func.sum(cast(d.histogram[i].as_integer(), Integer)), 0) for i in range(HISTOGRAM_SIZE)]
+    # The fixed-bucket histograms add up bucket by bucket, in SQL, from the rollups' bucket columns.
+    buckets = [func.coalesce(func.sum(getattr(d, name)), 0) for name in LATENCY_COLUMNS]
     query = (select(t.partner_id, t.moment_id, bucket, *sums, *buckets)
              .join(t, t.id == d.touchpoint_id)
              .where(d.practice_id == practice_id, _in_any(d.day, day_bounds))

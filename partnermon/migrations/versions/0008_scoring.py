@@ -60,13 +60,41 @@ def upgrade() -> None:
 
     with op.batch_alter_table('practice', schema=None) as batch_op:
         batch_op.add_column(sa.Column('score_min_responses', sa.Integer(), server_default='5', nullable=False))
-        batch_op.add_column(sa.Column('is_demo', sa.Boolean(), server_default=sa.false(), nullable=False))
+        # A constant default (not sa.false()): SQLite then adds the column in place. An expression default makes
+        # Alembic rebuild the table, and dropping the old practice table cascades into every practice's rows.
+        batch_op.add_column(sa.Column('is_demo', sa.Boolean(), server_default='0', nullable=False))
 
     with op.batch_alter_table('rollup_daily', schema=None) as batch_op:
         batch_op.create_index('ix_rollup_daily_practice_day', ['practice_id', 'day'], unique=False)
+        for bucket in range(HISTOGRAM_SIZE):
+            batch_op.add_column(sa.Column(f'latency_{bucket}', sa.Integer(), server_default='0', nullable=False))
+    _fill_latency_columns()
 
     with op.batch_alter_table('feedback_response', schema=None) as batch_op:
         batch_op.create_index('ix_feedback_response_practice_created', ['practice_id', 'created_at'], unique=False)
+
+
+HISTOGRAM_SIZE = 21
+
+
+def _fill_latency_columns() -> None:
+    """Existing daily rollups get their bucket columns from their JSON histogram, a batch at a time."""
+    bind = op.get_bind()
+    daily = sa.table('rollup_daily', sa.column('id', sa.Integer()), sa.column('histogram', sa.JSON()),
+                     *[sa.column(f'latency_{b}', sa.Integer()) for b in range(HISTOGRAM_SIZE)])
+    last = 0
+    while True:
+        rows = bind.execute(sa.select(daily.c.id, daily.c.histogram).where(daily.c.id > last)
+                            .order_by(daily.c.id).limit(1000)).all()
+        if not rows:
+            return
+        for row_id, histogram in rows:
+            values = list(histogram or [])[:HISTOGRAM_SIZE]
+            values += [0] * (HISTOGRAM_SIZE - len(values))
+            if any(values):
+                bind.execute(daily.update().where(daily.c.id == row_id)
+                             .values({f'latency_{b}': int(v) for b, v in enumerate(values)}))
+        last = rows[-1][0]
 
 
 def downgrade() -> None:
@@ -74,6 +102,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_feedback_response_practice_created')
     with op.batch_alter_table('rollup_daily', schema=None) as batch_op:
         batch_op.drop_index('ix_rollup_daily_practice_day')
+        for bucket in range(HISTOGRAM_SIZE):
+            batch_op.drop_column(f'latency_{bucket}')
     with op.batch_alter_table('practice', schema=None) as batch_op:
         batch_op.drop_column('is_demo')
         batch_op.drop_column('score_min_responses')
