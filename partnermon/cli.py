@@ -14,6 +14,7 @@ from partnermon import accounts, jobs, partners, practices, schema
 from partnermon.cli_support import (
     fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
+from partnermon.cli_demo import demo_command
 from partnermon.cli_exports import export_command
 from partnermon.cli_feedback import feedback_link_command
 from partnermon.cli_monitoring import probe_command
@@ -219,6 +220,7 @@ def worker_command(threads: int, poll: float) -> None:
 main.add_command(probe_command)
 main.add_command(export_command)
 main.add_command(feedback_link_command)
+main.add_command(demo_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from partnermon.followups import emails
 from partnermon.followups.service import SYSTEM, active_owners, can_work_follow_ups, record_event
 from partnermon.models.followups import FollowUp
+from partnermon.models.practice import Practice
 
 BATCH = 500
 
@@ -45,6 +46,8 @@ def check_deadlines(session: Session, now: datetime, base_url: str) -> DeadlineR
     """Tell the owners about each follow-up that became overdue, and remind its assignee."""
     overdue = list(session.scalars(
         select(FollowUp)
+        # A demo practice's follow-ups are invented, and so are the people who would be emailed.
+        .join(Practice, Practice.id == FollowUp.practice_id).where(Practice.is_demo.is_(False))
         .where(FollowUp.status == "open", FollowUp.contact_due_at <= now,
                or_(FollowUp.escalated_at.is_(None), FollowUp.assignee_reminded_at.is_(None)))
         .order_by(FollowUp.contact_due_at, FollowUp.id).limit(BATCH)))
