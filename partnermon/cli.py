@@ -161,9 +161,12 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
         threading.Thread(target=worker.run, args=(stop_probes,), name="probe-worker", daemon=True).start()
     with runtime.session_factory() as session:
         first_run = not practices.any_practice_exists(session)
+        demo_only = not first_run and not practices.any_practice_exists(session, counting_demos=False)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     address = f"http://{shown_host}:{port}"
     click.echo(f"partnermon is running at {address}" + (" — open it to set up your practice." if first_run else ""))
+    if demo_only:
+        click.echo(f"Sign in with the demo practice's login, or set up your own practice at {address}/setup.")
     click.echo(f"Database: {runtime.engine.url.render_as_string(hide_password=True)}")
     if not runtime.settings.smtp_url:
         click.echo("PARTNERMON_SMTP_URL is not set: emails stay queued in the outbox and are written to this log.")

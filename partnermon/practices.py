@@ -15,8 +15,11 @@ ALLOWED_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image
 MAX_LOGO_BYTES = 512 * 1024
 
 
-def any_practice_exists(session: Session) -> bool:
-    return bool(session.scalar(select(exists().where(Practice.id.is_not(None)))))
+def any_practice_exists(session: Session, *, counting_demos: bool = True) -> bool:
+    """Whether the instance is set up. ``counting_demos=False``: whether anyone has set up a practice of
+    their own (a database holding only ``partnermon demo``'s practice still offers the set-up page)."""
+    condition = Practice.id.is_not(None) if counting_demos else Practice.is_demo.is_(False)
+    return bool(session.scalar(select(exists().where(condition))))
 
 
 def by_slug(session: Session, slug: str) -> Practice:

@@ -467,3 +467,10 @@ def test_the_session_cookie_is_httponly_and_samesite_lax_after_signing_in(world:
     attributes = {a.strip().split("=")[0].lower(): a.strip() for a in cookies[0].split(";")[1:]}
     assert "httponly" in attributes
     assert attributes.get("samesite", "").lower() == "samesite=lax"
+
+
+def test_once_a_real_practice_exists_set_up_is_gone_even_beside_a_demo(client, session, cast) -> None:  # type: ignore[no-untyped-def]
+    cast.quay.is_demo = True
+    session.commit()
+    assert client.get("/setup").status_code == 404
+    assert "Set up your own practice" not in client.get("/sign-in").get_data(as_text=True)

@@ -296,3 +296,11 @@ def test_a_demo_practices_follow_ups_falling_overdue_email_nobody(session: Sessi
     check_deadlines(session, much_later, "http://partnermon.test")
     session.commit()
     assert session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
+
+
+def test_with_only_the_demo_the_sign_in_page_offers_set_up_and_set_up_still_works(
+        cli: Callable[..., Result], client: Any) -> None:
+    assert cli("demo", "--months", "1").exit_code == 0
+    page = client.get("/sign-in").get_data(as_text=True)
+    assert "Set up your own practice" in page
+    assert client.get("/setup").status_code == 200

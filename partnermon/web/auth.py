@@ -20,12 +20,12 @@ def sign_in_page() -> Response | str | tuple[str, int]:
     if current_user() is not None:
         return redirect(target)
     if request.method == "GET":
-        return render_template("auth/sign_in.html", next=target, errors={}, form={})
+        return render_template("auth/sign_in.html", next=target, errors={}, form={}, offer_setup=_offer_setup())
     try:
         user = accounts.authenticate(db(), now(), request.form.get("email", ""), request.form.get("password", ""), client_ip())
     except accounts.SignInRefused as exc:
         return render_template("auth/sign_in.html", next=target, errors={"form": str(exc)},
-                               form={"email": request.form.get("email", "")}), 401
+                               form={"email": request.form.get("email", "")}, offer_setup=_offer_setup()), 401
     db().commit()
     sign_in(user)
     return redirect(target)
@@ -38,11 +38,16 @@ def sign_out_page() -> Response:
     return redirect(url_for("auth.sign_in"))
 
 
+def _offer_setup() -> bool:
+    """Only the demo practice exists: someone trying partnermon may want to set up their own next."""
+    return not practices.any_practice_exists(db(), counting_demos=False)
+
+
 @bp.route("/setup", methods=["GET", "POST"])
 def setup() -> Response | str | tuple[str, int]:
-    """Creates the first practice and its owner; gone for good once any practice exists."""
+    """Creates the first practice and its owner; gone for good once a practice exists (other than the demo)."""
     session = db()
-    if practices.any_practice_exists(session):
+    if practices.any_practice_exists(session, counting_demos=False):
         abort(404)
     if request.method == "GET":
         return render_template("auth/setup.html", errors={}, form={})
