@@ -54,7 +54,7 @@ def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[flo
                        x_label_rotation=0, show_minor_x_labels=True, dots_size=3, allow_interruptions=True,
                        range=y_range, y_title=y_title, title=title, margin=8, truncate_legend=40,
                        value_formatter=lambda v: value_format.format(v) if v is not None else "no data",
-                       print_values=False, show_y_guides=True)
+                       print_values=False, show_y_guides=True, truncate_label=-1)
     chart.x_labels = list(labels)
     for name, values in series.items():
         chart.add(name, list(values))
@@ -67,7 +67,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
     """One horizontal bar per label, in the order given (e.g. partners by brand damage)."""
     chart = pygal.HorizontalBar(js=[], disable_xml_declaration=True, width=width,
                                 height=height or max(160, 34 * len(labels) + 70), style=_style(brand),
-                                show_legend=False, title=title, margin=8, print_values=True,
+                                show_legend=False, title=title, margin=8, print_values=False,
                                 value_formatter=lambda v: value_format.format(v) if v is not None else "no data",
                                 truncate_label=28)
     # pygal draws the first label at the bottom; reverse so the list reads top-down as given.

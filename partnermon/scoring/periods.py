@@ -62,6 +62,16 @@ class Period:
             return f"{MONTH_NAMES[self.first_day.month - 1][:3]} {self.first_day.year}"
         return "last 30 days"
 
+    @property
+    def before_label(self) -> str:
+        """What the period before this one is called in "since …": "Oct 2026", "the 30 days before"."""
+        return self.previous().short_label if self.kind == "month" else "the 30 days before"
+
+    @property
+    def month_label(self) -> str:
+        """A month's axis label on a chart: "Jan" (the chart's title carries the years)."""
+        return MONTH_NAMES[self.first_day.month - 1][:3]
+
     def previous(self) -> "Period":
         if self.kind == "month":
             return month_of(shift_month(self.first_day, -1), self.zone_name)

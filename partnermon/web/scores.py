@@ -75,22 +75,23 @@ def partner(partner_id: int) -> tuple[str, int]:
     actions = suggested_actions(score, breaches, changes)
     trends = partner_page.trends(session, clock, practice, found)
     nonce, brand = csp_nonce(), practice.brand_colour
+    axis = [p.month_label for p in trends.periods]
     charts = {
-        "index": line_chart(f"Experience index, {trends.labels[0]}–{trends.labels[-1]}", trends.labels,
+        "index": line_chart(f"Experience index, {trends.labels[0]} to {trends.labels[-1]}", axis,
                             {found.name: trends.series("index")}, y_range=(0, 100), brand=brand, nonce=nonce,
                             description=f"{found.name}'s experience index (0–100) month by month; the table below "
                                         "gives the same numbers."),
-        "feedback": line_chart("Dissatisfied clients (%)", trends.labels,
+        "feedback": line_chart("Dissatisfied clients (%)", axis,
                                {"Dissatisfied": trends.series("dissatisfaction")}, value_format="{:.0f} %",
                                brand=brand, nonce=nonce,
                                description="The share of responses that were dissatisfied, month by month (months "
                                            "with too few responses are left out)."),
-        "availability": line_chart("Availability in business hours (%)", trends.labels,
+        "availability": line_chart("Availability in business hours (%)", axis,
                                    {"Available": trends.series("bh_availability")}, value_format="{:.2f} %",
                                    brand=brand, nonce=nonce,
                                    description="The share of business-hours checks that found the partner's "
                                                "touchpoints working, month by month."),
-        "speed": line_chart("p95 response time (s)", trends.labels, {"p95": trends.series("p95_s")},
+        "speed": line_chart("p95 response time (s)", axis, {"p95": trends.series("p95_s")},
                             value_format="{:.1f} s", brand=brand, nonce=nonce,
                             description="95 % of checks were answered within this many seconds, month by month."),
     }
