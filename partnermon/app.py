@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import followups
     from partnermon.web import alert_preferences, unsubscribe
     from partnermon.web import scores
+    from partnermon.web import reports
 
     context.init_app(app)
     security.init_app(app)
@@ -60,4 +61,5 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(alert_preferences.bp)
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(scores.bp)
+    app.register_blueprint(reports.bp)
     return app

@@ -15,6 +15,7 @@ from partnermon.cli_support import (
     fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
 from partnermon.cli_demo import demo_command
+from partnermon.cli_report import report_command
 from partnermon.cli_exports import export_command
 from partnermon.cli_feedback import feedback_link_command
 from partnermon.cli_monitoring import probe_command
@@ -214,6 +215,7 @@ def worker_command(threads: int, poll: float) -> None:
     while not stop.is_set():
         try:
             jobs.send_emails(runtime, utcnow(), worker=name)
+            jobs.render_reports(runtime, worker=name)
         except Exception:  # a database blip must not end the worker; log it and look again shortly
             logging.getLogger(__name__).exception("worker pass failed")
         stop.wait(poll)
@@ -224,6 +226,7 @@ main.add_command(probe_command)
 main.add_command(export_command)
 main.add_command(feedback_link_command)
 main.add_command(demo_command)
+main.add_command(report_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

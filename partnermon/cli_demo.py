@@ -12,25 +12,15 @@ import time
 import click
 
 from partnermon import demo, schema
-from partnermon.cli_support import fail, friendly_errors, open_runtime
+from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
 from partnermon.db import utcnow
-
-
-class _OneLineUsage(click.Command):
-    """A bad option is one line (``partnermon: …``), like every other mistake, not click's usage block."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as exc:
-            fail(exc.format_message(), code=exc.exit_code)
 
 
 def _progress(message: str) -> None:
     click.echo(f"partnermon demo: {message}", err=True)
 
 
-@click.command("demo", cls=_OneLineUsage)
+@click.command("demo", cls=OneLineUsage)
 @click.option("--practice", "slug", default=demo.DEFAULT_SLUG, show_default=True,
               help="The demo practice's slug.")
 @click.option("--months", default=12, show_default=True, type=click.IntRange(1, demo.MAX_MONTHS),

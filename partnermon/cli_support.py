@@ -74,3 +74,13 @@ def stop_on_signals() -> threading.Event:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     return stop
+
+
+class OneLineUsage(click.Command):
+    """A bad option is one line (``partnermon: …``), like every other mistake, not click's usage block."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as exc:
+            fail(exc.format_message(), code=exc.exit_code)

@@ -47,9 +47,15 @@ class Settings:
     result_retention_days: int = 90
     # Seconds an outbox row stays claimed by a sender before another may take it over.
     mail_lease_seconds: int = 120
+    # Where archived monthly reports are kept (PARTNERMON_REPORT_DIR); None: ``reports/`` in the instance folder.
+    report_dir: Path | None = None
     # Larger uploads (a logo is the only upload for now) are refused with 413.
     max_content_length: int = 2 * 1024 * 1024
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reports_path(self) -> Path:
+        return self.report_dir or self.instance_dir / "reports"
 
     def with_overrides(self, **changes: Any) -> "Settings":
         return replace(self, **changes)
@@ -111,4 +117,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         mail_from=env.get("PARTNERMON_MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM,
         probe_allow_cidrs=cidrs,
         result_retention_days=envint(env, "PARTNERMON_RESULT_RETENTION_DAYS", 90, minimum=1),
+        report_dir=Path(env["PARTNERMON_REPORT_DIR"].strip()).resolve() if env.get("PARTNERMON_REPORT_DIR", "").strip()
+        else None,
     )

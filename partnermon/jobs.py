@@ -21,6 +21,8 @@ from partnermon.followups import deadlines
 from partnermon.mail.sender import SendReport, send_due
 from partnermon.monitoring import rollups
 from partnermon.monitoring.worker import ProbeWorker
+from partnermon.reports import jobs as report_jobs
+from partnermon.reports.storage import ReportStore
 from partnermon.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,26 @@ def alert_digests(runtime: Runtime, now: datetime) -> DigestReport:
     """Send each user who chose a daily digest their alerts once a day, at 08:00 in their practice's zone."""
     return _in_one_transaction(runtime, "alert digests",
                                lambda session: send_digests(session, now, runtime.settings.base_url))
+
+
+def queue_reports(runtime: Runtime, now: datetime) -> int:
+    """Queue last month's report for each practice whose report day and hour have come (in its zone)."""
+    return _in_one_transaction(runtime, "reports queued",
+                               lambda session: report_jobs.queue_due_reports(session, now))
+
+
+def render_reports(runtime: Runtime, *, worker: str | None = None, limit: int = 2,
+                   renderer: report_jobs.Renderer | None = None) -> list[report_jobs.RenderOutcome]:
+    """Claim, render, archive and email due reports (a few per call: each takes seconds)."""
+    from partnermon.reports.make import make_pdf
+
+    settings = runtime.settings
+    outcomes = report_jobs.render_due(
+        runtime.session_factory, utcnow, worker or worker_id("reports"), store=ReportStore(settings.reports_path),
+        renderer=renderer or make_pdf, base_url=settings.base_url, secret_key=settings.secret_key, limit=limit)
+    for outcome in outcomes:
+        log.info("report %s: %s", outcome.report_id, "done" if outcome.done else f"failed: {outcome.error}")
+    return outcomes
 
 
 def roll_up(runtime: Runtime, now: datetime) -> int:

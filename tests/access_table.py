@@ -121,6 +121,13 @@ ROUTES: dict[str, Route] = {
     "scores.export": Route("/scores.csv", G, SIGNED_IN),
     "scores.methodology": Route("/methodology", G, SIGNED_IN),
     "scores.edit_thresholds": Route("/settings/thresholds", GP, OWNER),
+    # Reports: everyone reads and downloads them; owners make a month again. The email's download link is
+    # authorised by its signature (tests/test_reports.py covers it).
+    "reports.index": Route("/reports/", G, SIGNED_IN),
+    "reports.make": Route("/reports/", P, OWNER),
+    "reports.download": Route("/reports/<month>.pdf", G, SIGNED_IN, ids=(("month", "report_month"),)),
+    "reports.preview": Route("/reports/<month>/preview", G, SIGNED_IN, ids=(("month", "report_month"),)),
+    "reports.signed_download": Route("/reports/download/<token>", G, PUBLIC, ids=(("token", "report_token"),)),
     "unsubscribe.page": Route("/unsubscribe/<token>", G, PUBLIC, ids=(("token", "unsubscribe_token"),)),
     "unsubscribe.confirm": Route("/unsubscribe/<token>", P, PUBLIC, ids=(("token", "unsubscribe_token"),),
                                  csrf=False),
@@ -198,4 +205,5 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
                                          "quiet_from": "22:00", "quiet_to": "07:00"},
     "unsubscribe.confirm": lambda w: {"List-Unsubscribe": "One-Click"},
     "scores.edit_thresholds": lambda w: {"all:dissatisfaction": "1", "score_min_responses": "50"},
+    "reports.make": lambda w: {"month": "2026-10"},
 }

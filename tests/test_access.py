@@ -41,7 +41,9 @@ from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
 from partnermon.followups import service as followup_service
 from partnermon.monitoring import maintenance, probe_settings
-from partnermon.models import Base, Invitation, MomentOfTruth, Practice, User
+from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
+from partnermon.reports import emails as report_emails
+from partnermon.reports.storage import ReportStore
 from tests.access_table import (
     HARBOUR_LOGO, NEW_PASSWORD, OTHER_LOGO, OWNER, PAYLOADS, PUBLIC, ROUTES, SIGNED_IN, STAFF_ONLY, Route, _local_in,
 )
@@ -89,7 +91,7 @@ def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
+def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def]
     now = datetime.now(timezone.utc)  # the invitation must still be open when the app checks it
     invitation = accounts.invite_user(session, now, cast.harbour, email="ivy@harbour.test", role="viewer",
                                       name="Ivy", actor=cast.alice, base_url="http://partnermon.test")
@@ -117,6 +119,12 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
                                                responses.parse_answers({"satisfaction": "1"}, None))
     closed = followups.open_for_response(session, now, finn_answer, "http://partnermon.test")
     followup_service.record_resolved(session, now, closed, cast.alice, note="Done.")  # so a reopen would go through
+    store = ReportStore(runtime.settings.reports_path)
+    report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
+                    email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,
+                    pages=1, generated_at=now, created_at=now, updated_at=now)
+    session.add(report)
+    store.save(report.storage_key, b"%PDF-1.4 test\n")
     session.commit()
     ids = {
         "partner_id": cast.acme.id,
@@ -134,6 +142,8 @@ def world(cast: Cast, session) -> World:  # type: ignore[no-untyped-def]
         "follow_up_id": opened.id,
         "resolved_follow_up_id": closed.id,
         "unsubscribe_token": delivery.unsubscribe_token("test-secret-key", cast.alice, "certificate_expiring"),
+        "report_month": report.month,
+        "report_token": report_emails.download_token("test-secret-key", report, cast.alice.id),
     }
     return World(cast, ids)
 

@@ -32,9 +32,11 @@ def new_message_id(base_url: str) -> str:
 
 def enqueue(session: Session, now: datetime, *, template: str, to: str, dedupe_key: str,
             base_url: str, practice_id: int | None, context: dict[str, Any],
-            not_before: datetime | None = None, list_unsubscribe: str | None = None) -> OutboxEmail:
+            not_before: datetime | None = None, list_unsubscribe: str | None = None,
+            attachment: tuple[str, str, bytes] | None = None) -> OutboxEmail:
     """Queue one email. ``not_before`` holds it back (quiet hours); ``list_unsubscribe`` is the one-click
-    unsubscribe URL the sender puts in the List-Unsubscribe headers (non-essential alerts only)."""
+    unsubscribe URL the sender puts in the List-Unsubscribe headers (non-essential alerts only);
+    ``attachment`` is (file name, MIME type, content)."""
     existing = session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
     if existing is not None:
         return existing
@@ -54,6 +56,8 @@ def enqueue(session: Session, now: datetime, *, template: str, to: str, dedupe_k
         list_unsubscribe=list_unsubscribe,
         created_at=now,
     )
+    if attachment is not None:
+        values.update(attachment_name=attachment[0], attachment_type=attachment[1], attachment=attachment[2])
     # ON CONFLICT DO NOTHING: a concurrent enqueue of the same email leaves one row and no error,
     # without disturbing the caller's transaction.
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert

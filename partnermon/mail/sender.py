@@ -81,7 +81,9 @@ def mark_sent(session: Session, now: datetime, email_id: int, worker_id: str, de
         if dedupe_key.startswith(feedback_requests.INVITATION_KEY_PREFIX):
             feedback_requests.invitation_delivered(session, now, dedupe_key)
 
-    return _finish(session, email_id, worker_id, status="sent", sent_at=now, last_error=None, also=delivered)
+    # A sent email's attachment (a report's PDF) is in the archive already: the outbox need not keep a copy.
+    return _finish(session, email_id, worker_id, status="sent", sent_at=now, last_error=None, attachment=None,
+                   also=delivered)
 
 
 def mark_retry(session: Session, now: datetime, email_id: int, worker_id: str, attempts: int, error: str) -> bool:

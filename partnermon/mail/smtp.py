@@ -73,6 +73,9 @@ def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(email.text_body)
     message.add_alternative(email.html_body, subtype="html")
+    if email.attachment_name and email.attachment is not None:
+        maintype, _, subtype = (email.attachment_type or "application/octet-stream").partition("/")
+        message.add_attachment(email.attachment, maintype=maintype, subtype=subtype, filename=email.attachment_name)
     return message
 
 

@@ -15,6 +15,7 @@ from partnermon.models.monitoring import (
 from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.scoring import EarlyWarning, ScoreThreshold
+from partnermon.models.reports import Report
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "PartnerSubscription",
     "Practice",
     "PublicAttempt",
+    "Report",
     "ROLES",
     "STAGES",
     "STAKES",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnermon.db import Base, UTCDateTime
@@ -28,6 +28,11 @@ class OutboxEmail(Base):
     html_body: Mapped[str] = mapped_column(Text)
     # The one-click unsubscribe URL (RFC 8058) of a non-essential alert; None for essential emails.
     list_unsubscribe: Mapped[str | None] = mapped_column(String(500))
+    # A file sent with the email (the monthly report's PDF). Kept with the row so any sender on any machine can
+    # send it, and dropped once sent so the outbox does not grow by a report a month.
+    attachment: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
+    attachment_type: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

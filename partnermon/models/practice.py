@@ -82,6 +82,10 @@ class Practice(Base):
     score_min_responses: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
     # Made by ``partnermon demo``: invented data, and its probes are paused so it makes no outbound requests.
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Monthly reports (partnermon.reports): the previous month's report is made on this day of the month at
+    # this hour, in the practice's time zone.
+    report_day: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    report_hour: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     logo: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     logo_mime: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

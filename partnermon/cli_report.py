@@ -1,0 +1,51 @@
+"""``partnermon report --practice SLUG --month YYYY-MM [-o FILE]``: one practice's monthly report as a PDF,
+rendered here and now (the scheduled reports are made by workers: partnermon.reports.jobs). Progress goes to
+stderr; a mistake is one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from partnermon import practices
+from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
+from partnermon.db import utcnow
+from partnermon.errors import ValidationError
+from partnermon.reports.make import make_pdf
+from partnermon.reports.storage import file_name
+from partnermon.scoring import periods
+
+
+@click.command("report", cls=OneLineUsage)
+@click.option("--practice", "slug", required=True, help="The practice's slug.")
+@click.option("--month", required=True, metavar="YYYY-MM", help="A month in the practice's time zone.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Where to write the PDF; default partnermon-SLUG-YYYY-MM.pdf here.")
+@friendly_errors
+def report_command(slug: str, month: str, output: str | None) -> None:
+    """Write one practice's monthly report (PDF) for a month."""
+    runtime = open_runtime()
+    now = utcnow()
+    with runtime.session_factory() as session:
+        practice = practices.by_slug(session, slug)
+        try:
+            period = periods.parse(month, now, practice.timezone, field="--month")
+        except ValidationError as exc:
+            fail(exc.first_line())
+        if month.strip() in ("", "30d"):
+            fail("--month: a report is for a calendar month; write it as YYYY-MM, e.g. 2026-11.")
+        target = Path(output or file_name(practice.slug, period.key))
+        if target.parent and not target.parent.exists():
+            fail(f"-o: the folder {target.parent} does not exist.")
+        started = time.perf_counter()
+        pdf, pages = make_pdf(session, now, practice, period,
+                              progress=lambda message: click.echo(f"partnermon report: {message}", err=True))
+    try:
+        target.write_bytes(pdf)
+    except OSError as exc:
+        fail(f"cannot write {target} ({exc.strerror}).")
+    click.echo(f"Wrote {target}: {practice.name}, {period.label}, {pages} pages, {len(pdf) / 1024:.0f} KB "
+               f"in {time.perf_counter() - started:.1f} s.")

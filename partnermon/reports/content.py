@@ -1,0 +1,218 @@
+"""What goes into one practice's monthly report (issue 7): every number, sentence and row the template shows,
+gathered for one month, so that rendering does no arithmetic and asks the database nothing.
+
+The league table and every partner's figures for the month are the month's ``Board`` — the very object the
+dashboard shows for that month — so the two always agree. The twelve-month trends come from one
+``score_periods`` call over all partners; outages, comments and follow-ups from one query each for the whole
+practice. Nothing is written and nothing is committed: the caller decides what to do with the report.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from partnermon.business_hours import BusinessHours
+from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
+from partnermon.scoring import board as board_, thresholds
+from partnermon.scoring.actions import suggested_actions
+from partnermon.scoring.attribution import PartnerScore
+from partnermon.scoring.board import Board
+from partnermon.scoring.methodology import methodology_html
+from partnermon.scoring.partner_page import Trends, incident_seconds
+from partnermon.scoring.periods import MONTH_NAMES, Period, month_of, shift_month
+from partnermon.scoring.warnings import Change
+from partnermon.reports import sections
+from partnermon.reports.sections import CommentRow, PartnerSection
+
+TREND_MONTHS = 12
+TOP_DAMAGE = 5
+SUMMARY_CHANGES = 8
+DEFAULT_ACCENT = "#1f4e79"
+# What a practice may upload (partnermon.practices.set_logo); anything else in the column is not shown.
+LOGO_TYPES = ("image/png", "image/jpeg")
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass
+class DamageLine:
+    score: PartnerScore
+    rank: int
+    anchor: str
+    why: str
+
+
+@dataclass
+class FollowUpCounts:
+    opened: int = 0        # opened in the month
+    closed: int = 0        # resolved in the month
+    overdue: int = 0       # whose contact deadline fell in the month and passed with no contact
+
+
+@dataclass
+class IncidentSummary:
+    outages: int = 0             # down incidents that began in the month, outside maintenance
+    in_business_hours: int = 0   # of those, how many reached into business hours
+    bh_seconds: int = 0          # business-hours time of all of them (open ones up to when the report was made)
+    partners: int = 0            # partners with at least one
+
+    @property
+    def bh_minutes(self) -> int:
+        return round(self.bh_seconds / 60)
+
+
+@dataclass
+class MonthlyReport:
+    practice: Practice
+    practice_name: str
+    period: Period
+    generated_at: datetime            # in the practice's time zone
+    accent: str                       # the practice's colour, checked to be #rrggbb
+    logo_uri: str | None              # data: URI, PNG or JPEG only
+    business_hours: str               # "Mon, Tue, … 09:00–17:30 (Europe/London)"
+    board: Board                      # the month as the dashboard shows it: ranking, breaches, early warnings
+    top_damage: list[DamageLine]
+    changes: list[Change]             # early warnings of the month, worse first
+    follow_ups: FollowUpCounts
+    incidents: IncidentSummary
+    sections: list[PartnerSection]    # one per partner, in league-table order
+    months: list[Period]              # the twelve months the trend charts cover, oldest first
+    methodology: Markup
+
+    @property
+    def title(self) -> str:
+        return f"{self.practice_name}: partner experience report, {self.period.label}"
+
+    @property
+    def empty(self) -> bool:
+        """Nothing measured at all this month: the report says how to start instead."""
+        return not self.board.anything_measured
+
+    @property
+    def min_responses(self) -> int:
+        return self.board.min_responses
+
+    @property
+    def generated_label(self) -> str:
+        at = self.generated_at
+        return f"{at.day} {MONTH_NAMES[at.month - 1]} {at.year}, {at:%H:%M} ({self.practice.timezone})"
+
+    @property
+    def unranked(self) -> list[PartnerScore]:
+        """Partners with feedback or checks but not enough of either to score."""
+        return [s for s in self.board.scores if not s.has_data and (s.feedback.n or s.probes.checks)]
+
+
+def months_ending(period: Period, count: int = TREND_MONTHS) -> list[Period]:
+    """The ``count`` calendar months ending with ``period`` (a month), oldest first."""
+    return [month_of(shift_month(period.first_day, -offset), period.zone_name) for offset in range(count - 1, -1, -1)]
+
+
+def gather(session: Session, now: datetime, practice: Practice, period: Period) -> MonthlyReport:
+    """Everything the monthly report for ``period`` (a calendar month) shows."""
+    if period.kind != "month":
+        raise ValueError(f"A monthly report covers a calendar month, not {period.label}.")
+    zone = period.zone
+    board = board_.build(session, now, practice, period)
+    months = months_ending(period)
+    history = board_.score_periods(session, now, practice, months)
+    limits = thresholds.limits_of(session, practice.id)
+    hours = BusinessHours.of(practice)
+    outages = _incidents(session, now, practice, period, hours)
+    comments = _comment_rows(session, practice, period)
+
+    sections_: list[PartnerSection] = []
+    rank = 0
+    for score in board.scores:
+        pid = score.partner.id
+        if score.has_data:
+            rank += 1
+        breaches, changes = board.breaches_of(pid), board.warnings_of(pid)
+        found = outages.get(pid, [])
+        sections_.append(PartnerSection(
+            rank=rank if score.has_data else None, score=score, anchor=f"partner-{pid}",
+            trend=board.trend(score), index_change=board.index_change(score),
+            trends=Trends(months, [scores[pid] for scores in history], practice.score_min_responses),
+            breaches=breaches, changes=changes, actions=suggested_actions(score, breaches, changes),
+            incidents=sections.incident_rows(found, zone)[: sections.INCIDENTS_SHOWN], incidents_total=len(found),
+            comments=sections.representative_comments(comments.get(pid, []), zone),
+            unverified=board.unverified.get(pid), cells=sections.heat_cells(limits, score)))
+
+    counted = [(i, s, bh) for rows in outages.values() for i, _m, s, bh in rows if not i.in_maintenance]
+    summary = IncidentSummary(
+        outages=len(counted), in_business_hours=sum(1 for _i, _s, bh in counted if bh > 0),
+        bh_seconds=sum(bh for _i, _s, bh in counted),
+        partners=sum(1 for rows in outages.values() if any(not i.in_maintenance for i, *_ in rows)))
+    top = [DamageLine(s.score, s.rank or 0, s.anchor, sections.damage_sentence(s.score)) for s in sections_
+           if s.score.damage is not None and s.score.damage.value and s.score.damage.value > 0][:TOP_DAMAGE]
+    return MonthlyReport(
+        practice=practice, practice_name=practice.name, period=period, generated_at=now.astimezone(zone),
+        accent=practice.brand_colour if _COLOUR.match(practice.brand_colour or "") else DEFAULT_ACCENT,
+        logo_uri=_logo_uri(session, practice), business_hours=practice.describe_business_hours(), board=board,
+        top_damage=top, changes=board.warnings, follow_ups=_follow_up_counts(session, now, practice, period),
+        incidents=summary, sections=sections_, months=months, methodology=methodology_html())
+
+
+def _logo_uri(session: Session, practice: Practice) -> str | None:
+    # The logo is a deferred column: read it only here, and only as one of the types an upload may have.
+    if practice.logo_mime not in LOGO_TYPES:
+        return None
+    data = session.scalar(select(Practice.logo).where(Practice.id == practice.id))
+    if not data:
+        return None
+    return f"data:{practice.logo_mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _incidents(session: Session, now: datetime, practice: Practice, period: Period, hours: BusinessHours
+               ) -> dict[int, list[tuple[Incident, str, int, int]]]:
+    """The month's outages by partner: (incident, moment name, seconds, business-hours seconds)."""
+    query = (select(Incident, Touchpoint.partner_id, MomentOfTruth.name)
+             .join(Touchpoint, Touchpoint.id == Incident.touchpoint_id)
+             .join(MomentOfTruth, MomentOfTruth.id == Touchpoint.moment_id)
+             .options(joinedload(Incident.touchpoint))
+             .where(Incident.practice_id == practice.id, Incident.kind == "down",
+                    Incident.started_at >= period.start, Incident.started_at < period.end)
+             .order_by(Incident.started_at))
+    found: dict[int, list[tuple[Incident, str, int, int]]] = {}
+    for incident, partner_id, moment in session.execute(query):
+        seconds, bh_seconds = incident_seconds(incident, now, hours)
+        found.setdefault(partner_id, []).append((incident, moment, seconds, bh_seconds))
+    return found
+
+
+def _comment_rows(session: Session, practice: Practice, period: Period) -> dict[int, list[CommentRow]]:
+    """The month's verified comments by partner, with what would identify the client (to take it out)."""
+    r, q = FeedbackResponse, FeedbackRequest
+    query = (select(r.partner_id, MomentOfTruth.name, r.satisfaction, r.recommend, r.brand_effect, r.comment,
+                    r.created_at, r.client_name, r.client_email, q.client_name, q.client_email)
+             .outerjoin(MomentOfTruth, MomentOfTruth.id == r.moment_id)
+             .outerjoin(q, q.id == r.request_id)
+             .where(r.practice_id == practice.id, r.verified.is_(True), r.comment != "",
+                    r.created_at >= period.start, r.created_at < period.end))
+    found: dict[int, list[CommentRow]] = {}
+    for pid, moment, satisfaction, recommend, brand, comment, at, *names in session.execute(query):
+        found.setdefault(pid, []).append(CommentRow(pid, moment, satisfaction, recommend, brand, comment, at,
+                                                    tuple(n for n in names if n)))
+    return found
+
+
+def _follow_up_counts(session: Session, now: datetime, practice: Practice, period: Period) -> FollowUpCounts:
+    f = FollowUp
+    start, end = period.start, min(period.end, now)
+
+    def count(*conditions: object) -> int:
+        return int(session.scalar(select(func.count()).select_from(f).where(f.practice_id == practice.id,
+                                                                            *conditions)) or 0)
+
+    missed = and_(f.contact_due_at >= start, f.contact_due_at < end,
+                  or_(f.contacted_at.is_(None), f.contacted_at > f.contact_due_at),
+                  or_(f.resolved_at.is_(None), f.resolved_at > f.contact_due_at))
+    return FollowUpCounts(opened=count(f.opened_at >= period.start, f.opened_at < period.end),
+                          closed=count(f.resolved_at >= period.start, f.resolved_at < period.end),
+                          overdue=count(missed))

@@ -1,0 +1,139 @@
+"""The monthly report as HTML (one template, ``templates/reports/monthly.html``, for the PDF and the browser
+preview alike) and as a PDF drawn by WeasyPrint.
+
+WeasyPrint fetches whatever a document references, so it gets a URL fetcher that answers only for the
+project's own report assets (``partnermon-asset:report.css``, files directly in ``partnermon/static``) and
+for ``data:`` URIs (the practice's logo). Every other URL — http(s), file:, anything a partner name or a
+comment might smuggle in — is refused with an exception, which WeasyPrint logs and skips. User text is
+escaped by the template (autoescape); the fetcher is the second wall, not the first.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.request import DataHandler, Request
+
+from markupsafe import Markup
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+from partnermon import rendering
+from partnermon.charts import bar_chart, line_chart
+from partnermon.monitoring.status import describe_duration
+from partnermon.paths import STATIC_DIR
+from partnermon.reports.content import MonthlyReport
+from partnermon.reports.sections import PartnerSection
+
+ASSET_SCHEME = "partnermon-asset:"
+STYLESHEET = "report.css"
+PDF_STYLESHEET = ASSET_SCHEME + STYLESHEET
+TEMPLATE = "reports/monthly.html"
+DAMAGE_CHART_PARTNERS = 15
+_ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(css|png|jpe?g|svg)$")
+_ASSET_TYPES = {"css": "text/css", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
+                "svg": "image/svg+xml"}
+_HEADING = re.compile(r"<(/?)h([1-5])\b")
+log = logging.getLogger(__name__)
+
+
+class RefusedURL(ValueError):
+    """A report tried to load something that is not one of its own assets."""
+
+
+class ReportURLFetcher(URLFetcher):
+    """Serves ``partnermon-asset:NAME`` from partnermon/static and ``data:`` URIs; refuses everything else.
+
+    Refusals are kept in ``refused`` (tests read it; a real report should have none)."""
+
+    def __init__(self, static_dir: Path = STATIC_DIR) -> None:
+        super().__init__(allowed_protocols=("partnermon-asset", "data"), allow_redirects=False, fail_on_errors=False)
+        self.static_dir = static_dir
+        self.refused: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        if url.startswith(ASSET_SCHEME):
+            name = url[len(ASSET_SCHEME):].split("#", 1)[0]
+            path = self.static_dir / name
+            if _ASSET_NAME.match(name) and path.is_file():
+                return URLFetcherResponse(url, path.read_bytes(),
+                                          {"Content-Type": _ASSET_TYPES[name.rsplit(".", 1)[1]]})
+        elif url.startswith("data:"):
+            opened = DataHandler().data_open(Request(url))
+            return URLFetcherResponse(url, opened.read(), {"Content-Type": opened.headers["Content-Type"]})
+        self.refused.append(url)
+        log.warning("The report referenced %s, which is not one of its own assets: not loaded.", url[:200])
+        raise RefusedURL(f"A report loads only its own assets and data: URIs, not {url[:200]}")
+
+
+@dataclass
+class RenderedPdf:
+    data: bytes
+    pages: int
+    refused: list[str] = field(default_factory=list)
+
+
+def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET, nonce: str | None = None) -> str:
+    """The report as one HTML document.
+
+    For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``
+    (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``: the inline styles (the
+    practice's colour, the charts' own) carry it."""
+    brand = report.accent
+    charts = {s.anchor: section_charts(s, brand, nonce) for s in report.sections if s.score.has_data}
+    ranked = [s for s in report.board.scores if s.damage is not None][:DAMAGE_CHART_PARTNERS]
+    damage_chart = None
+    if ranked:
+        damage_chart = bar_chart(
+            "Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
+            [s.damage.value for s in ranked if s.damage], brand=brand, nonce=nonce, width=640,
+            description="Partners by estimated brand damage, most first; the league table gives each with its interval.")
+    return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, damage_chart=damage_chart,
+                            methodology=appendix(report.methodology), stylesheet_href=stylesheet_href, nonce=nonce,
+                            describe_duration=describe_duration, plural=plural)
+
+
+def appendix(methodology: Markup) -> Markup:
+    """docs/methodology.md one heading level down, its title the appendix's section title."""
+    shifted = _HEADING.sub(lambda m: f"<{m[1]}h{int(m[2]) + 1}", str(methodology))
+    return Markup(shifted.replace("<h2", '<h2 class="section-title"', 1))
+
+
+def section_charts(section: PartnerSection, brand: str, nonce: str | None) -> dict[str, Markup]:
+    """A partner's four twelve-month charts, drawn by the dashboard's chart code."""
+    trends, name = section.trends, section.name
+    axis = [p.month_label for p in trends.periods]
+    size = {"brand": brand, "nonce": nonce, "width": 640, "height": 240}
+    return {
+        "index": line_chart(f"Experience index, {trends.labels[0]} to {trends.labels[-1]}", axis,
+                            {name: trends.series("index")}, y_range=(0, 100),
+                            description=f"{name}'s experience index (0–100) month by month.", **size),
+        "feedback": line_chart("Dissatisfied clients (%)", axis, {"Dissatisfied": trends.series("dissatisfaction")},
+                               value_format="{:.0f} %", description="The share of responses that were dissatisfied, "
+                               "month by month (months with too few responses are left out).", **size),
+        "availability": line_chart("Availability in business hours (%)", axis,
+                                   {"Available": trends.series("bh_availability")}, value_format="{:.2f} %",
+                                   description="The share of business-hours checks that found the partner's "
+                                               "touchpoints working, month by month.", **size),
+        "speed": line_chart("p95 response time (s)", axis, {"p95": trends.series("p95_s")}, value_format="{:.1f} s",
+                            description="95 % of checks were answered within this many seconds, month by month.",
+                            **size),
+    }
+
+
+def render_document(html: str) -> RenderedPdf:
+    """The PDF, its page count (from WeasyPrint's layout, so no PDF parser is needed) and any refused URLs."""
+    fetcher = ReportURLFetcher()
+    document = HTML(string=html, url_fetcher=fetcher, media_type="print").render()
+    return RenderedPdf(document.write_pdf(), len(document.pages), fetcher.refused)
+
+
+def render_pdf(html: str) -> bytes:
+    return render_document(html).data
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count:,} {singular if count == 1 else (plural_form or singular + 's')}"
