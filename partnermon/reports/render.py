@@ -10,8 +10,10 @@ escaped by the template (autoescape); the fetcher is the second wall, not the fi
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,8 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from partnermon import rendering
-from partnermon.charts import bar_chart, line_chart
+from partnermon.charts import bar_chart
+from partnermon.scoring.partner_page import trend_charts
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
 from partnermon.reports.content import MonthlyReport
@@ -31,10 +34,10 @@ from partnermon.reports.sections import PartnerSection
 ASSET_SCHEME = "partnermon-asset:"
 STYLESHEET = "report.css"
 PDF_STYLESHEET = ASSET_SCHEME + STYLESHEET
+CHARTS_CSS = "charts.css"
 TEMPLATE = "reports/monthly.html"
 DAMAGE_CHART_PARTNERS = 15
 MIN_CHART_MONTHS = 3
-SERIES = {"index": "index", "feedback": "dissatisfaction", "availability": "bh_availability", "speed": "p95_s"}
 _ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*\.(css|png|jpe?g|svg)$")
 _ASSET_TYPES = {"css": "text/css", "png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg",
                 "svg": "image/svg+xml"}
@@ -82,21 +85,26 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
     """The report as one HTML document.
 
     For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``
-    (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``: the inline styles (the
-    practice's colour, the charts' own) carry it."""
+    (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``, which the inline style with
+    the practice's colour carries. Charts come with no styles of their own (static/charts.css)."""
     brand = report.accent
-    charts = {s.anchor: section_charts(s, brand, nonce) for s in report.sections if s.score.has_data}
+    charts = {s.anchor: section_charts(s, brand) for s in report.sections if s.score.has_data}
     ranked = [s for s in report.board.scores if s.damage is not None][:DAMAGE_CHART_PARTNERS]
     damage_chart = None
     if ranked:
-        damage_chart = for_print(bar_chart(
+        damage_chart = as_image(bar_chart(
             "Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
-            [s.damage.value for s in ranked if s.damage], brand=brand, nonce=nonce, width=640,
-            description="Partners by estimated brand damage, most first; the league table gives each with its interval."),
-            nonce)
+            [s.damage.value for s in ranked if s.damage], brand=brand, width=640,
+            description="Partners by estimated brand damage, most first; the league table gives each with its interval."))
     return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, damage_chart=damage_chart,
-                            methodology=appendix(report.methodology), stylesheet_href=stylesheet_href, nonce=nonce,
+                            methodology=appendix(report.methodology), stylesheet_href=stylesheet_href,
+                            charts_stylesheet_href=_beside(stylesheet_href, CHARTS_CSS), nonce=nonce,
                             describe_duration=describe_duration, plural=plural)
+
+
+def _beside(href: str, name: str) -> str:
+    """Another asset where the stylesheet is: ``partnermon-asset:charts.css`` or ``/static/charts.css``."""
+    return href[: -len(STYLESHEET)] + name if href.endswith(STYLESHEET) else name
 
 
 def appendix(methodology: Markup) -> Markup:
@@ -105,64 +113,35 @@ def appendix(methodology: Markup) -> Markup:
     return Markup(shifted.replace("<h2", '<h2 class="section-title"', 1))
 
 
-_STYLE_BLOCK = re.compile(r"<style\b[^>]*>.*?</style>", re.S)
-_TOOLTIP = re.compile(r"<desc class=\"[^\"]*\">.*?</desc>|<title>.*?</title>", re.S)
-_CHART_ID = re.compile(r'<svg [^>]*\bid="(chart-[0-9a-f-]+)"')
-_SERIES_COLOUR = re.compile(r"\.color-(\d+)[^{}]*\{stroke:(#[0-9a-fA-F]{3,6});fill:#[0-9a-fA-F]{3,6}\}")
-_PRINT_RULES = (
-    "{s}{{font-family:'Liberation Sans','DejaVu Sans',Arial,sans-serif}}"
-    "{s} .title{{font-size:15px;fill:#1b1f24;text-anchor:middle}}"
-    "{s} .axis text{{font-size:12px;fill:#3d4650}}{s} .axis.x text{{text-anchor:middle}}{s} .axis.y text{{text-anchor:end}}"
-    "{s} .axis .line{{stroke:#1b1f24}}{s} .guide.line{{fill:none}}{s} .axis .guide.line{{stroke:#d8dde3;stroke-width:.8}}"
-    "{s} .vertical .axis.x .guide.line,{s} .horizontal .axis.y .guide.line{{opacity:0}}"
-    "{s} .background{{fill:transparent}}{s} .nofill{{fill:none}}{s} text{{stroke:none}}"
-    "{s} .reactive{{fill-opacity:.9;stroke-opacity:.9;stroke-width:1}}{s} .line.reactive{{stroke-width:2}}"
-    "{s} .dot{{stroke-width:1px;fill-opacity:1}}{s} .tooltip{{visibility:hidden}}"
-)
+def section_charts(section: PartnerSection, brand: str) -> dict[str, Markup]:
+    """A partner's twelve-month charts, drawn by the dashboard's chart code. Fewer than three months with a
+    value make no trend (the league table already compares with last month): such charts are left out, as for
+    a new practice or a partner that is not probed."""
+    charts = trend_charts(section.trends, section.name, brand=brand, width=640, height=220, min_months=MIN_CHART_MONTHS,
+                          label_every=2)
+    return {key: as_image(chart) for key, chart in charts.items()}
 
 
-def for_print(svg: Markup, nonce: str | None) -> Markup:
-    """A chart's SVG with pygal's three stylesheets (7 kB of screen rules: hover, transitions, tooltips) swapped
-    for the dozen rules a printed chart needs, and its per-point tooltips dropped. WeasyPrint matches every
-    rule against every element, so this halves the time a chart takes to lay out; the chart itself — axes,
-    series, colours, the description — is the dashboard's, unchanged."""
+_DESCRIPTION = re.compile(r"<desc>(.*?)</desc>", re.S)
+
+
+@lru_cache(maxsize=1)
+def _chart_rules() -> str:
+    return (STATIC_DIR / CHARTS_CSS).read_text(encoding="utf-8")
+
+
+def as_image(svg: Markup) -> Markup:
+    """A chart as an ``<img>`` of its SVG (a data: URI) with the chart rules inside it, for the PDF.
+
+    Inline, the SVG's hundreds of elements would join the report's own: WeasyPrint matches every report rule
+    against each of them, 160 charts over, which was a quarter of a 40-partner report's time. As an image it
+    is a document of its own, with only the chart rules. Its description becomes the image's alt text."""
     text = str(svg)
-    found = _CHART_ID.search(text)
-    if found is None:
-        return svg
-    scope = "#" + found.group(1)
-    colours = "".join(f"{scope} .color-{i}{{stroke:{c};fill:{c}}}" for i, c in _SERIES_COLOUR.findall(text))
-    style = Markup("<style{}>{}</style>").format(Markup(f' nonce="{nonce}"') if nonce else "",
-                                                  Markup(_PRINT_RULES.format(s=scope) + colours))
-    text = _STYLE_BLOCK.sub("", text)
-    text = _TOOLTIP.sub("", text).replace("<defs>", "<defs>" + str(style), 1)
-    return Markup(text)
-
-
-def section_charts(section: PartnerSection, brand: str, nonce: str | None) -> dict[str, Markup]:
-    """A partner's four twelve-month charts, drawn by the dashboard's chart code."""
-    trends, name = section.trends, section.name
-    axis = [p.month_label for p in trends.periods]
-    size = {"brand": brand, "nonce": nonce, "width": 640, "height": 240}
-    charts = {
-        "index": line_chart(f"Experience index, {trends.labels[0]} to {trends.labels[-1]}", axis,
-                            {name: trends.series("index")}, y_range=(0, 100),
-                            description=f"{name}'s experience index (0–100) month by month.", **size),
-        "feedback": line_chart("Dissatisfied clients (%)", axis, {"Dissatisfied": trends.series("dissatisfaction")},
-                               value_format="{:.0f} %", description="The share of responses that were dissatisfied, "
-                               "month by month (months with too few responses are left out).", **size),
-        "availability": line_chart("Availability in business hours (%)", axis,
-                                   {"Available": trends.series("bh_availability")}, value_format="{:.2f} %",
-                                   description="The share of business-hours checks that found the partner's "
-                                               "touchpoints working, month by month.", **size),
-        "speed": line_chart("p95 response time (s)", axis, {"p95": trends.series("p95_s")}, value_format="{:.1f} s",
-                            description="95 % of checks were answered within this many seconds, month by month.",
-                            **size),
-    }
-    # Fewer than three months with a value make no trend (the league table already compares with last month):
-    # such charts are left out, as for a new practice or a partner that is not probed.
-    return {key: for_print(chart, nonce) for key, chart in charts.items()
-            if sum(v is not None for v in trends.series(SERIES[key])) >= MIN_CHART_MONTHS}
+    found = _DESCRIPTION.search(text)
+    alt = found.group(1) if found else ""
+    text = text.replace("<defs>", f"<defs><style>{_chart_rules()}</style>", 1)
+    uri = "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return Markup('<img class="chart-image" src="{}" alt="{}">').format(uri, Markup(alt))
 
 
 def render_document(html: str) -> RenderedPdf:

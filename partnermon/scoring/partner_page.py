@@ -8,10 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from partnermon.business_hours import BusinessHours
+from partnermon.charts import line_chart
 from partnermon.models import FeedbackResponse, FollowUp, Incident, Partner, Practice, Touchpoint
 from partnermon.monitoring.status import describe_duration
 from partnermon.scoring import periods as periods_
@@ -51,6 +53,38 @@ class Trends:
             else:
                 raise KeyError(what)
         return values
+
+
+# The four trend charts, the measure each draws (Trends.series) and what it says: the partner page and the
+# report's partner sections draw exactly these.
+TREND_CHARTS: dict[str, tuple[str, str, str, str]] = {
+    "index": ("index", "Experience index", "{:.0f}", "{name}'s experience index (0–100) month by month."),
+    "feedback": ("dissatisfaction", "Dissatisfied clients (%)", "{:.0f} %",
+                 "The share of responses that were dissatisfied, month by month (months with too few responses "
+                 "are left out)."),
+    "availability": ("bh_availability", "Availability in business hours (%)", "{:.2f} %",
+                     "The share of business-hours checks that found the partner's touchpoints working, month by month."),
+    "speed": ("p95_s", "p95 response time (s)", "{:.1f} s",
+              "95 % of checks were answered within this many seconds, month by month."),
+}
+
+
+def trend_charts(trends: Trends, name: str, *, brand: str | None, width: int = 640, height: int = 260,
+                 min_months: int = 0, label_every: int = 1) -> dict[str, Markup]:
+    """A partner's twelve-month charts; a chart with fewer than ``min_months`` months of values is left out."""
+    axis = [p.month_label for p in trends.periods]
+    charts: dict[str, Markup] = {}
+    for key, (series, title, value_format, description) in TREND_CHARTS.items():
+        values = trends.series(series)
+        if sum(v is not None for v in values) < min_months:
+            continue
+        if key == "index":
+            title = f"{title}, {trends.labels[0]} to {trends.labels[-1]}"
+        charts[key] = line_chart(title, axis, {name if key == "index" else title: values}, brand=brand,
+                                 value_format=value_format, description=description.format(name=name),
+                                 y_range=(0, 100) if key == "index" else None, width=width, height=height,
+                                 label_every=label_every)
+    return charts
 
 
 def trends(session: Session, now: datetime, practice: Practice, partner: Partner, months: int = 12) -> Trends:

@@ -10,7 +10,6 @@ from partnermon.charts import bar_chart
 from partnermon.models import PARTNER_CATEGORIES
 from partnermon.scoring import board as board_
 from partnermon.web.scores import chosen_period, period_options
-from partnermon.web.security import csp_nonce
 
 from partnermon.followups import queue as followup_queue
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
@@ -46,8 +45,8 @@ def index() -> str:
         if ranked:
             chart = bar_chart("Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
                               [s.damage.value for s in ranked if s.damage], brand=user.practice.brand_colour,
-                              nonce=csp_nonce(), description="Partners by estimated brand damage, most first; "
-                                                             "the table below gives each with its interval.")
+                              description="Partners by estimated brand damage, most first; "
+                                          "the table below gives each with its interval.")
     return render_template("home.html", counts=counts, summary=practice_summary(session, pid),
                            followups=followup_queue.counts(session, now(), pid, user.id), board=board,
                            damage_chart=chart, errors=errors, category=category, categories=PARTNER_CATEGORIES,

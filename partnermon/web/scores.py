@@ -13,7 +13,6 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from partnermon import exports, partners as partner_service
 from partnermon.business_hours import BusinessHours
-from partnermon.charts import line_chart
 from partnermon.errors import ValidationError
 from partnermon.monitoring.status import describe_duration
 from partnermon.models import MomentOfTruth, Practice
@@ -23,7 +22,7 @@ from partnermon.scoring.exports import SCORE_FIELDS, score_rows
 from partnermon.scoring.methodology import methodology_html
 from partnermon.scoring.periods import Period
 from partnermon.web.context import db, now, or_404
-from partnermon.web.security import csp_nonce, current_user, login_required, owner_required
+from partnermon.web.security import current_user, login_required, owner_required
 
 bp = Blueprint("scores", __name__)
 
@@ -74,27 +73,7 @@ def partner(partner_id: int) -> tuple[str, int]:
     breaches, changes = board.breaches_of(found.id), board.warnings_of(found.id)
     actions = suggested_actions(score, breaches, changes)
     trends = partner_page.trends(session, clock, practice, found)
-    nonce, brand = csp_nonce(), practice.brand_colour
-    axis = [p.month_label for p in trends.periods]
-    charts = {
-        "index": line_chart(f"Experience index, {trends.labels[0]} to {trends.labels[-1]}", axis,
-                            {found.name: trends.series("index")}, y_range=(0, 100), brand=brand, nonce=nonce,
-                            description=f"{found.name}'s experience index (0–100) month by month; the table below "
-                                        "gives the same numbers."),
-        "feedback": line_chart("Dissatisfied clients (%)", axis,
-                               {"Dissatisfied": trends.series("dissatisfaction")}, value_format="{:.0f} %",
-                               brand=brand, nonce=nonce,
-                               description="The share of responses that were dissatisfied, month by month (months "
-                                           "with too few responses are left out)."),
-        "availability": line_chart("Availability in business hours (%)", axis,
-                                   {"Available": trends.series("bh_availability")}, value_format="{:.2f} %",
-                                   brand=brand, nonce=nonce,
-                                   description="The share of business-hours checks that found the partner's "
-                                               "touchpoints working, month by month."),
-        "speed": line_chart("p95 response time (s)", axis, {"p95": trends.series("p95_s")},
-                            value_format="{:.1f} s", brand=brand, nonce=nonce,
-                            description="95 % of checks were answered within this many seconds, month by month."),
-    }
+    charts = partner_page.trend_charts(trends, found.name, brand=practice.brand_colour)
     hours = BusinessHours.of(practice)
     incidents = [(i, *partner_page.incident_seconds(i, clock, hours))
                  for i in partner_page.incidents(session, found, period)]
