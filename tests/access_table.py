@@ -125,6 +125,7 @@ ROUTES: dict[str, Route] = {
     # authorised by its signature (tests/test_reports.py covers it).
     "reports.index": Route("/reports/", G, SIGNED_IN),
     "reports.make": Route("/reports/", P, OWNER),
+    "reports.schedule": Route("/reports/schedule", P, OWNER),
     "reports.download": Route("/reports/<month>.pdf", G, SIGNED_IN, ids=(("month", "report_month"),)),
     "reports.preview": Route("/reports/<month>/preview", G, SIGNED_IN, ids=(("month", "report_month"),)),
     "reports.signed_download": Route("/reports/download/<token>", G, PUBLIC, ids=(("token", "report_token"),)),
@@ -206,4 +207,5 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "unsubscribe.confirm": lambda w: {"List-Unsubscribe": "One-Click"},
     "scores.edit_thresholds": lambda w: {"all:dissatisfaction": "1", "score_min_responses": "50"},
     "reports.make": lambda w: {"month": "2026-10"},
+    "reports.schedule": lambda w: {"report_day": "5", "report_hour": "9"},
 }

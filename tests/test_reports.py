@@ -314,3 +314,18 @@ def test_partnermon_report_refuses_a_bad_month_in_one_line(cli: Callable[..., Re
     assert result.exit_code == 1
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
     assert list(tmp_path.glob("*.pdf")) == []
+
+
+def test_owners_choose_the_report_day_and_hour_and_a_wrong_one_is_a_field_message(
+        session: Session, cast: Cast, browser: Browser) -> None:
+    alice = browser.sign_in("alice@harbour.test")
+    assert alice.post("/reports/schedule", {"report_day": "3", "report_hour": "9"}).status_code == 302
+    session.refresh(cast.harbour)
+    assert (cast.harbour.report_day, cast.harbour.report_hour) == (3, 9)
+    response = alice.post("/reports/schedule", {"report_day": "31", "report_hour": "nine"})
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "enter a whole number from 1 to 28" in page and "enter a whole number from 0 to 23" in page
+    assert 'value="31"' in response.get_data(as_text=True)
+    session.refresh(cast.harbour)
+    assert (cast.harbour.report_day, cast.harbour.report_hour) == (3, 9)

@@ -37,12 +37,15 @@ def _store() -> ReportStore:
     return ReportStore(runtime().settings.reports_path)
 
 
-def _page(practice: Practice, errors: dict[str, str], typed: str = "") -> tuple[str, int]:
+def _page(practice: Practice, errors: dict[str, str], typed: str = "",
+          schedule_form: dict[str, str] | None = None) -> tuple[str, int]:
     reports = list(db().scalars(select(Report).where(Report.practice_id == practice.id)
                                 .order_by(Report.month.desc())))
     this_month = now().astimezone(ZoneInfo(practice.timezone)).date().replace(day=1)
     previous = periods.month_of(periods.shift_month(this_month, -1), practice.timezone)
     return render_template("reports/index.html", reports=reports, errors=errors, typed=typed or previous.key,
+                           schedule_form=schedule_form or {"report_day": str(practice.report_day),
+                                                           "report_hour": str(practice.report_hour)},
                            labels={r.id: _label(r, practice) for r in reports}, now=now()), 422 if errors else 200
 
 
@@ -72,6 +75,26 @@ def make() -> WerkzeugResponse | tuple[str, int]:
     report_jobs.request_report(db(), now(), practice, month, current_user())
     db().commit()
     flash(f"The report for {month.label} is being made; it appears here in a minute or two.", "success")
+    return redirect(url_for("reports.index"))
+
+
+@bp.post("/schedule")
+@owner_required
+def schedule() -> WerkzeugResponse | tuple[str, int]:
+    """When the monthly report is made: a day of the month (1–28, so every month has it) and an hour."""
+    practice = _practice()
+    day, hour = (request.form.get("report_day") or "").strip(), (request.form.get("report_hour") or "").strip()
+    errors: dict[str, str] = {}
+    if not (day.isascii() and day.isdigit() and 1 <= int(day) <= 28):
+        errors["report_day"] = "Day of the month: enter a whole number from 1 to 28 (every month has those)."
+    if not (hour.isascii() and hour.isdigit() and 0 <= int(hour) <= 23):
+        errors["report_hour"] = "Hour: enter a whole number from 0 to 23."
+    if errors:
+        return _page(practice, errors, schedule_form={"report_day": day, "report_hour": hour})
+    practice.report_day, practice.report_hour = int(day), int(hour)
+    db().commit()
+    flash(f"Reports are now made on day {practice.report_day} of each month at {practice.report_hour:02d}:00.",
+          "success")
     return redirect(url_for("reports.index"))
 
 
