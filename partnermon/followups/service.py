@@ -36,21 +36,24 @@ def active_owners(session: Session, practice_id: int) -> list[User]:
                                                    User.is_active.is_(True)).order_by(User.created_at, User.id)))
 
 
-def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None) -> User | None:
+def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None
+                      ) -> tuple[User | None, list[User] | None]:
+    """Who gets a new follow-up, and the practice's active owners if they had to be read to decide."""
     adviser = request.adviser if request is not None else None
     if can_work_follow_ups(adviser) and adviser is not None and adviser.practice_id == practice_id:
-        return adviser
+        return adviser, None
     # Nobody asked on the practice's behalf (the open link), or they can no longer act: a named owner,
     # so the follow-up is someone's rather than everyone's.
     owners = active_owners(session, practice_id)
-    return owners[0] if owners else None
+    return (owners[0] if owners else None), owners
 
 
-def _alert_recipients(session: Session, follow_up: FollowUp) -> list[User]:
+def _alert_recipients(session: Session, follow_up: FollowUp, owners: list[User] | None = None) -> list[User]:
+    """The assignee, or every active owner when nobody who can act has it (``owners``: read already)."""
     if can_work_follow_ups(follow_up.assignee):
         assert follow_up.assignee is not None
         return [follow_up.assignee]
-    return active_owners(session, follow_up.practice_id)
+    return owners if owners is not None else active_owners(session, follow_up.practice_id)
 
 
 def record_event(follow_up: FollowUp, now: datetime, actor: User | str, action: str, *, channel: str | None = None,
@@ -68,13 +71,15 @@ def _describe(reasons: list[str] | tuple[str, ...]) -> str:
 
 # --- opening ------------------------------------------------------------------------------------------
 
-def open_for_response(session: Session, now: datetime, response: FeedbackResponse, base_url: str) -> FollowUp | None:
+def open_for_response(session: Session, now: datetime, response: FeedbackResponse, base_url: str, *,
+                      new: bool = False) -> FollowUp | None:
     """Apply the rules to a response just recorded or changed, in the caller's transaction.
 
     Opens a follow-up and queues the alert when the rules call for one. A response has at most one: when the
     client changes their answers, a follow-up that exists gains the rules that now fire too (and the
     assignee hears what changed); one that did not exist opens if the answers now qualify. Answers that
-    no longer qualify leave an existing follow-up alone: someone was already told, and closes it."""
+    no longer qualify leave an existing follow-up alone: someone was already told, and closes it.
+    ``new``: the response was created in this transaction, so no follow-up can be about it yet."""
     if not (response.is_dissatisfied or response.harms_brand or response.wants_contact):
         # No rule can fire whatever the practice's settings (most answers: satisfied clients), and an
         # existing follow-up would be left alone anyway: skip the reads on the client's busiest path.
@@ -84,13 +89,13 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     assert practice is not None
     moment = session.get(MomentOfTruth, response.moment_id) if response.moment_id is not None else None
     decision = rules.decide(response, practice, moment)
-    existing = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+    existing = None if new else session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if existing is not None:
         return _add_reasons(session, now, existing, decision, practice, base_url)
     if not decision.opens:
         return None
     request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
-    assignee = _default_assignee(session, practice.id, request)
+    assignee, owners = _default_assignee(session, practice.id, request)
     follow_up = FollowUp(practice_id=practice.id, response_id=response.id, request_id=response.request_id,
                          partner_id=response.partner_id, moment_id=response.moment_id,
                          assignee_id=assignee.id if assignee else None, urgent=decision.urgent,
@@ -102,7 +107,7 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     audit.record(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
                  f"Opened follow-up #{follow_up.id} ({_describe(decision.reasons)})"
                  + (f" for {assignee.email}" if assignee else ""))
-    for recipient in _alert_recipients(session, follow_up):
+    for recipient in _alert_recipients(session, follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up
