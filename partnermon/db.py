@@ -9,10 +9,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 
@@ -70,6 +71,23 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def as_loaded(session: Session, model: type[Base], row: Row[Any]) -> Any:
+    """A row that a Core statement returned (all of ``model``'s columns) as the session's object for it, as if
+    a query had loaded it; an object the session holds already takes the row's values. For the few hot paths
+    that write with Core and RETURNING: later code reads attributes and relationships without asking again,
+    and skips the ORM's loading machinery, which costs several times the statement itself."""
+    values = row._asdict()
+    found = session.identity_map.get(session.identity_key(model, values["id"]))
+    if found is not None:
+        for name, value in values.items():
+            set_committed_value(found, name, value)
+        return found
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def describe_url(url: str) -> str:

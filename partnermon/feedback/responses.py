@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import Row, bindparam, func, select, text, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from partnermon import validators as v
-from partnermon.db import Base, UTCDateTime
+from partnermon.db import UTCDateTime, as_loaded
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS
 from partnermon.security import same, token_hash
@@ -195,21 +195,6 @@ _EDIT = (update(_RESPONSE)
          .returning(*_RESPONSE.c))
 
 
-def _loaded(session: Session, model: type[Base], row: Row[Any]) -> Any:
-    """The row a statement returned as the session's object for it, as if a query had loaded it: later code
-    (follow-ups, the form page) reads its attributes and relationships without asking again."""
-    values = row._asdict()
-    found = session.identity_map.get(session.identity_key(model, values["id"]))
-    if found is not None:
-        for name, value in values.items():
-            set_committed_value(found, name, value)
-        return found
-    instance = model(**values)
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
-
-
 def claim_live_link(session: Session, now: datetime, token: str) -> FeedbackRequest | None:
     """For a POST of the client's answers: the request behind a live link (not revoked, not expired), already
     marked answered in the caller's transaction, its row locked until that ends; None for anything else
@@ -222,7 +207,7 @@ def claim_live_link(session: Session, now: datetime, token: str) -> FeedbackRequ
     # As in find_by_token: tokens are only ever compared with `same`.
     if row is None or not same(row.token_hash, digest):
         return None
-    return _loaded(session, FeedbackRequest, row)
+    return as_loaded(session, FeedbackRequest, row)
 
 
 def record_response(session: Session, now: datetime, request: FeedbackRequest, answers: Answers, *,
@@ -258,7 +243,7 @@ def record_response(session: Session, now: datetime, request: FeedbackRequest, a
         row = connection.execute(_EDIT, {**values, "request_id_": request.id, "cutoff_": now - EDIT_WINDOW}).first()
         if row is None:
             raise LinkClosed
-    return _loaded(session, FeedbackResponse, row), created
+    return as_loaded(session, FeedbackResponse, row), created
 
 
 def record_rating(session: Session, now: datetime, request: FeedbackRequest, satisfaction: int

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
+from partnermon.db import as_loaded
 from partnermon.errors import NotFound
 from partnermon.followups import emails, rules
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Practice, User
@@ -85,8 +86,7 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
         # existing follow-up would be left alone anyway: skip the reads on the client's busiest path.
         return None
     session.flush()
-    practice = session.get(Practice, response.practice_id)
-    assert practice is not None
+    practice = _practice(session, response.practice_id)
     moment = session.get(MomentOfTruth, response.moment_id) if response.moment_id is not None else None
     decision = rules.decide(response, practice, moment)
     existing = None if new else session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
@@ -96,21 +96,40 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
         return None
     request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
     assignee, owners = _default_assignee(session, practice.id, request)
-    follow_up = FollowUp(practice_id=practice.id, response_id=response.id, request_id=response.request_id,
-                         partner_id=response.partner_id, moment_id=response.moment_id,
-                         assignee_id=assignee.id if assignee else None, urgent=decision.urgent,
-                         severity=decision.severity, reasons=list(decision.reasons), status="open", opened_at=now,
-                         contact_due_at=rules.due_at(practice, now, decision.urgent), outcome="")
-    session.add(follow_up)
-    record_event(follow_up, now, SYSTEM, "opened", note=_describe(decision.reasons).capitalize())
-    session.flush()
-    audit.record(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
-                 f"Opened follow-up #{follow_up.id} ({_describe(decision.reasons)})"
-                 + (f" for {assignee.email}" if assignee else ""))
+    # Written with Core, each row as one INSERT: this runs inside the client's POST for every unhappy answer.
+    connection = session.connection()
+    follow_up: FollowUp = as_loaded(session, FollowUp, connection.execute(_OPEN, {
+        "practice_id": practice.id, "response_id": response.id, "request_id": response.request_id,
+        "partner_id": response.partner_id, "moment_id": response.moment_id,
+        "assignee_id": assignee.id if assignee else None, "urgent": decision.urgent, "severity": decision.severity,
+        "reasons": list(decision.reasons), "status": "open", "opened_at": now,
+        "contact_due_at": rules.due_at(practice, now, decision.urgent), "contacted_at": None,
+        "contacted_channel": None, "resolved_at": None, "outcome": "", "escalated_at": None,
+        "assignee_reminded_at": None}).one())
+    connection.execute(_EVENT, {"follow_up_id": follow_up.id, "at": now, "actor_id": None, "actor": SYSTEM,
+                                "action": "opened", "channel": None,
+                                "note": _describe(decision.reasons).capitalize()})
+    audit.write(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
+                f"Opened follow-up #{follow_up.id} ({_describe(decision.reasons)})"
+                + (f" for {assignee.email}" if assignee else ""))
     for recipient in _alert_recipients(session, follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up
+
+
+_FOLLOW_UPS = FollowUp.__table__
+_OPEN = insert(_FOLLOW_UPS).returning(*_FOLLOW_UPS.c)
+_EVENT = insert(FollowUpEvent.__table__)
+_PRACTICE = select(Practice.__table__).where(Practice.__table__.c.id == bindparam("id_"))
+
+
+def _practice(session: Session, practice_id: int) -> Practice:
+    """The practice as the session holds it, or read with one Core SELECT (the client's POST has not read it)."""
+    held = session.identity_map.get(session.identity_key(Practice, practice_id))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    return as_loaded(session, Practice, session.connection().execute(_PRACTICE, {"id_": practice_id}).one())
 
 
 def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision: rules.Decision, practice: Practice,
