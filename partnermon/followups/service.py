@@ -31,10 +31,18 @@ def can_work_follow_ups(user: User | None) -> bool:
     return user is not None and user.is_active and user.role in WORKING_ROLES
 
 
+_USERS = User.__table__
+# Built once and run with Core: a client's unhappy answer reads these on the POST (see active_owners).
+_OWNERS = (select(_USERS).where(_USERS.c.practice_id == bindparam("practice_id_"), _USERS.c.role == "owner",
+                                _USERS.c.is_active.is_(True))
+           .order_by(_USERS.c.created_at, _USERS.c.id))
+
+
 def active_owners(session: Session, practice_id: int) -> list[User]:
     """The practice's active owners, the longest-standing first (the one who gets unassigned follow-ups)."""
-    return list(session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner",
-                                                   User.is_active.is_(True)).order_by(User.created_at, User.id)))
+    session.flush()   # as a query would (autoflush): a user changed in this transaction is read as changed
+    return [as_loaded(session, User, row)
+            for row in session.connection().execute(_OWNERS, {"practice_id_": practice_id})]
 
 
 def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None
