@@ -9,8 +9,9 @@ practice: another practice's follow-up is ``NotFound``, exactly like one that do
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, bindparam, insert, select
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
@@ -104,31 +105,58 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
         return None
     request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
     assignee, owners = _default_assignee(session, practice.id, request)
-    # Written with Core, each row as one INSERT: this runs inside the client's POST for every unhappy answer.
-    connection = session.connection()
-    follow_up: FollowUp = as_loaded(session, FollowUp, connection.execute(_OPEN, {
+    follow_up = _insert_opened(session, now, {
         "practice_id": practice.id, "response_id": response.id, "request_id": response.request_id,
         "partner_id": response.partner_id, "moment_id": response.moment_id,
         "assignee_id": assignee.id if assignee else None, "urgent": decision.urgent, "severity": decision.severity,
         "reasons": list(decision.reasons), "status": "open", "opened_at": now,
         "contact_due_at": rules.due_at(practice, now, decision.urgent), "contacted_at": None,
         "contacted_channel": None, "resolved_at": None, "outcome": "", "escalated_at": None,
-        "assignee_reminded_at": None}).one())
-    connection.execute(_EVENT, {"follow_up_id": follow_up.id, "at": now, "actor_id": None, "actor": SYSTEM,
-                                "action": "opened", "channel": None,
-                                "note": _describe(decision.reasons).capitalize()})
-    audit.write(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
-                f"Opened follow-up #{follow_up.id} ({_describe(decision.reasons)})"
-                + (f" for {assignee.email}" if assignee else ""))
+        "assignee_reminded_at": None},
+        note=_describe(decision.reasons).capitalize(),
+        summary_after_id=f" ({_describe(decision.reasons)})" + (f" for {assignee.email}" if assignee else ""))
     for recipient in _alert_recipients(session, follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up
 
 
+# Opening a follow-up writes three rows (the follow-up, its "opened" event, the audit row), with Core: this runs
+# inside the client's POST for every unhappy answer. PostgreSQL takes all three in one statement (data-modifying
+# CTEs), so one round trip; SQLite has no such CTEs and takes three INSERTs.
 _FOLLOW_UPS = FollowUp.__table__
 _OPEN = insert(_FOLLOW_UPS).returning(*_FOLLOW_UPS.c)
 _EVENT = insert(FollowUpEvent.__table__)
+_OPENED_SUMMARY = "Opened follow-up #"
+_FOLLOW_UP_COLUMNS = [column for column in _FOLLOW_UPS.c if column.name != "id"]
+_OPEN_ALL_THREE = (text(
+    f"WITH opened AS (INSERT INTO follow_up ({', '.join(c.name for c in _FOLLOW_UP_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _FOLLOW_UP_COLUMNS)}) RETURNING *), "
+    "event AS (INSERT INTO follow_up_event (follow_up_id, at, actor_id, actor, action, channel, note) "
+    "SELECT id, :opened_at, NULL, :actor_, 'opened', NULL, :note_ FROM opened), "
+    "audited AS (INSERT INTO audit_event (practice_id, user_id, actor, action, object_type, object_id, summary, at) "
+    "SELECT practice_id, NULL, :actor_, 'follow_up.opened', 'follow_up', id, "
+    "left(:summary_before_id_ || id || :summary_after_id_, 500), :opened_at FROM opened) "
+    f"SELECT {', '.join(c.name for c in _FOLLOW_UPS.c)} FROM opened")
+    .bindparams(*(bindparam(c.name, type_=c.type) for c in _FOLLOW_UP_COLUMNS))
+    .columns(*_FOLLOW_UPS.c))
+
+
+def _insert_opened(session: Session, now: datetime, values: dict[str, Any], *, note: str,
+                   summary_after_id: str) -> FollowUp:
+    """The new follow-up (as the session's object), its "opened" event and its audit row, by the system."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_OPEN_ALL_THREE, {**values, "actor_": SYSTEM, "note_": note,
+                                                   "summary_before_id_": _OPENED_SUMMARY,
+                                                   "summary_after_id_": summary_after_id}).one()
+        return as_loaded(session, FollowUp, row)  # type: ignore[no-any-return]
+    follow_up: FollowUp = as_loaded(session, FollowUp, connection.execute(_OPEN, values).one())
+    connection.execute(_EVENT, {"follow_up_id": follow_up.id, "at": now, "actor_id": None, "actor": SYSTEM,
+                                "action": "opened", "channel": None, "note": note})
+    audit.write(session, now, follow_up.practice_id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
+                f"{_OPENED_SUMMARY}{follow_up.id}{summary_after_id}")
+    return follow_up
 _PRACTICE = select(Practice.__table__).where(Practice.__table__.c.id == bindparam("id_"))
 
 
