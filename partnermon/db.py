@@ -6,13 +6,15 @@ connection; PostgreSQL is used as it is. Nothing here commits on anyone's behalf
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event, text
+from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 
@@ -65,11 +67,60 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # transaction and BEGIN comes just before the first write, so readers never hold the
         # single SQLite write lock. Claims stay safe because they are conditional UPDATEs.
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "checkin", _note_idle)
+    event.listen(engine, "checkout", _pinger(engine))
+    return engine
+
+
+# A pooled PostgreSQL connection idle for longer than this is checked with a round trip (SELECT 1) before a
+# request uses it; one back from a request within the last second is not. That ping was one round trip in
+# five on a client's POST. A connection left idle is where a dead one hides (a restarted or failed-over
+# server, an idle timeout on the way); one the server drops while it is busy fails its request, and
+# SQLAlchemy then replaces every connection of that pool.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _pinger(engine: Engine) -> Any:
+    dialect = engine.dialect
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        # No mark: just connected (the info is cleared with each new connection), so it is alive.
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # noqa: BLE001 - any failure of SELECT 1 means this connection is unusable
+            # The pool throws this connection away and checks out a fresh one (or raises if it cannot connect).
+            raise DisconnectionError(str(exc)) from exc
+
+    return ping_if_idle
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def as_loaded(session: Session, model: type[Base], row: Row[Any]) -> Any:
+    """A row that a Core statement returned (all of ``model``'s columns) as the session's object for it, as if
+    a query had loaded it; an object the session holds already takes the row's values. For the few hot paths
+    that write with Core and RETURNING: later code reads attributes and relationships without asking again,
+    and skips the ORM's loading machinery, which costs several times the statement itself."""
+    values = row._asdict()
+    found = session.identity_map.get(session.identity_key(model, values["id"]))
+    if found is not None:
+        for name, value in values.items():
+            set_committed_value(found, name, value)
+        return found
+    instance = model(**values)
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
 
 
 def describe_url(url: str) -> str:

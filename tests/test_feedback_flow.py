@@ -117,6 +117,45 @@ def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Ses
     assert answer.satisfaction == 5  # the later post edited the one response
 
 
+def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
+                                                                       cast: Cast) -> None:
+    # The form's own path: the claim (one UPDATE … RETURNING) is what makes the second post wait.
+    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+                                                                "client_email": "dana@client.test"},
+                                   actor=cast.bob, source="form", base_url=BASE)
+    session.commit()
+    assert made.link is not None
+    token = made.link.rsplit("/", 1)[1]
+    first = runtime.session_factory()
+    claimed = responses.claim_live_link(first, NOW, token)
+    assert claimed is not None and claimed.status == "answered"
+    assert responses.record_response(first, NOW, claimed, responses.parse_answers({"satisfaction": "1"}, None),
+                                     claimed=True)[1]   # new; not committed yet
+    outcome: dict[str, Any] = {}
+
+    def second_post() -> None:
+        with runtime.session_factory() as second:
+            try:
+                again = responses.claim_live_link(second, NOW, token)
+                assert again is not None
+                outcome["created"] = responses.record_response(
+                    second, NOW, again, responses.parse_answers({"satisfaction": "5"}, None), claimed=True)[1]
+                second.commit()
+            except Exception as exc:  # noqa: BLE001 - reported below
+                outcome["error"] = exc
+
+    thread = threading.Thread(target=second_post)
+    thread.start()
+    thread.join(timeout=0.5)
+    assert thread.is_alive(), "the second post should wait for the first one's transaction"
+    first.commit()
+    first.close()
+    thread.join(timeout=30)
+    assert outcome == {"created": False}
+    [answer] = responses_in(runtime)
+    assert answer.satisfaction == 5  # the later post edited the one response
+
+
 # --- the open link --------------------------------------------------------------------------------
 
 def open_link(session: Session, cast: Cast) -> str:

@@ -22,7 +22,7 @@ from partnermon import followups, jobs
 from partnermon.errors import ValidationError
 from partnermon.feedback import requests, responses
 from partnermon.followups import rules
-from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, OutboxEmail
+from partnermon.models import AuditEvent, FeedbackRequest, FeedbackResponse, FollowUp, OutboxEmail
 from partnermon.runtime import Runtime
 from tests.conftest import NOW
 from tests.factories import Cast
@@ -91,6 +91,22 @@ def clock(app: Flask) -> Callable[[datetime], None]:
 
 
 # --- the rules ------------------------------------------------------------------------------------------
+
+def test_opening_writes_its_opened_event_and_audit_row_in_the_same_words_on_every_database(
+        session: Session, cast: Cast) -> None:
+    # PostgreSQL writes the three rows in one statement and SQLite in three: the rows must not differ.
+    response = answer(session, cast, UNHAPPY)
+    follow_up = the_follow_up(session)
+    [event] = follow_up.events
+    assert (event.at, event.actor, event.actor_id, event.action, event.channel, event.note) == (
+        NOW, "partnermon", None, "opened", None, "Dissatisfied, says the practice looks worse, asked to be contacted")
+    [row] = session.scalars(select(AuditEvent).where(AuditEvent.action == "follow_up.opened"))
+    assert (row.practice_id, row.user_id, row.actor, row.object_type, row.object_id, row.at) == (
+        cast.harbour.id, None, "partnermon", "follow_up", follow_up.id, NOW)
+    assert row.summary == (f"Opened follow-up #{follow_up.id} (dissatisfied, says the practice looks worse, "
+                           "asked to be contacted) for bob@harbour.test")
+    assert follow_up.response_id == response.id
+
 
 @pytest.mark.parametrize("answers, about, reasons, severity, urgent", [
     ({"satisfaction": "2"}, "service", ["dissatisfied"], "mild", False),

@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from partnermon import validators as v
+from partnermon.db import UTCDateTime, as_loaded
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS
+from partnermon.security import same, token_hash
 
 EDIT_WINDOW = timedelta(days=7)
 MAX_COMMENT = 4000
@@ -150,49 +152,98 @@ class LinkClosed(Exception):
 
 
 def _apply(response: FeedbackResponse, answers: Answers, now: datetime, *, keep_moment: bool) -> None:
-    response.satisfaction = answers.satisfaction
-    response.recommend = answers.recommend
-    response.effort = answers.effort
-    response.brand_effect = answers.brand_effect
-    response.comment = answers.comment
-    response.wants_contact = answers.wants_contact
-    response.contact_channel = answers.contact_channel
-    response.contact_phone = answers.contact_phone
+    for name, value in _answer_values(answers, now, keep_moment=keep_moment).items():
+        setattr(response, name, value)
+
+
+def _answer_values(answers: Answers, now: datetime, *, keep_moment: bool) -> dict[str, Any]:
+    """The response's columns that the client's answers set (its moment only when the link names none)."""
+    values: dict[str, Any] = {
+        "satisfaction": answers.satisfaction, "recommend": answers.recommend, "effort": answers.effort,
+        "brand_effect": answers.brand_effect, "comment": answers.comment, "wants_contact": answers.wants_contact,
+        "contact_channel": answers.contact_channel, "contact_phone": answers.contact_phone, "updated_at": now}
     if not keep_moment:
-        response.moment_id = answers.moment_id
-    response.updated_at = now
+        values["moment_id"] = answers.moment_id
+    return values
 
 
-def record_response(session: Session, now: datetime, request: FeedbackRequest, answers: Answers
-                    ) -> tuple[FeedbackResponse, bool]:
+# The client's POST is the busiest write in the product, so its statements are Core, built once (SQLAlchemy
+# then reuses their compiled form) and each returns the row it wrote instead of a second query reading it.
+_REQUEST = FeedbackRequest.__table__
+_RESPONSE = FeedbackResponse.__table__
+_NOW = bindparam("now_", type_=UTCDateTime())
+# Marks a live link answered and locks its row in one statement: see claim_live_link.
+_CLAIM = (update(_REQUEST)
+          .where(_REQUEST.c.token_hash == bindparam("digest_"), _REQUEST.c.revoked_at.is_(None),
+                 _REQUEST.c.expires_at > _NOW)
+          .values(status="answered", answered_at=func.coalesce(_REQUEST.c.answered_at, _NOW))
+          .returning(*_REQUEST.c))
+# A link's first response; a link that has one already (the unique request_id) inserts nothing. Written out
+# rather than built with the dialects' insert().on_conflict_do_nothing(): SQLAlchemy never caches those
+# (their Insert sets inherit_cache = False), so each POST would compile it again. PostgreSQL and SQLite
+# (3.35+) both take this SQL as it is.
+_INSERTED = [column for column in _RESPONSE.c if column.name != "id"]
+_ADD = (text(f"INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
+             f"VALUES ({', '.join(':' + c.name for c in _INSERTED)}) ON CONFLICT (request_id) DO NOTHING "
+             f"RETURNING {', '.join(c.name for c in _RESPONSE.c)}")
+        .bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED))
+        .columns(*_RESPONSE.c))
+# The link's response changed, only while its edit window lasts (created after the cut-off).
+_EDIT = (update(_RESPONSE)
+         .where(_RESPONSE.c.request_id == bindparam("request_id_"), _RESPONSE.c.created_at > bindparam(
+             "cutoff_", type_=UTCDateTime()))
+         .returning(*_RESPONSE.c))
+
+
+def claim_live_link(session: Session, now: datetime, token: str) -> FeedbackRequest | None:
+    """For a POST of the client's answers: the request behind a live link (not revoked, not expired), already
+    marked answered in the caller's transaction, its row locked until that ends; None for anything else
+    (unknown, expired or revoked: the caller then takes the path that tells those apart, and writes nothing
+    here). The caller must roll back if it does not go on to record a response."""
+    if not token or len(token) > 100:
+        return None
+    digest = token_hash(token)
+    row = session.connection().execute(_CLAIM, {"digest_": digest, "now_": now}).first()
+    # As in find_by_token: tokens are only ever compared with `same`.
+    if row is None or not same(row.token_hash, digest):
+        return None
+    return as_loaded(session, FeedbackRequest, row)
+
+
+def record_response(session: Session, now: datetime, request: FeedbackRequest, answers: Answers, *,
+                    claimed: bool = False) -> tuple[FeedbackResponse, bool]:
     """Store the link's response, or change it if it has one. Returns it and whether it is new.
 
-    The request row is updated first: that write makes a second POST for the same link wait for this
-    one (a row lock on PostgreSQL, the write lock on SQLite), so it then finds the response and edits it
-    instead of adding another. Raises LinkClosed when the link cannot take answers any more; the caller
+    The request row is updated first (unless ``claim_live_link`` already did: ``claimed``): that write makes
+    a second POST for the same link wait for this one (a row lock on PostgreSQL, the write lock on SQLite),
+    so it then finds the response and edits it instead of adding another; the unique request id would
+    refuse a second one anyway. Raises LinkClosed when the link cannot take answers any more; the caller
     then rolls back (the request's row was already written)."""
     if request.revoked_at is not None:
         raise LinkClosed
-    session.execute(
-        update(FeedbackRequest).where(FeedbackRequest.id == request.id)
-        .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
-        .execution_options(synchronize_session=False))
-    # Read once, after the write: any other POST for this link has committed by now.
-    existing = response_of(session, request)
-    if link_state(request, existing, now) not in (OPEN, EDITABLE):
-        raise LinkClosed
-    # What the UPDATE wrote, without reading the row back.
-    set_committed_value(request, "status", "answered")
-    set_committed_value(request, "answered_at", request.answered_at or now)
-    if existing is not None:
-        _apply(existing, answers, now, keep_moment=request.moment_id is not None)
-        return existing, False
-    response = FeedbackResponse(practice_id=request.practice_id, request_id=request.id, partner_id=request.partner_id,
-                                moment_id=request.moment_id, verified=True, created_at=now)
-    _apply(response, answers, now, keep_moment=request.moment_id is not None)
-    session.add(response)
-    session.flush()
-    return response, True
+    if not claimed:
+        session.execute(
+            update(FeedbackRequest).where(FeedbackRequest.id == request.id)
+            .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
+            .execution_options(synchronize_session=False))
+        # What the UPDATE wrote, without reading the row back.
+        set_committed_value(request, "status", "answered")
+        set_committed_value(request, "answered_at", request.answered_at or now)
+    keep_moment = request.moment_id is not None
+    values = _answer_values(answers, now, keep_moment=keep_moment)
+    connection = session.connection()
+    row = None
+    if request.expires_at > now:   # only a live link takes a first response (link_state: OPEN)
+        row = connection.execute(_ADD, {
+            **values, "practice_id": request.practice_id, "request_id": request.id, "partner_id": request.partner_id,
+            "moment_id": request.moment_id if keep_moment else answers.moment_id, "verified": True,
+            "client_name": None, "client_email": None, "submission_key": None, "created_at": now}).first()
+    created = row is not None
+    if row is None:   # it has one: EDITABLE while the edit window lasts, else CLOSED or GONE
+        row = connection.execute(_EDIT, {**values, "request_id_": request.id, "cutoff_": now - EDIT_WINDOW}).first()
+        if row is None:
+            raise LinkClosed
+    return as_loaded(session, FeedbackResponse, row), created
 
 
 def record_rating(session: Session, now: datetime, request: FeedbackRequest, satisfaction: int

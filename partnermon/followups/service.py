@@ -9,11 +9,13 @@ practice: another practice's follow-up is ``NotFound``, exactly like one that do
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
+from partnermon.db import as_loaded
 from partnermon.errors import NotFound
 from partnermon.followups import emails, rules
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Practice, User
@@ -30,27 +32,38 @@ def can_work_follow_ups(user: User | None) -> bool:
     return user is not None and user.is_active and user.role in WORKING_ROLES
 
 
+_USERS = User.__table__
+# Built once and run with Core: a client's unhappy answer reads these on the POST (see active_owners).
+_OWNERS = (select(_USERS).where(_USERS.c.practice_id == bindparam("practice_id_"), _USERS.c.role == "owner",
+                                _USERS.c.is_active.is_(True))
+           .order_by(_USERS.c.created_at, _USERS.c.id))
+
+
 def active_owners(session: Session, practice_id: int) -> list[User]:
     """The practice's active owners, the longest-standing first (the one who gets unassigned follow-ups)."""
-    return list(session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner",
-                                                   User.is_active.is_(True)).order_by(User.created_at, User.id)))
+    session.flush()   # as a query would (autoflush): a user changed in this transaction is read as changed
+    return [as_loaded(session, User, row)
+            for row in session.connection().execute(_OWNERS, {"practice_id_": practice_id})]
 
 
-def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None) -> User | None:
+def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None
+                      ) -> tuple[User | None, list[User] | None]:
+    """Who gets a new follow-up, and the practice's active owners if they had to be read to decide."""
     adviser = request.adviser if request is not None else None
     if can_work_follow_ups(adviser) and adviser is not None and adviser.practice_id == practice_id:
-        return adviser
+        return adviser, None
     # Nobody asked on the practice's behalf (the open link), or they can no longer act: a named owner,
     # so the follow-up is someone's rather than everyone's.
     owners = active_owners(session, practice_id)
-    return owners[0] if owners else None
+    return (owners[0] if owners else None), owners
 
 
-def _alert_recipients(session: Session, follow_up: FollowUp) -> list[User]:
+def _alert_recipients(session: Session, follow_up: FollowUp, owners: list[User] | None = None) -> list[User]:
+    """The assignee, or every active owner when nobody who can act has it (``owners``: read already)."""
     if can_work_follow_ups(follow_up.assignee):
         assert follow_up.assignee is not None
         return [follow_up.assignee]
-    return active_owners(session, follow_up.practice_id)
+    return owners if owners is not None else active_owners(session, follow_up.practice_id)
 
 
 def record_event(follow_up: FollowUp, now: datetime, actor: User | str, action: str, *, channel: str | None = None,
@@ -68,44 +81,91 @@ def _describe(reasons: list[str] | tuple[str, ...]) -> str:
 
 # --- opening ------------------------------------------------------------------------------------------
 
-def open_for_response(session: Session, now: datetime, response: FeedbackResponse, base_url: str) -> FollowUp | None:
+def open_for_response(session: Session, now: datetime, response: FeedbackResponse, base_url: str, *,
+                      new: bool = False) -> FollowUp | None:
     """Apply the rules to a response just recorded or changed, in the caller's transaction.
 
     Opens a follow-up and queues the alert when the rules call for one. A response has at most one: when the
     client changes their answers, a follow-up that exists gains the rules that now fire too (and the
     assignee hears what changed); one that did not exist opens if the answers now qualify. Answers that
-    no longer qualify leave an existing follow-up alone: someone was already told, and closes it."""
+    no longer qualify leave an existing follow-up alone: someone was already told, and closes it.
+    ``new``: the response was created in this transaction, so no follow-up can be about it yet."""
     if not (response.is_dissatisfied or response.harms_brand or response.wants_contact):
         # No rule can fire whatever the practice's settings (most answers: satisfied clients), and an
         # existing follow-up would be left alone anyway: skip the reads on the client's busiest path.
         return None
     session.flush()
-    practice = session.get(Practice, response.practice_id)
-    assert practice is not None
+    practice = _practice(session, response.practice_id)
     moment = session.get(MomentOfTruth, response.moment_id) if response.moment_id is not None else None
     decision = rules.decide(response, practice, moment)
-    existing = session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
+    existing = None if new else session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if existing is not None:
         return _add_reasons(session, now, existing, decision, practice, base_url)
     if not decision.opens:
         return None
     request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
-    assignee = _default_assignee(session, practice.id, request)
-    follow_up = FollowUp(practice_id=practice.id, response_id=response.id, request_id=response.request_id,
-                         partner_id=response.partner_id, moment_id=response.moment_id,
-                         assignee_id=assignee.id if assignee else None, urgent=decision.urgent,
-                         severity=decision.severity, reasons=list(decision.reasons), status="open", opened_at=now,
-                         contact_due_at=rules.due_at(practice, now, decision.urgent), outcome="")
-    session.add(follow_up)
-    record_event(follow_up, now, SYSTEM, "opened", note=_describe(decision.reasons).capitalize())
-    session.flush()
-    audit.record(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
-                 f"Opened follow-up #{follow_up.id} ({_describe(decision.reasons)})"
-                 + (f" for {assignee.email}" if assignee else ""))
-    for recipient in _alert_recipients(session, follow_up):
+    assignee, owners = _default_assignee(session, practice.id, request)
+    follow_up = _insert_opened(session, now, {
+        "practice_id": practice.id, "response_id": response.id, "request_id": response.request_id,
+        "partner_id": response.partner_id, "moment_id": response.moment_id,
+        "assignee_id": assignee.id if assignee else None, "urgent": decision.urgent, "severity": decision.severity,
+        "reasons": list(decision.reasons), "status": "open", "opened_at": now,
+        "contact_due_at": rules.due_at(practice, now, decision.urgent), "contacted_at": None,
+        "contacted_channel": None, "resolved_at": None, "outcome": "", "escalated_at": None,
+        "assignee_reminded_at": None},
+        note=_describe(decision.reasons).capitalize(),
+        summary_after_id=f" ({_describe(decision.reasons)})" + (f" for {assignee.email}" if assignee else ""))
+    for recipient in _alert_recipients(session, follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up
+
+
+# Opening a follow-up writes three rows (the follow-up, its "opened" event, the audit row), with Core: this runs
+# inside the client's POST for every unhappy answer. PostgreSQL takes all three in one statement (data-modifying
+# CTEs), so one round trip; SQLite has no such CTEs and takes three INSERTs.
+_FOLLOW_UPS = FollowUp.__table__
+_OPEN = insert(_FOLLOW_UPS).returning(*_FOLLOW_UPS.c)
+_EVENT = insert(FollowUpEvent.__table__)
+_OPENED_SUMMARY = "Opened follow-up #"
+_FOLLOW_UP_COLUMNS = [column for column in _FOLLOW_UPS.c if column.name != "id"]
+_OPEN_ALL_THREE = (text(
+    f"WITH opened AS (INSERT INTO follow_up ({', '.join(c.name for c in _FOLLOW_UP_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c.name for c in _FOLLOW_UP_COLUMNS)}) RETURNING *), "
+    "event AS (INSERT INTO follow_up_event (follow_up_id, at, actor_id, actor, action, channel, note) "
+    "SELECT id, :opened_at, NULL, :actor_, 'opened', NULL, :note_ FROM opened), "
+    "audited AS (INSERT INTO audit_event (practice_id, user_id, actor, action, object_type, object_id, summary, at) "
+    "SELECT practice_id, NULL, :actor_, 'follow_up.opened', 'follow_up', id, "
+    "left(:summary_before_id_ || id || :summary_after_id_, 500), :opened_at FROM opened) "
+    f"SELECT {', '.join(c.name for c in _FOLLOW_UPS.c)} FROM opened")
+    .bindparams(*(bindparam(c.name, type_=c.type) for c in _FOLLOW_UP_COLUMNS))
+    .columns(*_FOLLOW_UPS.c))
+
+
+def _insert_opened(session: Session, now: datetime, values: dict[str, Any], *, note: str,
+                   summary_after_id: str) -> FollowUp:
+    """The new follow-up (as the session's object), its "opened" event and its audit row, by the system."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_OPEN_ALL_THREE, {**values, "actor_": SYSTEM, "note_": note,
+                                                   "summary_before_id_": _OPENED_SUMMARY,
+                                                   "summary_after_id_": summary_after_id}).one()
+        return as_loaded(session, FollowUp, row)  # type: ignore[no-any-return]
+    follow_up: FollowUp = as_loaded(session, FollowUp, connection.execute(_OPEN, values).one())
+    connection.execute(_EVENT, {"follow_up_id": follow_up.id, "at": now, "actor_id": None, "actor": SYSTEM,
+                                "action": "opened", "channel": None, "note": note})
+    audit.write(session, now, follow_up.practice_id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
+                f"{_OPENED_SUMMARY}{follow_up.id}{summary_after_id}")
+    return follow_up
+_PRACTICE = select(Practice.__table__).where(Practice.__table__.c.id == bindparam("id_"))
+
+
+def _practice(session: Session, practice_id: int) -> Practice:
+    """The practice as the session holds it, or read with one Core SELECT (the client's POST has not read it)."""
+    held = session.identity_map.get(session.identity_key(Practice, practice_id))
+    if held is not None:
+        return held  # type: ignore[no-any-return]
+    return as_loaded(session, Practice, session.connection().execute(_PRACTICE, {"id_": practice_id}).one())
 
 
 def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision: rules.Decision, practice: Practice,

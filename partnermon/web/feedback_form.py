@@ -120,26 +120,24 @@ def form(token: str) -> Response:
 
 @bp.post("/f/<token>")
 def submit(token: str) -> Response:
-    found = _find(token)
-    if isinstance(found, Response):
-        return found
     session = db()
     if request.form.get("quick") == "1":
-        # The script saving the rating chosen in the email: a start, never an overwrite.
-        rating = request.form.get("satisfaction", "")
-        if rating in ("1", "2", "3", "4", "5") and (started := responses.record_rating(session, now(), found, int(rating))):
-            # A 1- or 2-star rating is already dissatisfied: the adviser hears at once, not when the form is done.
-            followups.open_for_response(session, now(), started, runtime().settings.base_url)
-            session.commit()
-        return _private(make_response("", 204))
+        return _quick_rating(token)
+    # Most posts are to a live link: one statement finds it, marks it answered and locks it. Anything else
+    # (unknown, expired, revoked) matched nothing there and goes the way every other route does.
+    claimed = responses.claim_live_link(session, now(), token)
+    found = claimed or _find(token)
+    if isinstance(found, Response):
+        return found
     # The interactions a client may pick from, needed only when they picked one (to check it is this practice's).
     moments = (responses.choosable_moments(session, found.practice_id)
                if not found.moment_id and request.form.get("moment") else None)
     try:
         answers = responses.parse_answers(request.form, moments)
-        answered, _new = responses.record_response(session, now(), found, answers)
-        followups.open_for_response(session, now(), answered, runtime().settings.base_url)
+        answered, new = responses.record_response(session, now(), found, answers, claimed=claimed is not None)
+        followups.open_for_response(session, now(), answered, runtime().settings.base_url, new=new)
     except ValidationError as exc:
+        session.rollback()   # nothing is kept of a post with mistakes (the claim marked the link answered)
         return _form_page(found, token, errors=exc.errors, form=request.form, status=422)
     except responses.LinkClosed:
         session.rollback()
@@ -147,6 +145,20 @@ def submit(token: str) -> Response:
                                                         "not changed."}, status=409)
     session.commit()
     return _private(redirect(url_for(".form", token=token, saved=1), 303))
+
+
+def _quick_rating(token: str) -> Response:
+    """The script saving the rating chosen in the email: a start, never an overwrite."""
+    found = _find(token)
+    if isinstance(found, Response):
+        return found
+    session = db()
+    rating = request.form.get("satisfaction", "")
+    if rating in ("1", "2", "3", "4", "5") and (started := responses.record_rating(session, now(), found, int(rating))):
+        # A 1- or 2-star rating is already dissatisfied: the adviser hears at once, not when the form is done.
+        followups.open_for_response(session, now(), started, runtime().settings.base_url, new=True)
+        session.commit()
+    return _private(make_response("", 204))
 
 
 @bp.post("/f/<token>/seen")
@@ -226,7 +238,7 @@ def open_submit(slug: str) -> Response:
     except IntegrityError:
         session.rollback()   # the same form posted twice at once: the other post stored it
         return thanks
-    followups.open_for_response(session, now(), answered, runtime().settings.base_url)
+    followups.open_for_response(session, now(), answered, runtime().settings.base_url, new=True)
     rate_limits.note(session, now(), "open_link", client_ip())
     session.commit()
     return thanks
