@@ -217,3 +217,13 @@ def test_export_what_scores_writes_the_months_scores(runtime: Any, monkeypatch: 
     assert [r["moment"] for r in acme] == ["All moments", "Claims and hardship"]
     assert acme[1]["dissatisfaction"] == "0.6" and acme[1]["bh_availability"] == "0.97"
     assert all(r["period"] == f"{NOW:%Y-%m}" for r in rows)
+
+
+def test_the_minimum_responses_cannot_go_below_three(browser: Browser, session: Session, scored: Cast) -> None:
+    response = browser.sign_in("alice@harbour.test").post("/settings/thresholds", {"score_min_responses": "2",
+                                                                                  "all:dissatisfaction": "x"})
+    assert response.status_code == 422
+    page = text_of(response)
+    assert "enter a whole number from 3 to 1,000" in page and "Dissatisfied clients: enter a number" in page
+    session.refresh(scored.harbour)
+    assert scored.harbour.score_min_responses == 5

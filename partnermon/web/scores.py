@@ -118,16 +118,21 @@ def edit_thresholds() -> WerkzeugResponse | tuple[str, int]:
     if request.method == "GET":
         return _threshold_page(practice, {})
     moments: list[MomentOfTruth] = partner_service.list_moments(db(), practice.id, include_retired=False)
+    errors: dict[str, str] = {}
+    minimum = request.form.get("score_min_responses", "").strip()
+    # At least 3: with 2, two unhappy answers could outrank two hundred on their interval alone (the ranking's
+    # promise, tests/test_scoring_attribution.py).
+    if minimum and not (minimum.isascii() and minimum.isdigit() and 3 <= int(minimum) <= 1000):
+        errors["score_min_responses"] = "Minimum responses: enter a whole number from 3 to 1,000."
     try:
         thresholds.save_limits(db(), now(), practice.id, moments, request.form)
-        minimum = request.form.get("score_min_responses", "").strip()
-        if minimum:
-            if not (minimum.isascii() and minimum.isdigit() and 1 <= int(minimum) <= 1000):
-                raise ValidationError({"score_min_responses": "Minimum responses: enter a whole number from 1 to 1,000."})
-            practice.score_min_responses = int(minimum)
     except ValidationError as exc:
+        errors = {**exc.errors, **errors}
+    if errors:
         db().rollback()
-        return _threshold_page(practice, exc.errors, request.form)
+        return _threshold_page(practice, errors, request.form)
+    if minimum:
+        practice.score_min_responses = int(minimum)
     db().commit()
     flash("Saved the thresholds. Breaches on the dashboard now use them.", "success")
     return redirect(url_for("scores.edit_thresholds"))
