@@ -82,25 +82,8 @@ class PartnerSection:
 HEAT_KEYS = ("dissatisfaction", "brand_harm", "bh_availability", "p95_ms", "harm")
 
 
-def cell_status(limits: thresholds.Limits, moment: MomentScore, key: str) -> str:
-    """"bad" over its threshold, "good" inside it, "ok" with the threshold off, "unknown" without a value.
-
-    The same rule as the partner page's heat map (``web.scores.cell_status``), which a service may not import."""
-    if key == "harm":
-        if moment.harm is None:
-            return "unknown"
-        return "good" if moment.harm.value < 0.05 else "ok" if moment.harm.value < 0.15 else "bad"
-    value = thresholds.value_of(key, moment)
-    if value is None:
-        return "unknown"
-    limit = limits.for_moment(moment.moment.id if moment.moment is not None else None, key)
-    if not limit.enabled:
-        return "ok"
-    return "bad" if limit.measure.breached(value, limit.limit) else "good"
-
-
 def heat_cells(limits: thresholds.Limits, score: PartnerScore) -> dict[tuple[int, str], str]:
-    return {(i, key): cell_status(limits, m, key) for i, m in enumerate(score.moments) for key in HEAT_KEYS}
+    return {(i, key): thresholds.cell_status(limits, m, key) for i, m in enumerate(score.moments) for key in HEAT_KEYS}
 
 
 # --- why a partner does damage ------------------------------------------------------------------------------

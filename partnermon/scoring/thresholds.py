@@ -114,6 +114,23 @@ def breaches(scores: Iterable[PartnerScore], limits: Limits) -> list[Breach]:
     return found
 
 
+def cell_status(limits: Limits, moment: MomentScore, key: str) -> str:
+    """A heat-map cell's colour (partner page and report alike): "bad" over its threshold, "good" inside it,
+    "ok" with the threshold off, "unknown" without a value. ``harm`` (no threshold) is graded on its own:
+    under 5 % good, under 15 % ok, else bad."""
+    if key == "harm":
+        if moment.harm is None:
+            return "unknown"
+        return "good" if moment.harm.value < 0.05 else "ok" if moment.harm.value < 0.15 else "bad"
+    value = value_of(key, moment)
+    if value is None:
+        return "unknown"
+    limit = limits.for_moment(moment.moment.id if moment.moment is not None else None, key)
+    if not limit.enabled:
+        return "ok"
+    return "bad" if limit.measure.breached(value, limit.limit) else "good"
+
+
 def save_limits(session: Session, now: datetime, practice_id: int, moments: list[MomentOfTruth],
                 form: Mapping[str, str]) -> None:
     """The thresholds page: one field per measure for every moment (``all:<measure>``) and per moment

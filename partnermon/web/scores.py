@@ -41,21 +41,6 @@ def chosen_period(practice: Practice) -> tuple[Period, dict[str, str]]:
         return periods.rolling(now(), practice.timezone), exc.errors
 
 
-def cell_status(limits: thresholds.Limits, moment: Any, key: str) -> str:
-    """A heat-map cell's colour: "bad" over its threshold, "good" inside it, "unknown" without a value."""
-    if key == "harm":
-        if moment.harm is None:
-            return "unknown"
-        return "good" if moment.harm.value < 0.05 else "ok" if moment.harm.value < 0.15 else "bad"
-    value = thresholds.value_of(key, moment)
-    limit = limits.for_moment(moment.moment.id if moment.moment is not None else None, key)
-    if value is None:
-        return "unknown"
-    if not limit.enabled:
-        return "ok"
-    return "bad" if limit.measure.breached(value, limit.limit) else "good"
-
-
 def period_options(practice: Practice) -> list[tuple[str, str]]:
     months = periods.last_months(now(), practice.timezone, 12)
     return [("30d", "Last 30 days")] + [(p.key, p.label) for p in reversed(months)]
@@ -85,7 +70,7 @@ def partner(partner_id: int) -> tuple[str, int]:
         follow_ups=partner_page.open_follow_ups(session, found),
         summary=partner_page.account_manager_summary(board, score, actions),
         period=period, period_options=period_options(practice), errors=errors, measures=thresholds.MEASURES,
-        status=lambda moment, key: cell_status(limits, moment, key), describe_duration=describe_duration,
+        status=lambda moment, key: thresholds.cell_status(limits, moment, key), describe_duration=describe_duration,
         board_now=clock,
     ), 200
 
