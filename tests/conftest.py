@@ -13,10 +13,11 @@ import re
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 from flask import Flask
+from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import schema
 from partnermon.app import create_app
+from partnermon.cli import main
 from partnermon.config import Settings
 from partnermon.db import make_engine, make_session_factory
 from partnermon.models import Base
@@ -123,6 +125,16 @@ def client(app: Flask) -> FlaskClient:
 def cast(session: Session) -> factories.Cast:
     """Two practices with their people and a partner each (see the module docstring)."""
     return factories.make_cast(session, NOW, PASSWORD)
+
+
+@pytest.fixture
+def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+    """Runs ``partnermon …`` against the test database, as a person would with the variables set."""
+    monkeypatch.setenv("PARTNERMON_DATABASE_URL", runtime.settings.database_url)
+    monkeypatch.setenv("PARTNERMON_INSTANCE_DIR", str(runtime.settings.instance_dir))
+    monkeypatch.setenv("PARTNERMON_BASE_URL", "http://partnermon.test")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args))
 
 
 class Browser:

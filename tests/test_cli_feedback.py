@@ -23,15 +23,6 @@ from tests.factories import Cast
 EVIL = '=HYPERLINK("http://evil.test/","x")'
 
 
-@pytest.fixture
-def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    monkeypatch.setenv("PARTNERMON_DATABASE_URL", runtime.settings.database_url)
-    monkeypatch.setenv("PARTNERMON_INSTANCE_DIR", str(runtime.settings.instance_dir))
-    monkeypatch.setenv("PARTNERMON_BASE_URL", "http://partnermon.test")
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args))
-
-
 def link(cli: Callable[..., Result], *extra: str, email: str = "dana@client.test") -> Result:
     return cli("feedback-link", "--practice", "harbour", "--partner", "Acme Insurance", "--client-email", email, *extra)
 

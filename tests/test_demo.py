@@ -9,13 +9,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnermon import accounts, demo, practices
 from partnermon.business_hours import BusinessHours
-from partnermon.cli import main
 from partnermon.followups import rules
 from partnermon.models import (
     DailyRollup, FeedbackRequest, FeedbackResponse, FollowUp, FollowUpEvent, HourlyRollup, Incident,
@@ -26,15 +25,6 @@ from partnermon.runtime import Runtime
 from tests.conftest import NOW
 
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
-    monkeypatch.setenv("PARTNERMON_DATABASE_URL", runtime.settings.database_url)
-    monkeypatch.setenv("PARTNERMON_INSTANCE_DIR", str(runtime.settings.instance_dir))
-    monkeypatch.setenv("PARTNERMON_BASE_URL", "http://partnermon.test")
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args))
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import timedelta
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 from flask import Flask
@@ -82,25 +82,15 @@ def test_request_invitation_rating_link_form_and_edit_through_a_real_mail_server
     assert (edited.id, edited.satisfaction, edited.comment) == (answer.id, 3, "They called back today.")
 
 
-def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
-                                                                    cast: Cast) -> None:
-    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
-                                                                "client_email": "dana@client.test"},
-                                   actor=cast.bob, source="form", base_url=BASE)
-    session.commit()
-    request_id = made.request.id
-    first_answers = responses.parse_answers({"satisfaction": "1"}, None)
-    second_answers = responses.parse_answers({"satisfaction": "5"}, None)
-
-    first = runtime.session_factory()
-    responses.record_response(first, NOW, first.get(FeedbackRequest, request_id), first_answers)  # not committed yet
+def second_post_waits_then_edits(runtime: Runtime, first: Session, post: Callable[[Session], bool]) -> None:
+    """With ``first`` holding an uncommitted first answer, ``post`` (a second answer to the same link, in a
+    session of its own, returning whether it created a response) must wait for it, then edit that response."""
     outcome: dict[str, Any] = {}
 
     def second_post() -> None:
         with runtime.session_factory() as second:
             try:
-                outcome["created"] = responses.record_response(
-                    second, NOW, second.get(FeedbackRequest, request_id), second_answers)[1]
+                outcome["created"] = post(second)
                 second.commit()
             except Exception as exc:  # noqa: BLE001 - reported below
                 outcome["error"] = exc
@@ -115,6 +105,22 @@ def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Ses
     assert outcome == {"created": False}
     [answer] = responses_in(runtime)
     assert answer.satisfaction == 5  # the later post edited the one response
+
+
+def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
+                                                                    cast: Cast) -> None:
+    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+                                                                "client_email": "dana@client.test"},
+                                   actor=cast.bob, source="form", base_url=BASE)
+    session.commit()
+    request_id = made.request.id
+    first_answers = responses.parse_answers({"satisfaction": "1"}, None)
+    second_answers = responses.parse_answers({"satisfaction": "5"}, None)
+
+    first = runtime.session_factory()
+    responses.record_response(first, NOW, first.get(FeedbackRequest, request_id), first_answers)  # not committed yet
+    second_post_waits_then_edits(runtime, first, lambda second: responses.record_response(
+        second, NOW, second.get(FeedbackRequest, request_id), second_answers)[1])
 
 
 def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
@@ -131,29 +137,14 @@ def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: S
     assert claimed is not None and claimed.status == "answered"
     assert responses.record_response(first, NOW, claimed, responses.parse_answers({"satisfaction": "1"}, None),
                                      claimed=True)[1]   # new; not committed yet
-    outcome: dict[str, Any] = {}
 
-    def second_post() -> None:
-        with runtime.session_factory() as second:
-            try:
-                again = responses.claim_live_link(second, NOW, token)
-                assert again is not None
-                outcome["created"] = responses.record_response(
-                    second, NOW, again, responses.parse_answers({"satisfaction": "5"}, None), claimed=True)[1]
-                second.commit()
-            except Exception as exc:  # noqa: BLE001 - reported below
-                outcome["error"] = exc
+    def post(second: Session) -> bool:
+        again = responses.claim_live_link(second, NOW, token)
+        assert again is not None
+        return responses.record_response(second, NOW, again, responses.parse_answers({"satisfaction": "5"}, None),
+                                         claimed=True)[1]
 
-    thread = threading.Thread(target=second_post)
-    thread.start()
-    thread.join(timeout=0.5)
-    assert thread.is_alive(), "the second post should wait for the first one's transaction"
-    first.commit()
-    first.close()
-    thread.join(timeout=30)
-    assert outcome == {"created": False}
-    [answer] = responses_in(runtime)
-    assert answer.satisfaction == 5  # the later post edited the one response
+    second_post_waits_then_edits(runtime, first, post)
 
 
 # --- the open link --------------------------------------------------------------------------------

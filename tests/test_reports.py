@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
-from partnermon.cli import main
 from partnermon.models import OutboxEmail, Practice, Report
 from partnermon.reports import emails as report_emails
 from partnermon.reports import jobs as report_jobs
@@ -284,12 +283,10 @@ def test_the_preview_is_the_report_as_a_page(session: Session, cast: Cast, brows
 # --- the command -------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
-    monkeypatch.setenv("PARTNERMON_DATABASE_URL", runtime.settings.database_url)
-    monkeypatch.setenv("PARTNERMON_INSTANCE_DIR", str(runtime.settings.instance_dir))
+def cli(cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
+    """conftest's ``cli``, run from a folder of the test's own (``partnermon report`` writes there by default)."""
     monkeypatch.chdir(tmp_path)
-    runner = CliRunner()
-    return lambda *args: runner.invoke(main, list(args))
+    return cli
 
 
 def test_partnermon_report_writes_the_pdf_with_its_default_name(cli: Callable[..., Result], session: Session,

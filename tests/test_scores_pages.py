@@ -203,14 +203,8 @@ def test_a_practice_with_partners_but_no_data_gets_a_useful_empty_state(browser:
     assert "ask a client" in page
 
 
-def test_export_what_scores_writes_the_months_scores(runtime: Any, monkeypatch: pytest.MonkeyPatch,
-                                                     scored: Cast) -> None:
-    from click.testing import CliRunner
-    from partnermon.cli import main
-    monkeypatch.setenv("PARTNERMON_DATABASE_URL", runtime.settings.database_url)
-    monkeypatch.setenv("PARTNERMON_INSTANCE_DIR", str(runtime.settings.instance_dir))
-    result = CliRunner().invoke(main, ["export", "--practice", "harbour", "--what", "scores", "--month",
-                                       f"{NOW:%Y-%m}"])
+def test_export_what_scores_writes_the_months_scores(cli: Any, scored: Cast) -> None:
+    result = cli("export", "--practice", "harbour", "--what", "scores", "--month", f"{NOW:%Y-%m}")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     acme = [r for r in rows if r["partner"] == "Acme Insurance"]
