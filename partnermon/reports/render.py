@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from partnermon import rendering
 from partnermon.charts import bar_chart
-from partnermon.scoring.partner_page import trend_charts
+from partnermon.scoring.partner_page import TREND_CHARTS, trend_chart_title, trend_charts
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
 from partnermon.reports.content import MonthlyReport
@@ -34,7 +33,6 @@ from partnermon.reports.sections import PartnerSection
 ASSET_SCHEME = "partnermon-asset:"
 STYLESHEET = "report.css"
 PDF_STYLESHEET = ASSET_SCHEME + STYLESHEET
-CHARTS_CSS = "charts.css"
 TEMPLATE = "reports/monthly.html"
 DAMAGE_CHART_PARTNERS = 15
 MIN_CHART_MONTHS = 3
@@ -86,9 +84,10 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
 
     For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``
     (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``, which the inline style with
-    the practice's colour carries. Charts come with no styles of their own (static/charts.css)."""
+    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.charts)."""
     brand = report.accent
     charts = {s.anchor: section_charts(s, brand) for s in report.sections if s.score.has_data}
+    chart_titles = {key: trend_chart_title(report.sections[0].trends, key) for key in TREND_CHARTS} if report.sections else {}
     ranked = [s for s in report.board.scores if s.damage is not None][:DAMAGE_CHART_PARTNERS]
     damage_chart = None
     if ranked:
@@ -96,15 +95,10 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
             "Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
             [s.damage.value for s in ranked if s.damage], brand=brand, width=640,
             description="Partners by estimated brand damage, most first; the league table gives each with its interval."))
-    return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, damage_chart=damage_chart,
-                            methodology=appendix(report.methodology), stylesheet_href=stylesheet_href,
-                            charts_stylesheet_href=_beside(stylesheet_href, CHARTS_CSS), nonce=nonce,
-                            describe_duration=describe_duration, plural=plural)
-
-
-def _beside(href: str, name: str) -> str:
-    """Another asset where the stylesheet is: ``partnermon-asset:charts.css`` or ``/static/charts.css``."""
-    return href[: -len(STYLESHEET)] + name if href.endswith(STYLESHEET) else name
+    return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, chart_titles=chart_titles,
+                            damage_chart=damage_chart, methodology=appendix(report.methodology),
+                            stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,
+                            plural=plural)
 
 
 def appendix(methodology: Markup) -> Markup:
@@ -116,30 +110,25 @@ def appendix(methodology: Markup) -> Markup:
 def section_charts(section: PartnerSection, brand: str) -> dict[str, Markup]:
     """A partner's twelve-month charts, drawn by the dashboard's chart code. Fewer than three months with a
     value make no trend (the league table already compares with last month): such charts are left out, as for
-    a new practice or a partner that is not probed."""
+    a new practice or a partner that is not probed. Their titles are the figures' captions (``chart_titles``):
+    laid out as HTML lines they cost a fraction of SVG text, which WeasyPrint draws letter by letter."""
     charts = trend_charts(section.trends, section.name, brand=brand, width=640, height=220, min_months=MIN_CHART_MONTHS,
-                          label_every=2)
+                          label_every=3, show_titles=False)
     return {key: as_image(chart) for key, chart in charts.items()}
 
 
 _DESCRIPTION = re.compile(r"<desc>(.*?)</desc>", re.S)
 
 
-@lru_cache(maxsize=1)
-def _chart_rules() -> str:
-    return (STATIC_DIR / CHARTS_CSS).read_text(encoding="utf-8")
-
-
 def as_image(svg: Markup) -> Markup:
-    """A chart as an ``<img>`` of its SVG (a data: URI) with the chart rules inside it, for the PDF.
+    """A chart as an ``<img>`` of its SVG (a data: URI), for the PDF.
 
-    Inline, the SVG's hundreds of elements would join the report's own: WeasyPrint matches every report rule
-    against each of them, 160 charts over, which was a quarter of a 40-partner report's time. As an image it
-    is a document of its own, with only the chart rules. Its description becomes the image's alt text."""
+    Inline, the SVG's elements would join the report's own: WeasyPrint matches every report rule against each
+    of them, 160 charts over, which was a quarter of a 40-partner report's time. As an image it is a document
+    of its own with no stylesheet (its look is in attributes). Its description becomes the image's alt text."""
     text = str(svg)
     found = _DESCRIPTION.search(text)
     alt = found.group(1) if found else ""
-    text = text.replace("<defs>", f"<defs><style>{_chart_rules()}</style>", 1)
     uri = "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
     return Markup('<img class="chart-image" src="{}" alt="{}">').format(uri, Markup(alt))
 

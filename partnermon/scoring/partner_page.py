@@ -70,21 +70,26 @@ TREND_CHARTS: dict[str, tuple[str, str, str, str]] = {
 
 
 def trend_charts(trends: Trends, name: str, *, brand: str | None, width: int = 640, height: int = 260,
-                 min_months: int = 0, label_every: int = 1) -> dict[str, Markup]:
-    """A partner's twelve-month charts; a chart with fewer than ``min_months`` months of values is left out."""
+                 min_months: int = 0, label_every: int = 1, show_titles: bool = True) -> dict[str, Markup]:
+    """A partner's twelve-month charts; a chart with fewer than ``min_months`` months of values is left out.
+    With ``show_titles=False`` the caller captions each chart with ``trend_chart_title``."""
     axis = [p.month_label for p in trends.periods]
     charts: dict[str, Markup] = {}
     for key, (series, title, value_format, description) in TREND_CHARTS.items():
         values = trends.series(series)
         if sum(v is not None for v in values) < min_months:
             continue
-        if key == "index":
-            title = f"{title}, {trends.labels[0]} to {trends.labels[-1]}"
+        title = trend_chart_title(trends, key)
         charts[key] = line_chart(title, axis, {name if key == "index" else title: values}, brand=brand,
                                  value_format=value_format, description=description.format(name=name),
                                  y_range=(0, 100) if key == "index" else None, width=width, height=height,
-                                 label_every=label_every)
+                                 label_every=label_every, show_title=show_titles)
     return charts
+
+
+def trend_chart_title(trends: Trends, key: str) -> str:
+    title = TREND_CHARTS[key][1]
+    return f"{title}, {trends.labels[0]} to {trends.labels[-1]}" if key == "index" else title
 
 
 def trends(session: Session, now: datetime, practice: Practice, partner: Partner, months: int = 12) -> Trends:
