@@ -111,6 +111,8 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
                          "weasyprint_alone_s": t4 - t3, "pages": rendered.pages, "bytes": len(rendered.data)})
             log(f"report: gather {t1 - t0:.2f} s, html {t2 - t1:.2f} s, pdf {t3 - t2:.2f} s, "
                 f"{rendered.pages} pages, {len(rendered.data) / 1024:.0f} KB; WeasyPrint alone {t4 - t3:.2f} s")
+    calls = weasyprint_calls(html)
+    log(f"WeasyPrint function calls: layout {calls['layout'] / 1e6:.2f} M, write {calls['write'] / 1e6:.2f} M")
     best = min(runs, key=lambda run: run["whole_s"])
     median = sorted(runs, key=lambda run: run["whole_s"])[len(runs) // 2]
     return {"seeding_seconds": r(seeding, 1), "seeded": {"partners": made.partners, "touchpoints": made.touchpoints,
@@ -118,7 +120,31 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
             "month": month.key, "runs": [{k: r(v, 3) for k, v in run.items()} for run in runs],
             "median": {k: r(v, 3) for k, v in median.items()},
             "ratio_whole_to_weasyprint_alone": r(median["whole_s"] / median["weasyprint_alone_s"], 3),
+            "weasyprint_calls": calls,
             "best_whole_s": r(best["whole_s"], 3)}
+
+
+def weasyprint_calls(html: str) -> dict[str, int]:
+    """Python function calls WeasyPrint makes for the report, counted by cProfile: the same count in a busy window
+    as in a quiet one (wall time on this VM varies by a third between windows), so a change to the template or
+    the stylesheet can be judged by it. WeasyPrint is pure Python over Pango: its time follows its calls."""
+    import cProfile
+    import pstats
+
+    from weasyprint import HTML
+
+    from partnermon.reports.render import ReportURLFetcher
+
+    profile = cProfile.Profile()
+    profile.enable()
+    document = HTML(string=html, url_fetcher=ReportURLFetcher(), media_type="print").render()
+    profile.disable()
+    layout = pstats.Stats(profile).total_calls  # type: ignore[attr-defined]
+    profile = cProfile.Profile()
+    profile.enable()
+    document.write_pdf()
+    profile.disable()
+    return {"layout": layout, "write": pstats.Stats(profile).total_calls}  # type: ignore[attr-defined]
 
 
 def throughput(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
