@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -106,12 +106,13 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def as_loaded(session: Session, model: type[Base], row: Row[Any]) -> Any:
-    """A row that a Core statement returned (all of ``model``'s columns) as the session's object for it, as if
-    a query had loaded it; an object the session holds already takes the row's values. For the few hot paths
-    that write with Core and RETURNING: later code reads attributes and relationships without asking again,
-    and skips the ORM's loading machinery, which costs several times the statement itself."""
-    values = row._asdict()
+def as_loaded(session: Session, model: type[Base], row: Row[Any] | Mapping[str, Any]) -> Any:
+    """A row that a Core statement returned (all of ``model``'s columns; or those values as a mapping, when the
+    caller knows them) as the session's object for it, as if a query had loaded it; an object the session holds
+    already takes the row's values. For the few hot paths that write with Core and RETURNING: later code reads
+    attributes and relationships without asking again, and skips the ORM's loading machinery, which costs
+    several times the statement itself."""
+    values = row._asdict() if isinstance(row, Row) else dict(row)
     found = session.identity_map.get(session.identity_key(model, values["id"]))
     if found is not None:
         for name, value in values.items():

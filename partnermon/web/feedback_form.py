@@ -134,17 +134,27 @@ def submit(token: str) -> Response:
                if not found.moment_id and request.form.get("moment") else None)
     try:
         answers = responses.parse_answers(request.form, moments)
-        answered, new = responses.record_response(session, now(), found, answers, claimed=claimed is not None)
-        followups.open_for_response(session, now(), answered, runtime().settings.base_url, new=new)
+        recorded = responses.record_answers(session, now(), found, answers, claimed=claimed is not None)
+        # Most answers (satisfied clients) can open no follow-up: then no ORM object is ever built for them.
+        if followups.may_open(answers):
+            followups.open_for_response(session, now(), recorded.load(session), runtime().settings.base_url,
+                                        new=recorded.created)
     except ValidationError as exc:
         session.rollback()   # nothing is kept of a post with mistakes (the claim marked the link answered)
-        return _form_page(found, token, errors=exc.errors, form=request.form, status=422)
+        return _form_page_again(found, token, errors=exc.errors, form=request.form, status=422)
     except responses.LinkClosed:
         session.rollback()
-        return _form_page(found, token, errors={"form": "The time to change these answers has passed, so they were "
-                                                        "not changed."}, status=409)
+        return _form_page_again(found, token, errors={"form": "The time to change these answers has passed, so they "
+                                                              "were not changed."}, status=409)
     session.commit()
     return _private(redirect(url_for(".form", token=token, saved=1), 303))
+
+
+def _form_page_again(found: responses.Link, token: str, **page: Any) -> Response:
+    """The form once more, after a post was rolled back: read the request again if all we had was the claim's
+    row, which says the link was answered and no longer does."""
+    request_ = found if isinstance(found, FeedbackRequest) else db().get(FeedbackRequest, found.id)
+    return _unusable() if request_ is None else _form_page(request_, token, **page)
 
 
 def _quick_rating(token: str) -> Response:
