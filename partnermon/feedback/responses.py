@@ -238,11 +238,14 @@ class Recorded:
     link: Link
 
     def load(self, session: Session) -> FeedbackResponse:
-        """The response as the session's object, and its request too (from the claim's row, if that was all
-        there was), so that reading ``response.request`` asks the database nothing."""
-        if not isinstance(self.link, FeedbackRequest):
-            as_loaded(session, FeedbackRequest, self.link)
-        return as_loaded(session, FeedbackResponse, self.values)  # type: ignore[no-any-return]
+        """The response as the session's object, with its request (from the claim's row, if that was all there
+        was) as its ``request``: reading that, or getting the request from the session, asks the database
+        nothing. (The response holds it: a session holds unchanged objects only weakly.)"""
+        response: FeedbackResponse = as_loaded(session, FeedbackResponse, self.values)
+        request = self.link if isinstance(self.link, FeedbackRequest) else as_loaded(session, FeedbackRequest,
+                                                                                     self.link)
+        set_committed_value(response, "request", request)
+        return response
 
 
 def record_response(session: Session, now: datetime, request: Link, answers: Answers, *,
