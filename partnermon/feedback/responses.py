@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import Row, bindparam, func, select, text, update
+from sqlalchemy import Integer, Row, bindparam, column, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -204,6 +204,22 @@ _EDIT = (update(_RESPONSE)
          .returning(*_RESPONSE.c))
 
 
+# PostgreSQL claims a live link and adds its first response in one statement (data-modifying CTEs), so one
+# round trip for the answers of most posts: see answer_live_link. The response takes the link's practice,
+# partner and moment (else the one chosen); a link that has a response already adds none (response_id NULL).
+_FROM_LINK = {"practice_id": "practice_id", "request_id": "id", "partner_id": "partner_id",
+              "moment_id": "coalesce(moment_id, :moment_id)"}
+_CLAIM_AND_ADD = (text(
+    "WITH claimed AS (UPDATE feedback_request SET status = 'answered', answered_at = coalesce(answered_at, :now_) "
+    "WHERE token_hash = :digest_ AND revoked_at IS NULL AND expires_at > :now_ RETURNING *), "
+    f"added AS (INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
+    f"SELECT {', '.join(_FROM_LINK.get(c.name, ':' + c.name) for c in _INSERTED)} FROM claimed "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING id) "
+    f"SELECT {', '.join(c.name for c in _REQUEST.c)}, (SELECT id FROM added) AS response_id FROM claimed")
+    .bindparams(_NOW, *(bindparam(c.name, type_=c.type) for c in _INSERTED if c.name not in _FROM_LINK),
+                bindparam("moment_id", type_=_RESPONSE.c.moment_id.type))
+    .columns(*_REQUEST.c, column("response_id", Integer)))
+
 # What recording answers reads of a link: its FeedbackRequest, or the row claim_live_link returned (every
 # column of the request, read the same way: ``link.expires_at``).
 Link = FeedbackRequest | Row[Any]
@@ -218,14 +234,19 @@ def claim_live_link(session: Session, now: datetime, token: str) -> Row[Any] | N
     The request comes back as its row (as the UPDATE left it), not as the ORM object: most answers need only
     its columns, and building the object costs about as much CPU as the statement (``Recorded.load`` builds
     it when a follow-up may open). After a rollback the row is stale: read the request again."""
-    if not token or len(token) > 100:
+    if not _plausible(token):
         return None
     digest = token_hash(token)
-    row = session.connection().execute(_CLAIM, {"digest_": digest, "now_": now}).first()
+    return _checked(session.connection().execute(_CLAIM, {"digest_": digest, "now_": now}).first(), digest)
+
+
+def _plausible(token: str) -> bool:
+    return bool(token) and len(token) <= 100
+
+
+def _checked(row: Row[Any] | None, digest: str) -> Row[Any] | None:
     # As in find_by_token: tokens are only ever compared with `same`.
-    if row is None or not same(row.token_hash, digest):
-        return None
-    return row
+    return row if row is not None and same(row.token_hash, digest) else None
 
 
 @dataclass(frozen=True)
@@ -236,6 +257,7 @@ class Recorded:
     values: Mapping[str, Any]
     created: bool    # a new response (not a change to the one the link had)
     link: Link
+    answers: Answers
 
     def load(self, session: Session) -> FeedbackResponse:
         """The response as the session's object, with its request (from the claim's row, if that was all there
@@ -275,22 +297,52 @@ def record_answers(session: Session, now: datetime, request: Link, answers: Answ
         # What the UPDATE wrote, without reading the row back.
         set_committed_value(request, "status", "answered")
         set_committed_value(request, "answered_at", request.answered_at or now)
-    keep_moment = request.moment_id is not None
-    values = _answer_values(answers, now, keep_moment=keep_moment)
-    connection = session.connection()
     if request.expires_at > now:   # only a live link takes a first response (link_state: OPEN)
-        first = {**values, "practice_id": request.practice_id, "request_id": request.id,
-                 "partner_id": request.partner_id, "moment_id": request.moment_id if keep_moment else answers.moment_id,
-                 "verified": True, "client_name": None, "client_email": None, "submission_key": None,
-                 "created_at": now}
-        added = connection.execute(_ADD, first).first()
+        first = _first_response(request, answers, now)
+        added = session.connection().execute(_ADD, first).first()
         if added is not None:
-            return Recorded({**first, "id": added.id}, True, request)
-    # It has one: EDITABLE while the edit window lasts, else CLOSED or GONE.
-    edited = connection.execute(_EDIT, {**values, "request_id_": request.id, "cutoff_": now - EDIT_WINDOW}).first()
+            return Recorded({**first, "id": added.id}, True, request, answers)
+    return _change_response(session, now, request, answers)
+
+
+def answer_live_link(session: Session, now: datetime, token: str, answers: Answers) -> Recorded | None:
+    """``claim_live_link`` and then ``record_answers`` for answers already checked for this link (so with no
+    interaction chosen, or one of its practice's), in one statement on PostgreSQL. None when the link is not
+    live: nothing was written, and the caller takes the path that tells the other states apart."""
+    if not _plausible(token):
+        return None
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":   # SQLite has no data-modifying CTEs
+        claimed = claim_live_link(session, now, token)
+        return None if claimed is None else record_answers(session, now, claimed, answers, claimed=True)
+    digest = token_hash(token)
+    first = _first_response(None, answers, now)
+    link = _checked(connection.execute(_CLAIM_AND_ADD, {**first, "digest_": digest, "now_": now}).first(), digest)
+    if link is None:
+        return None
+    if link.response_id is None:   # the link had its response already: a retried post, or a change
+        return _change_response(session, now, link, answers)
+    return Recorded({**_first_response(link, answers, now), "id": link.response_id}, True, link, answers)
+
+
+def _first_response(link: Link | None, answers: Answers, now: datetime) -> dict[str, Any]:
+    """Every column of a link's first response but its id (those the link gives only when it is known)."""
+    values = {**_answer_values(answers, now, keep_moment=False), "verified": True, "client_name": None,
+              "client_email": None, "submission_key": None, "created_at": now}
+    if link is not None:
+        values.update(practice_id=link.practice_id, request_id=link.id, partner_id=link.partner_id,
+                      moment_id=link.moment_id if link.moment_id is not None else answers.moment_id)
+    return values
+
+
+def _change_response(session: Session, now: datetime, link: Link, answers: Answers) -> Recorded:
+    """The link has a response: its answers change while the edit window lasts (EDITABLE); else LinkClosed."""
+    values = _answer_values(answers, now, keep_moment=link.moment_id is not None)
+    edited = session.connection().execute(_EDIT, {**values, "request_id_": link.id,
+                                                  "cutoff_": now - EDIT_WINDOW}).first()
     if edited is None:
         raise LinkClosed
-    return Recorded(edited._mapping, False, request)
+    return Recorded(edited._mapping, False, link, answers)
 
 
 def record_rating(session: Session, now: datetime, request: FeedbackRequest, satisfaction: int
