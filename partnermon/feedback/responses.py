@@ -210,7 +210,7 @@ _EDIT = (update(_RESPONSE)
 _FROM_LINK = {"practice_id": "practice_id", "request_id": "id", "partner_id": "partner_id",
               "moment_id": "coalesce(moment_id, :moment_id)"}
 _CLAIM_AND_ADD = (text(
-    "WITH claimed AS (UPDATE feedback_request SET status = 'answered', answered_at = coalesce(answered_at, :now_) "
+    f"WITH claimed AS (UPDATE {_REQUEST.name} SET status = 'answered', answered_at = coalesce(answered_at, :now_) "
     "WHERE token_hash = :digest_ AND revoked_at IS NULL AND expires_at > :now_ RETURNING *), "
     f"added AS (INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
     f"SELECT {', '.join(_FROM_LINK.get(c.name, ':' + c.name) for c in _INSERTED)} FROM claimed "
