@@ -94,7 +94,11 @@ class Tracer:
         t.patch(feedback_requests, "find_by_token", "    _find → find_by_token (SQL)")
         t.patch(responses, "choosable_moments", "  submit → choosable_moments (SQL)")
         t.patch(responses, "parse_answers", "  submit → parse_answers")
-        t.patch(responses, "record_response", "  submit → record_response")
+        # The form's path: claim and first response in one statement (PostgreSQL), else the claim and then
+        # record_answers; record_response is the same with the ORM objects (older code: the form's path).
+        for name in ("answer_live_link", "claim_live_link", "record_answers", "record_response"):
+            if hasattr(responses, name):
+                t.patch(responses, name, f"  submit → {name}")
         t.patch(responses, "response_of", "  responses.response_of (SQL), every call")
         t.patch(Session, "flush", "  Session.flush, every call (the INSERT; autoflushes; commit's)")
         t.patch(Session, "refresh", "  Session.refresh (SQL), every call (record_response's)")

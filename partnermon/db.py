@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 
@@ -106,18 +106,23 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 
-def as_loaded(session: Session, model: type[Base], row: Row[Any]) -> Any:
-    """A row that a Core statement returned (all of ``model``'s columns) as the session's object for it, as if
-    a query had loaded it; an object the session holds already takes the row's values. For the few hot paths
-    that write with Core and RETURNING: later code reads attributes and relationships without asking again,
-    and skips the ORM's loading machinery, which costs several times the statement itself."""
-    values = row._asdict()
+def as_loaded(session: Session, model: type[Base], row: Row[Any] | Mapping[str, Any]) -> Any:
+    """A row that a Core statement returned (with every one of ``model``'s columns, by name; it may carry more),
+    or those values as a mapping, as the session's object for it, as if a query had loaded it; an object the
+    session holds already takes the row's values. For the few hot paths that write with Core and RETURNING:
+    later code reads attributes and relationships without asking again, and skips the ORM's loading
+    machinery, which costs several times the statement itself."""
+    mapping = row._mapping if isinstance(row, Row) else row
+    values = {column.key: mapping[column.key] for column in model.__table__.columns}
     found = session.identity_map.get(session.identity_key(model, values["id"]))
     if found is not None:
         for name, value in values.items():
             set_committed_value(found, name, value)
         return found
-    instance = model(**values)
+    # Made as the ORM's own loading makes objects: no __init__, the loaded values written straight into the
+    # state (so no attribute events or history to undo), then attached as persistent.
+    instance = model.__mapper__.class_manager.new_instance()
+    instance_dict(instance).update(values)
     make_transient_to_detached(instance)
     session.add(instance)
     return instance

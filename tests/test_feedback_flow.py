@@ -147,6 +147,28 @@ def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: S
     second_post_waits_then_edits(runtime, first, post)
 
 
+def test_two_posts_answering_a_live_link_in_one_go_at_the_same_time_store_one_response(
+        session: Session, runtime: Runtime, cast: Cast) -> None:
+    # The form's path for answers that name no interaction: on PostgreSQL the claim and the first response are
+    # one statement, so the second post must wait inside it and still edit rather than add.
+    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+                                                                "client_email": "dana@client.test"},
+                                   actor=cast.bob, source="form", base_url=BASE)
+    session.commit()
+    assert made.link is not None
+    token = made.link.rsplit("/", 1)[1]
+    first = runtime.session_factory()
+    answered = responses.answer_live_link(first, NOW, token, responses.parse_answers({"satisfaction": "1"}, None))
+    assert answered is not None and answered.created   # not committed yet
+
+    def post(second: Session) -> bool:
+        again = responses.answer_live_link(second, NOW, token, responses.parse_answers({"satisfaction": "5"}, None))
+        assert again is not None
+        return again.created
+
+    second_post_waits_then_edits(runtime, first, post)
+
+
 # --- the open link --------------------------------------------------------------------------------
 
 def open_link(session: Session, cast: Cast) -> str:

@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import Integer, Row, bindparam, column, func, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from partnermon import validators as v
 from partnermon.db import UTCDateTime, as_loaded
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
-from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS
+from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
 from partnermon.security import same, token_hash
 
 EDIT_WINDOW = timedelta(days=7)
@@ -57,6 +57,15 @@ class Answers:
     moment_id: int | None
     client_name: str | None = None    # open link only
     client_email: str | None = None   # open link only
+
+    # As for a stored response (FeedbackResponse), so the follow-up rules can look at answers before any is built.
+    @property
+    def is_dissatisfied(self) -> bool:
+        return is_dissatisfied(self.satisfaction, self.recommend)
+
+    @property
+    def harms_brand(self) -> bool:
+        return harms_brand(self.brand_effect)
 
 
 def _scale(form: v.Form, data: Mapping[str, Any], name: str, label: str, *, required: bool) -> int | None:
@@ -181,13 +190,13 @@ _CLAIM = (update(_REQUEST)
 # A link's first response; a link that has one already (the unique request_id) inserts nothing. Written out
 # rather than built with the dialects' insert().on_conflict_do_nothing(): SQLAlchemy never caches those
 # (their Insert sets inherit_cache = False), so each POST would compile it again. PostgreSQL and SQLite
-# (3.35+) both take this SQL as it is.
+# (3.35+) both take this SQL as it is. It returns only the new id: every other column is what was sent.
 _INSERTED = [column for column in _RESPONSE.c if column.name != "id"]
 _ADD = (text(f"INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
              f"VALUES ({', '.join(':' + c.name for c in _INSERTED)}) ON CONFLICT (request_id) DO NOTHING "
-             f"RETURNING {', '.join(c.name for c in _RESPONSE.c)}")
+             f"RETURNING {_RESPONSE.c.id.name}")
         .bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED))
-        .columns(*_RESPONSE.c))
+        .columns(_RESPONSE.c.id))
 # The link's response changed, only while its edit window lasts (created after the cut-off).
 _EDIT = (update(_RESPONSE)
          .where(_RESPONSE.c.request_id == bindparam("request_id_"), _RESPONSE.c.created_at > bindparam(
@@ -195,24 +204,82 @@ _EDIT = (update(_RESPONSE)
          .returning(*_RESPONSE.c))
 
 
-def claim_live_link(session: Session, now: datetime, token: str) -> FeedbackRequest | None:
+# PostgreSQL claims a live link and adds its first response in one statement (data-modifying CTEs), so one
+# round trip for the answers of most posts: see answer_live_link. The response takes the link's practice,
+# partner and moment (else the one chosen); a link that has a response already adds none (response_id NULL).
+_FROM_LINK = {"practice_id": "practice_id", "request_id": "id", "partner_id": "partner_id",
+              "moment_id": "coalesce(moment_id, :moment_id)"}
+_CLAIM_AND_ADD = (text(
+    f"WITH claimed AS (UPDATE {_REQUEST.name} SET status = 'answered', answered_at = coalesce(answered_at, :now_) "
+    "WHERE token_hash = :digest_ AND revoked_at IS NULL AND expires_at > :now_ RETURNING *), "
+    f"added AS (INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
+    f"SELECT {', '.join(_FROM_LINK.get(c.name, ':' + c.name) for c in _INSERTED)} FROM claimed "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING id) "
+    f"SELECT {', '.join(c.name for c in _REQUEST.c)}, (SELECT id FROM added) AS response_id FROM claimed")
+    .bindparams(_NOW, *(bindparam(c.name, type_=c.type) for c in _INSERTED if c.name not in _FROM_LINK),
+                bindparam("moment_id", type_=_RESPONSE.c.moment_id.type))
+    .columns(*_REQUEST.c, column("response_id", Integer)))
+
+# What recording answers reads of a link: its FeedbackRequest, or the row claim_live_link returned (every
+# column of the request, read the same way: ``link.expires_at``).
+Link = FeedbackRequest | Row[Any]
+
+
+def claim_live_link(session: Session, now: datetime, token: str) -> Row[Any] | None:
     """For a POST of the client's answers: the request behind a live link (not revoked, not expired), already
     marked answered in the caller's transaction, its row locked until that ends; None for anything else
     (unknown, expired or revoked: the caller then takes the path that tells those apart, and writes nothing
-    here). The caller must roll back if it does not go on to record a response."""
-    if not token or len(token) > 100:
+    here). The caller must roll back if it does not go on to record a response.
+
+    The request comes back as its row (as the UPDATE left it), not as the ORM object: most answers need only
+    its columns, and building the object costs about as much CPU as the statement (``Recorded.load`` builds
+    it when a follow-up may open). After a rollback the row is stale: read the request again."""
+    if not _plausible(token):
         return None
     digest = token_hash(token)
-    row = session.connection().execute(_CLAIM, {"digest_": digest, "now_": now}).first()
+    return _checked(session.connection().execute(_CLAIM, {"digest_": digest, "now_": now}).first(), digest)
+
+
+def _plausible(token: str) -> bool:
+    return bool(token) and len(token) <= 100
+
+
+def _checked(row: Row[Any] | None, digest: str) -> Row[Any] | None:
     # As in find_by_token: tokens are only ever compared with `same`.
-    if row is None or not same(row.token_hash, digest):
-        return None
-    return as_loaded(session, FeedbackRequest, row)
+    return row if row is not None and same(row.token_hash, digest) else None
 
 
-def record_response(session: Session, now: datetime, request: FeedbackRequest, answers: Answers, *,
+@dataclass(frozen=True)
+class Recorded:
+    """The response that ``record_answers`` stored or changed, as its values (every column): most answers need
+    nothing more. ``load`` makes the session's ORM objects for code that does (opening a follow-up)."""
+
+    values: Mapping[str, Any]
+    created: bool    # a new response (not a change to the one the link had)
+    link: Link
+    answers: Answers
+
+    def load(self, session: Session) -> FeedbackResponse:
+        """The response as the session's object, with its request (from the claim's row, if that was all there
+        was) as its ``request``: reading that, or getting the request from the session, asks the database
+        nothing. (The response holds it: a session holds unchanged objects only weakly.)"""
+        response: FeedbackResponse = as_loaded(session, FeedbackResponse, self.values)
+        request = self.link if isinstance(self.link, FeedbackRequest) else as_loaded(session, FeedbackRequest,
+                                                                                     self.link)
+        set_committed_value(response, "request", request)
+        return response
+
+
+def record_response(session: Session, now: datetime, request: Link, answers: Answers, *,
                     claimed: bool = False) -> tuple[FeedbackResponse, bool]:
-    """Store the link's response, or change it if it has one. Returns it and whether it is new.
+    """``record_answers``, with the response as the session's object: it and whether it is new."""
+    recorded = record_answers(session, now, request, answers, claimed=claimed)
+    return recorded.load(session), recorded.created
+
+
+def record_answers(session: Session, now: datetime, request: Link, answers: Answers, *,
+                   claimed: bool = False) -> Recorded:
+    """Store the link's response, or change it if it has one.
 
     The request row is updated first (unless ``claim_live_link`` already did: ``claimed``): that write makes
     a second POST for the same link wait for this one (a row lock on PostgreSQL, the write lock on SQLite),
@@ -222,6 +289,7 @@ def record_response(session: Session, now: datetime, request: FeedbackRequest, a
     if request.revoked_at is not None:
         raise LinkClosed
     if not claimed:
+        assert isinstance(request, FeedbackRequest), "only claim_live_link returns a link as its row"
         session.execute(
             update(FeedbackRequest).where(FeedbackRequest.id == request.id)
             .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
@@ -229,21 +297,52 @@ def record_response(session: Session, now: datetime, request: FeedbackRequest, a
         # What the UPDATE wrote, without reading the row back.
         set_committed_value(request, "status", "answered")
         set_committed_value(request, "answered_at", request.answered_at or now)
-    keep_moment = request.moment_id is not None
-    values = _answer_values(answers, now, keep_moment=keep_moment)
-    connection = session.connection()
-    row = None
     if request.expires_at > now:   # only a live link takes a first response (link_state: OPEN)
-        row = connection.execute(_ADD, {
-            **values, "practice_id": request.practice_id, "request_id": request.id, "partner_id": request.partner_id,
-            "moment_id": request.moment_id if keep_moment else answers.moment_id, "verified": True,
-            "client_name": None, "client_email": None, "submission_key": None, "created_at": now}).first()
-    created = row is not None
-    if row is None:   # it has one: EDITABLE while the edit window lasts, else CLOSED or GONE
-        row = connection.execute(_EDIT, {**values, "request_id_": request.id, "cutoff_": now - EDIT_WINDOW}).first()
-        if row is None:
-            raise LinkClosed
-    return as_loaded(session, FeedbackResponse, row), created
+        first = _first_response(request, answers, now)
+        added = session.connection().execute(_ADD, first).first()
+        if added is not None:
+            return Recorded({**first, "id": added.id}, True, request, answers)
+    return _change_response(session, now, request, answers)
+
+
+def answer_live_link(session: Session, now: datetime, token: str, answers: Answers) -> Recorded | None:
+    """``claim_live_link`` and then ``record_answers`` for answers already checked for this link (so with no
+    interaction chosen, or one of its practice's), in one statement on PostgreSQL. None when the link is not
+    live: nothing was written, and the caller takes the path that tells the other states apart."""
+    if not _plausible(token):
+        return None
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":   # SQLite has no data-modifying CTEs
+        claimed = claim_live_link(session, now, token)
+        return None if claimed is None else record_answers(session, now, claimed, answers, claimed=True)
+    digest = token_hash(token)
+    first = _first_response(None, answers, now)
+    link = _checked(connection.execute(_CLAIM_AND_ADD, {**first, "digest_": digest, "now_": now}).first(), digest)
+    if link is None:
+        return None
+    if link.response_id is None:   # the link had its response already: a retried post, or a change
+        return _change_response(session, now, link, answers)
+    return Recorded({**_first_response(link, answers, now), "id": link.response_id}, True, link, answers)
+
+
+def _first_response(link: Link | None, answers: Answers, now: datetime) -> dict[str, Any]:
+    """Every column of a link's first response but its id (those the link gives only when it is known)."""
+    values = {**_answer_values(answers, now, keep_moment=False), "verified": True, "client_name": None,
+              "client_email": None, "submission_key": None, "created_at": now}
+    if link is not None:
+        values.update(practice_id=link.practice_id, request_id=link.id, partner_id=link.partner_id,
+                      moment_id=link.moment_id if link.moment_id is not None else answers.moment_id)
+    return values
+
+
+def _change_response(session: Session, now: datetime, link: Link, answers: Answers) -> Recorded:
+    """The link has a response: its answers change while the edit window lasts (EDITABLE); else LinkClosed."""
+    values = _answer_values(answers, now, keep_moment=link.moment_id is not None)
+    edited = session.connection().execute(_EDIT, {**values, "request_id_": link.id,
+                                                  "cutoff_": now - EDIT_WINDOW}).first()
+    if edited is None:
+        raise LinkClosed
+    return Recorded(edited._mapping, False, link, answers)
 
 
 def record_rating(session: Session, now: datetime, request: FeedbackRequest, satisfaction: int

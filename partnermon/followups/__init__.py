@@ -8,6 +8,6 @@ or ask for a person — each with an assignee, a deadline in business hours and 
 - ``emails``: one function per email. ``exports``: rows for ``partnermon export --what followups``.
 """
 
-from partnermon.followups.service import open_for_response
+from partnermon.followups.service import may_open, open_for_response
 
-__all__ = ["open_for_response"]
+__all__ = ["may_open", "open_for_response"]

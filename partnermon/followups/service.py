@@ -9,9 +9,9 @@ practice: another practice's follow-up is ``NotFound``, exactly like one that do
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Select, bindparam, insert, select, text
+from sqlalchemy import Select, and_, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
@@ -33,10 +33,36 @@ def can_work_follow_ups(user: User | None) -> bool:
 
 
 _USERS = User.__table__
+_PRACTICES = Practice.__table__
 # Built once and run with Core: a client's unhappy answer reads these on the POST (see active_owners).
-_OWNERS = (select(_USERS).where(_USERS.c.practice_id == bindparam("practice_id_"), _USERS.c.role == "owner",
-                                _USERS.c.is_active.is_(True))
+_IS_ACTIVE_OWNER = and_(_USERS.c.role == "owner", _USERS.c.is_active.is_(True))
+_OWNERS = (select(_USERS).where(_USERS.c.practice_id == bindparam("practice_id_"), _IS_ACTIVE_OWNER)
            .order_by(_USERS.c.created_at, _USERS.c.id))
+# The practice and its active owners in one round trip: one row per owner (one with no user when it has none).
+_PRACTICE_AND_OWNERS = (select(_PRACTICES, _USERS)
+                        .select_from(_PRACTICES.outerjoin(_USERS, and_(_USERS.c.practice_id == _PRACTICES.c.id,
+                                                                       _IS_ACTIVE_OWNER)))
+                        .where(_PRACTICES.c.id == bindparam("id_"))
+                        .order_by(_USERS.c.created_at, _USERS.c.id))
+
+
+class Answered(Protocol):
+    """What ``may_open`` reads: a stored response, or answers not yet stored (feedback.responses.Answers)."""
+
+    @property
+    def is_dissatisfied(self) -> bool: ...
+
+    @property
+    def harms_brand(self) -> bool: ...
+
+    @property
+    def wants_contact(self) -> bool: ...
+
+
+def may_open(answers: Answered) -> bool:
+    """Whether any rule could fire on these answers, whatever the practice's settings. Most cannot (satisfied
+    clients), and then a response needs nothing read, and no follow-up, not even an existing one, changes."""
+    return answers.is_dissatisfied or answers.harms_brand or answers.wants_contact
 
 
 def active_owners(session: Session, practice_id: int) -> list[User]:
@@ -46,24 +72,33 @@ def active_owners(session: Session, practice_id: int) -> list[User]:
             for row in session.connection().execute(_OWNERS, {"practice_id_": practice_id})]
 
 
-def _default_assignee(session: Session, practice_id: int, request: FeedbackRequest | None
-                      ) -> tuple[User | None, list[User] | None]:
-    """Who gets a new follow-up, and the practice's active owners if they had to be read to decide."""
+def _practice_and_owners(session: Session, practice_id: int) -> tuple[Practice, list[User]]:
+    """The practice and its active owners (as ``active_owners``), read together: opening a follow-up on a
+    client's POST needs the practice's rules and, unless the request's adviser takes it, its owners."""
+    session.flush()   # as active_owners
+    rows = session.connection().execute(_PRACTICE_AND_OWNERS, {"id_": practice_id}).all()
+    practice = as_loaded(session, Practice, {column.name: rows[0]._mapping[column] for column in _PRACTICES.c})
+    owners = [as_loaded(session, User, {column.name: row._mapping[column] for column in _USERS.c})
+              for row in rows if row._mapping[_USERS.c.id] is not None]
+    return practice, owners
+
+
+def _default_assignee(practice_id: int, request: FeedbackRequest | None, owners: list[User]) -> User | None:
+    """Who gets a new follow-up: the request's adviser, or else the longest-standing active owner."""
     adviser = request.adviser if request is not None else None
     if can_work_follow_ups(adviser) and adviser is not None and adviser.practice_id == practice_id:
-        return adviser, None
+        return adviser
     # Nobody asked on the practice's behalf (the open link), or they can no longer act: a named owner,
     # so the follow-up is someone's rather than everyone's.
-    owners = active_owners(session, practice_id)
-    return (owners[0] if owners else None), owners
+    return owners[0] if owners else None
 
 
-def _alert_recipients(session: Session, follow_up: FollowUp, owners: list[User] | None = None) -> list[User]:
-    """The assignee, or every active owner when nobody who can act has it (``owners``: read already)."""
+def _alert_recipients(follow_up: FollowUp, owners: list[User]) -> list[User]:
+    """The assignee, or every active owner when nobody who can act has it."""
     if can_work_follow_ups(follow_up.assignee):
         assert follow_up.assignee is not None
         return [follow_up.assignee]
-    return owners if owners is not None else active_owners(session, follow_up.practice_id)
+    return owners
 
 
 def record_event(follow_up: FollowUp, now: datetime, actor: User | str, action: str, *, channel: str | None = None,
@@ -90,21 +125,19 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     assignee hears what changed); one that did not exist opens if the answers now qualify. Answers that
     no longer qualify leave an existing follow-up alone: someone was already told, and closes it.
     ``new``: the response was created in this transaction, so no follow-up can be about it yet."""
-    if not (response.is_dissatisfied or response.harms_brand or response.wants_contact):
-        # No rule can fire whatever the practice's settings (most answers: satisfied clients), and an
-        # existing follow-up would be left alone anyway: skip the reads on the client's busiest path.
+    if not may_open(response):
+        # Skip the reads on the client's busiest path: an existing follow-up would be left alone anyway.
         return None
-    session.flush()
-    practice = _practice(session, response.practice_id)
+    practice, owners = _practice_and_owners(session, response.practice_id)
     moment = session.get(MomentOfTruth, response.moment_id) if response.moment_id is not None else None
     decision = rules.decide(response, practice, moment)
     existing = None if new else session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if existing is not None:
-        return _add_reasons(session, now, existing, decision, practice, base_url)
+        return _add_reasons(session, now, existing, decision, practice, owners, base_url)
     if not decision.opens:
         return None
     request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
-    assignee, owners = _default_assignee(session, practice.id, request)
+    assignee = _default_assignee(practice.id, request, owners)
     follow_up = _insert_opened(session, now, {
         "practice_id": practice.id, "response_id": response.id, "request_id": response.request_id,
         "partner_id": response.partner_id, "moment_id": response.moment_id,
@@ -115,7 +148,7 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
         "assignee_reminded_at": None},
         note=_describe(decision.reasons).capitalize(),
         summary_after_id=f" ({_describe(decision.reasons)})" + (f" for {assignee.email}" if assignee else ""))
-    for recipient in _alert_recipients(session, follow_up, owners):
+    for recipient in _alert_recipients(follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up
@@ -157,19 +190,10 @@ def _insert_opened(session: Session, now: datetime, values: dict[str, Any], *, n
     audit.write(session, now, follow_up.practice_id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
                 f"{_OPENED_SUMMARY}{follow_up.id}{summary_after_id}")
     return follow_up
-_PRACTICE = select(Practice.__table__).where(Practice.__table__.c.id == bindparam("id_"))
-
-
-def _practice(session: Session, practice_id: int) -> Practice:
-    """The practice as the session holds it, or read with one Core SELECT (the client's POST has not read it)."""
-    held = session.identity_map.get(session.identity_key(Practice, practice_id))
-    if held is not None:
-        return held  # type: ignore[no-any-return]
-    return as_loaded(session, Practice, session.connection().execute(_PRACTICE, {"id_": practice_id}).one())
 
 
 def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision: rules.Decision, practice: Practice,
-                 base_url: str) -> FollowUp:
+                 owners: list[User], base_url: str) -> FollowUp:
     new = [reason for reason in decision.reasons if reason not in follow_up.reasons]
     if not new:
         return follow_up
@@ -191,7 +215,7 @@ def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision:
     session.flush()
     audit.record(session, now, practice.id, CLIENT, "follow_up.updated", "follow_up", follow_up.id,
                  f"Follow-up #{follow_up.id}: the client's answers now also fire {_describe(new)}")
-    for recipient in _alert_recipients(session, follow_up):
+    for recipient in _alert_recipients(follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url, intro=note + ".",
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up

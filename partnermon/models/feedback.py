@@ -105,14 +105,23 @@ class FeedbackResponse(Base):
 
     @property
     def is_dissatisfied(self) -> bool:
-        """DESIGN.md §4: satisfaction ≤ 2 (or recommend ≤ 6 when satisfaction is missing)."""
-        if self.satisfaction is not None:
-            return self.satisfaction <= 2
-        return self.recommend is not None and self.recommend <= 6
+        return is_dissatisfied(self.satisfaction, self.recommend)
 
     @property
     def harms_brand(self) -> bool:
-        return self.brand_effect == "worse"
+        return harms_brand(self.brand_effect)
+
+
+# DESIGN.md §4, once: a stored response and answers not yet stored (feedback.responses.Answers) both use these.
+def is_dissatisfied(satisfaction: int | None, recommend: int | None) -> bool:
+    """Satisfaction ≤ 2 (or recommend ≤ 6 when satisfaction is missing)."""
+    if satisfaction is not None:
+        return satisfaction <= 2
+    return recommend is not None and recommend <= 6
+
+
+def harms_brand(brand_effect: str | None) -> bool:
+    return brand_effect == "worse"
 
 
 class PublicAttempt(Base):

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from partnermon import followups, rate_limits
 from partnermon.errors import ValidationError
@@ -120,31 +121,55 @@ def form(token: str) -> Response:
 
 @bp.post("/f/<token>")
 def submit(token: str) -> Response:
-    session = db()
     if request.form.get("quick") == "1":
         return _quick_rating(token)
-    # Most posts are to a live link: one statement finds it, marks it answered and locks it. Anything else
-    # (unknown, expired, revoked) matched nothing there and goes the way every other route does.
-    claimed = responses.claim_live_link(session, now(), token)
-    found = claimed or _find(token)
-    if isinstance(found, Response):
-        return found
-    # The interactions a client may pick from, needed only when they picked one (to check it is this practice's).
-    moments = (responses.choosable_moments(session, found.practice_id)
-               if not found.moment_id and request.form.get("moment") else None)
+    session = db()
     try:
-        answers = responses.parse_answers(request.form, moments)
-        answered, new = responses.record_response(session, now(), found, answers, claimed=claimed is not None)
-        followups.open_for_response(session, now(), answered, runtime().settings.base_url, new=new)
+        recorded = _record_answers(session, token)
+        if isinstance(recorded, Response):
+            return recorded
+        # Most answers (satisfied clients) can open no follow-up: then no ORM object is ever built for them.
+        if followups.may_open(recorded.answers):
+            followups.open_for_response(session, now(), recorded.load(session), runtime().settings.base_url,
+                                        new=recorded.created)
     except ValidationError as exc:
-        session.rollback()   # nothing is kept of a post with mistakes (the claim marked the link answered)
-        return _form_page(found, token, errors=exc.errors, form=request.form, status=422)
+        session.rollback()   # nothing is kept of a post with mistakes (a claim marked the link answered)
+        return _form_page_again(token, errors=exc.errors, form=request.form, status=422)
     except responses.LinkClosed:
         session.rollback()
-        return _form_page(found, token, errors={"form": "The time to change these answers has passed, so they were "
-                                                        "not changed."}, status=409)
+        return _form_page_again(token, errors={"form": "The time to change these answers has passed, so they were "
+                                                       "not changed."}, status=409)
     session.commit()
     return _private(redirect(url_for(".form", token=token, saved=1), 303))
+
+
+def _record_answers(session: Session, token: str) -> responses.Recorded | Response:
+    """The client's answers stored for the link, or the page to answer with instead (unknown, expired and
+    revoked links). Raises ValidationError for answers with mistakes, and LinkClosed."""
+    if not request.form.get("moment"):
+        # Most posts: the answers do not depend on which link this is, so they are checked first and a live
+        # link (most are) is claimed and answered at once.
+        answers = responses.parse_answers(request.form, None)
+        recorded = responses.answer_live_link(session, now(), token, answers)
+        if recorded is not None:
+            return recorded
+        found = _find(token)   # not live: told apart as on every route
+        return found if isinstance(found, Response) else responses.record_answers(session, now(), found, answers)
+    # An interaction was chosen: it must be one of the link's practice's, so the link comes first.
+    claimed = responses.claim_live_link(session, now(), token)
+    link = claimed or _find(token)
+    if isinstance(link, Response):
+        return link
+    moments = None if link.moment_id else responses.choosable_moments(session, link.practice_id)
+    answers = responses.parse_answers(request.form, moments)
+    return responses.record_answers(session, now(), link, answers, claimed=claimed is not None)
+
+
+def _form_page_again(token: str, **page: Any) -> Response:
+    """The form once more, saying what went wrong, after the post was rolled back. The link is read again:
+    whatever the post had of it said it was answered."""
+    found = _find(token)
+    return found if isinstance(found, Response) else _form_page(found, token, **page)
 
 
 def _quick_rating(token: str) -> Response:
