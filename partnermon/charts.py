@@ -52,21 +52,27 @@ def _finish(svg: str, description: str, colours: tuple[str, ...]) -> Markup:
     # as a fill (a line's path) say so themselves (_dress).
     svg = _SERIES.sub(lambda m: f'{m[0]} stroke="{colours[int(m[1]) % len(colours)]}" '
                                 f'fill="{colours[int(m[1]) % len(colours)]}"', svg)
-    svg = _dress(svg)
-    desc = Markup("<desc>{}</desc>").format(description)
-    svg = svg.replace("<defs>", str(desc) + "<defs>", 1).replace("<defs />", str(desc), 1)
-    return Markup(svg.replace(' id=""', '', 1).replace("<svg ", '<svg role="img" focusable="false" ', 1))
+    return Markup(_dress(svg, description).replace("<svg ", '<svg role="img" focusable="false" ', 1))
 
 
-def _dress(svg: str) -> str:
+def _dress(svg: str, description: str) -> str:
     """pygal's SVG with its look as presentation attributes, which children inherit: fonts and text colours on the
     title, axis and legend groups, strokes on the axis and guide lines, no fill on lines and backgrounds.
 
     It is also made lighter to draw, which counts in the PDF (WeasyPrint draws an SVG node by node, 160 charts in
     a 40-partner report): hidden overlays and guides are dropped, the groups wrapping each guide and each dot
-    are unwrapped, and a series' dots become one path of small squares instead of a circle each."""
+    are unwrapped, and a series' dots become one path of small squares instead of a circle each. The
+    description comes first, in place of pygal's ``<defs>`` (empty once its style and script are gone)."""
     root = ET.fromstring(svg)
+    if not root.get("id"):
+        root.attrib.pop("id", None)
     root.set("font-family", FONT)
+    for defs in root.findall(f"{{{SVG_NS}}}defs"):
+        if not len(defs):
+            root.remove(defs)
+    desc = ET.Element(f"{{{SVG_NS}}}desc")
+    desc.text = description
+    root.insert(0, desc)
     graph = root.find(f"{{{SVG_NS}}}g")
     vertical = graph is not None and "vertical" in graph.get("class", "").split()
     _dress_children(root, vertical, axis="")

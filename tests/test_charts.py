@@ -78,3 +78,11 @@ def test_a_title_can_be_left_to_the_callers_caption() -> None:
                                     show_title=False)))
     assert "Index over the year" in [t.text for t in with_title.iter(q("text"))]
     assert "Index over the year" not in [t.text for t in without.iter(q("text"))]
+
+
+def test_a_charts_image_in_the_report_carries_its_description_escaped_as_alt_text() -> None:
+    from partnermon.reports.render import as_image
+
+    image = str(as_image(line_chart("Index", MONTHS, {"A": [1, 2, 3, 4, 5, 6]},
+                                    description='"Quote" <b>Partner</b> & co\'s index')))
+    assert image.endswith('alt="&#34;Quote&#34; &lt;b&gt;Partner&lt;/b&gt; &amp; co&#39;s index">')

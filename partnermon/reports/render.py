@@ -11,6 +11,7 @@ escaped by the template (autoescape); the fetcher is the second wall, not the fi
 from __future__ import annotations
 
 import base64
+import html
 import logging
 import re
 from dataclasses import dataclass, field
@@ -128,9 +129,10 @@ def as_image(svg: Markup) -> Markup:
     of its own with no stylesheet (its look is in attributes). Its description becomes the image's alt text."""
     text = str(svg)
     found = _DESCRIPTION.search(text)
-    alt = found.group(1) if found else ""
+    # The description as text (the SVG escapes only what its element text needs), escaped again for the attribute.
+    alt = html.unescape(found.group(1)) if found else ""
     uri = "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return Markup('<img class="chart-image" src="{}" alt="{}">').format(uri, Markup(alt))
+    return Markup('<img class="chart-image" src="{}" alt="{}">').format(uri, alt)
 
 
 def render_document(html: str) -> RenderedPdf:

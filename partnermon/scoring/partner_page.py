@@ -75,7 +75,7 @@ def trend_charts(trends: Trends, name: str, *, brand: str | None, width: int = 6
     With ``show_titles=False`` the caller captions each chart with ``trend_chart_title``."""
     axis = [p.month_label for p in trends.periods]
     charts: dict[str, Markup] = {}
-    for key, (series, title, value_format, description) in TREND_CHARTS.items():
+    for key, (series, _, value_format, description) in TREND_CHARTS.items():
         values = trends.series(series)
         if sum(v is not None for v in values) < min_months:
             continue
