@@ -123,15 +123,20 @@ def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Ses
         second, NOW, second.get(FeedbackRequest, request_id), second_answers)[1])
 
 
-def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
-                                                                       cast: Cast) -> None:
-    # The form's own path: the claim (one UPDATE … RETURNING) is what makes the second post wait.
+def live_link_token(session: Session, cast: Cast) -> str:
+    """A new, committed feedback request's link token."""
     made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
                                                                 "client_email": "dana@client.test"},
                                    actor=cast.bob, source="form", base_url=BASE)
     session.commit()
     assert made.link is not None
-    token = made.link.rsplit("/", 1)[1]
+    return made.link.rsplit("/", 1)[1]
+
+
+def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
+                                                                       cast: Cast) -> None:
+    # The form's own path: the claim (one UPDATE … RETURNING) is what makes the second post wait.
+    token = live_link_token(session, cast)
     first = runtime.session_factory()
     claimed = responses.claim_live_link(first, NOW, token)
     assert claimed is not None and claimed.status == "answered"
@@ -151,12 +156,7 @@ def test_two_posts_answering_a_live_link_in_one_go_at_the_same_time_store_one_re
         session: Session, runtime: Runtime, cast: Cast) -> None:
     # The form's path for answers that name no interaction: on PostgreSQL the claim and the first response are
     # one statement, so the second post must wait inside it and still edit rather than add.
-    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
-                                                                "client_email": "dana@client.test"},
-                                   actor=cast.bob, source="form", base_url=BASE)
-    session.commit()
-    assert made.link is not None
-    token = made.link.rsplit("/", 1)[1]
+    token = live_link_token(session, cast)
     first = runtime.session_factory()
     answered = responses.answer_live_link(first, NOW, token, responses.parse_answers({"satisfaction": "1"}, None))
     assert answered is not None and answered.created   # not committed yet
