@@ -41,7 +41,7 @@ def report_command(slug: str, month: str, output: str | None) -> None:
         if target.parent and not target.parent.exists():
             fail(f"-o: the folder {target.parent} does not exist.")
         started = time.perf_counter()
-        pdf, pages = make_pdf(session, now, practice, period,
+        pdf, pages = make_pdf(session, now, practice, period, processes=runtime.settings.report_processes,
                               progress=lambda message: click.echo(f"partnermon report: {message}", err=True))
     try:
         target.write_bytes(pdf)

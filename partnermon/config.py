@@ -18,6 +18,11 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_MAIL_FROM = "partnermon@localhost"
 
 
+def default_report_processes() -> int:
+    """The machine's cores, at most four (a report's parts rarely keep more busy)."""
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
 class ConfigError(ValueError):
     """A setting has a value partnermon cannot use; the message names it and the fix."""
 
@@ -49,6 +54,8 @@ class Settings:
     mail_lease_seconds: int = 120
     # Where archived monthly reports are kept (PARTNERMON_REPORT_DIR); None: ``reports/`` in the instance folder.
     report_dir: Path | None = None
+    # Processes that lay out a long monthly report's parts side by side (PARTNERMON_REPORT_PROCESSES); 1: one.
+    report_processes: int = 1
     # Larger uploads (a logo is the only upload for now) are refused with 413.
     max_content_length: int = 2 * 1024 * 1024
     extra: dict[str, Any] = field(default_factory=dict)
@@ -119,4 +126,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         result_retention_days=envint(env, "PARTNERMON_RESULT_RETENTION_DAYS", 90, minimum=1),
         report_dir=Path(env["PARTNERMON_REPORT_DIR"].strip()).resolve() if env.get("PARTNERMON_REPORT_DIR", "").strip()
         else None,
+        report_processes=envint(env, "PARTNERMON_REPORT_PROCESSES", default_report_processes(), minimum=1),
     )

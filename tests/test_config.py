@@ -34,15 +34,26 @@ def test_all_documented_variables_are_read(tmp_path):
         "PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_BASE_URL": "https://pm.example.com/",
         "PARTNERMON_SMTP_URL": "smtp://mail:25", "PARTNERMON_MAIL_FROM": "alerts@pm.example.com",
         "PARTNERMON_PROBE_ALLOW_CIDRS": "10.0.0.0/8, 192.168.1.0/24", "PARTNERMON_RESULT_RETENTION_DAYS": "30",
+        "PARTNERMON_REPORT_PROCESSES": "3",
     })
     assert settings.base_url == "https://pm.example.com"
     assert settings.smtp_url == "smtp://mail:25" and settings.mail_from == "alerts@pm.example.com"
     assert settings.probe_allow_cidrs == ("10.0.0.0/8", "192.168.1.0/24")
     assert settings.result_retention_days == 30
+    assert settings.report_processes == 3
+
+
+def test_reports_are_laid_out_on_the_machines_cores_by_default(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    assert load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path)}).report_processes == 4   # at most four
+    monkeypatch.setattr("os.cpu_count", lambda: None)
+    assert load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path)}).report_processes == 1
 
 
 @pytest.mark.parametrize("name, value, message", [
     ("PARTNERMON_RESULT_RETENTION_DAYS", "0", "at least 1"),
+    ("PARTNERMON_REPORT_PROCESSES", "0", "at least 1"),
+    ("PARTNERMON_REPORT_PROCESSES", "two", "whole number"),
     ("PARTNERMON_BASE_URL", "partnermon.example", "must start with http"),
 ])
 def test_a_bad_value_names_the_variable(tmp_path, name, value, message):

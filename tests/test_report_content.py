@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from partnermon.demo import generate
 from partnermon.models import FollowUp, Practice
 from partnermon.reports import content, render
+from partnermon.reports.parts import render_report
 from partnermon.reports.render import RefusedURL, ReportURLFetcher, render_document, render_html
 from partnermon.scoring import board as board_
 from partnermon.scoring.periods import month_of
@@ -38,7 +39,7 @@ def november(practice: Practice):  # type: ignore[no-untyped-def]
 def pdf_of(session: Session, practice: Practice, period=None):  # type: ignore[no-untyped-def]
     report = content.gather(session, NOW, practice, period or november(practice))
     html = render_html(report)
-    return report, html, render_document(html)
+    return report, html, render_report(report, processes=2)   # a long report in parts, as the worker makes it
 
 
 def pages_text(data: bytes) -> list[str]:
@@ -68,7 +69,7 @@ def test_it_renders_every_section_with_contents_page_numbers_and_running_header(
                     "Biggest changes since Oct 2026", "How partnermon scores partners", "Moments of truth"):
         assert heading in whole
     assert practice.name in texts[0] and "November 2026" in texts[0]
-    # Running header and page numbers come from report.css's @page boxes: it was loaded.
+    # The running header comes from report.css's @page boxes (it was loaded); page numbers from reports.stitch.
     assert f"Page 2 of {pdf.pages}" in texts[1] and practice.name in texts[1]
     contents = folded(texts[1])
     starts = section_pages(reader)
@@ -270,7 +271,7 @@ def test_rendering_refuses_loopback_and_local_files_and_loads_its_stylesheet() -
     assert server.requests == []
     assert sorted(pdf.refused) == sorted([server.url("/style.css"), "file:///etc/passwd", server.url("/x.png"),
                                           "file:///etc/hostname"])
-    assert "Page 1 of 1" in pages_text(pdf.data)[0]      # the @page boxes of report.css
+    assert pages_text(pdf.data)[0].count("Hello") == 2      # the heading and report.css's running head
 
 
 def test_a_logo_is_embedded_only_as_the_image_types_an_upload_may_have(session: Session, cast: Cast) -> None:

@@ -80,18 +80,21 @@ class RenderedPdf:
     refused: list[str] = field(default_factory=list)
 
 
-def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET, nonce: str | None = None) -> str:
-    """The report as one HTML document.
+def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET, nonce: str | None = None,
+                part: Any = None, toc_pages: dict[str, int] | None = None) -> str:
+    """The report as one HTML document, or one ``part`` of it (a ``parts.Part``: for a long report's PDF).
 
     For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``
     (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``, which the inline style with
-    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.charts)."""
+    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.charts). ``toc_pages``
+    (anchor → page number) writes the contents page's numbers as text instead of CSS ``target-counter``."""
     brand = report.accent
-    charts = {s.anchor: section_charts(s, brand) for s in report.sections if s.score.has_data}
+    shown = part.sections if part is not None else report.sections
+    charts = {s.anchor: section_charts(s, brand) for s in shown if s.score.has_data}
     chart_titles = {key: trend_chart_title(report.sections[0].trends, key) for key in TREND_CHARTS} if report.sections else {}
     ranked = [s for s in report.board.scores if s.damage is not None][:DAMAGE_CHART_PARTNERS]
     damage_chart = None
-    if ranked:
+    if ranked and (part is None or part.summary):
         damage_chart = as_image(bar_chart(
             "Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
             [s.damage.value for s in ranked if s.damage], brand=brand, width=640,
@@ -99,7 +102,15 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
     return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, chart_titles=chart_titles,
                             damage_chart=damage_chart, methodology=appendix(report.methodology),
                             stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,
-                            plural=plural)
+                            plural=plural, part=part, toc_pages=toc_pages,
+                            running_head=css_string(f"{report.practice_name} · {report.period.label}"))
+
+
+def css_string(text: str) -> Markup:
+    """``text`` as a CSS string literal for the running head: every character but ASCII letters and digits as a
+    six-digit escape, so nothing in a practice's name can end the string, the rule or the <style> element. (A
+    space after an escape would be taken as its end, so spaces are escaped too.)"""
+    return Markup('"{}"'.format("".join(ch if ch.isascii() and ch.isalnum() else f"\\{ord(ch):06x}" for ch in text)))
 
 
 def appendix(methodology: Markup) -> Markup:
