@@ -6,8 +6,11 @@ minute (see bench/README.md).
 
 1. One practice at the issue's scale (the demo generator: 40 partners, 300 touchpoints, 12 months, 20,000
    responses) on a fresh PostgreSQL database; last month's report made ``--repeat`` times, timing the data
-   gathering (the SQL and the formula), the HTML (Jinja and pygal) and the PDF (WeasyPrint), with pages and
-   bytes; then the ceiling: WeasyPrint alone on the same HTML. ``ratio`` = the whole ÷ WeasyPrint alone.
+   gathering (the SQL and the formula) and the rendering as the worker does it (``reports.parts``: the HTML of
+   each part and its layout on ``--processes`` processes, overlapping, then the join), with pages and bytes;
+   the same report rendered in one process (HTML, then WeasyPrint, then page numbers); and the ceiling:
+   WeasyPrint alone, in one process, on the whole report's HTML (timed on its own as ``html_s``).
+   ``ratio`` = the whole ÷ WeasyPrint alone: under 1 when the parts use more than one core.
 2. Throughput: ``--practices`` more practices of the demo's default size (8 partners, 30 touchpoints,
    ``--small-months`` months), last month's report queued for each, and ``--workers`` worker processes
    claiming and rendering them (partnermon.reports.jobs, the code `partnermon worker` runs) until none is
@@ -35,6 +38,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from _bench_db import BenchDatabase, refuse_other_practices  # noqa: E402
 from _readings import cpu_model, log, percentile, r  # noqa: E402
+
+from partnermon.config import default_report_processes  # noqa: E402
 
 TARGET_SECONDS = 10.0
 TARGET_RATIO = 1.5
@@ -74,7 +79,8 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
     from partnermon.demo import generate
     from partnermon.models import Practice
     from partnermon.reports.content import gather
-    from partnermon.reports.render import ReportURLFetcher, render_document, render_html
+    from partnermon.reports import parts
+    from partnermon.reports.render import ReportURLFetcher, render_html
     from partnermon.scoring import periods
 
     engine = make_engine(db.url)
@@ -94,23 +100,28 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
     with Session(engine) as session:
         practice = session.scalars(select(Practice).where(Practice.slug == "bench-report")).one()
         month = periods.last_months(now, practice.timezone, 2)[0]
+        plan = parts.plan(gather(session, now, practice, month), args.processes)
         for attempt in range(args.repeat + 1):
             t0 = time.perf_counter()
             report = gather(session, now, practice, month)
             t1 = time.perf_counter()
-            html = render_html(report)
+            rendered = parts.render_report(report, args.processes)
             t2 = time.perf_counter()
-            rendered = render_document(html)
+            one = parts.render_report(report, 1)
             t3 = time.perf_counter()
-            # The ceiling: WeasyPrint alone on the same HTML, with the same URL fetcher.
-            HTML(string=html, url_fetcher=ReportURLFetcher(), media_type="print").render().write_pdf()
+            html = render_html(report)
             t4 = time.perf_counter()
+            # The ceiling: WeasyPrint alone on the whole report's HTML, with the same URL fetcher.
+            HTML(string=html, url_fetcher=ReportURLFetcher(), media_type="print").render().write_pdf()
+            t5 = time.perf_counter()
             if attempt == 0:
-                continue  # warm-up: imports, template compilation, font loading
-            runs.append({"gather_s": t1 - t0, "html_s": t2 - t1, "pdf_s": t3 - t2, "whole_s": t3 - t0,
-                         "weasyprint_alone_s": t4 - t3, "pages": rendered.pages, "bytes": len(rendered.data)})
-            log(f"report: gather {t1 - t0:.2f} s, html {t2 - t1:.2f} s, pdf {t3 - t2:.2f} s, "
-                f"{rendered.pages} pages, {len(rendered.data) / 1024:.0f} KB; WeasyPrint alone {t4 - t3:.2f} s")
+                continue  # warm-up: imports, template compilation, font loading, the pool's processes
+            runs.append({"gather_s": t1 - t0, "render_s": t2 - t1, "whole_s": t2 - t0, "one_process_render_s": t3 - t2,
+                         "html_s": t4 - t3, "weasyprint_alone_s": t5 - t4, "pages": rendered.pages,
+                         "bytes": len(rendered.data), "one_process_bytes": len(one.data)})
+            log(f"report: gather {t1 - t0:.2f} s, rendered in parts {t2 - t1:.2f} s ({rendered.pages} pages, "
+                f"{len(rendered.data) / 1024:.0f} KB); in one process {t3 - t2:.2f} s; html {t4 - t3:.2f} s, "
+                f"WeasyPrint alone {t5 - t4:.2f} s")
     calls = weasyprint_calls(html)
     log(f"WeasyPrint function calls: layout {calls['layout'] / 1e6:.2f} M, write {calls['write'] / 1e6:.2f} M")
     best = min(runs, key=lambda run: run["whole_s"])
@@ -119,7 +130,10 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
                                                          "responses": made.responses, "daily_rollups": made.daily_rollups},
             "month": month.key, "runs": [{k: r(v, 3) for k, v in run.items()} for run in runs],
             "median": {k: r(v, 3) for k, v in median.items()},
+            "processes": args.processes, "parts": 1 + len(plan.body) if plan else 1,
             "ratio_whole_to_weasyprint_alone": r(median["whole_s"] / median["weasyprint_alone_s"], 3),
+            "ratio_one_process_to_weasyprint_alone": r((median["gather_s"] + median["one_process_render_s"])
+                                                       / median["weasyprint_alone_s"], 3),
             "weasyprint_calls": calls,
             "best_whole_s": r(best["whole_s"], 3)}
 
@@ -205,6 +219,8 @@ def main() -> None:
     parser.add_argument("--practices", type=int, default=100, help="practices for the throughput run (0: none)")
     parser.add_argument("--small-months", type=int, default=3, help="months of history of each of those practices")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--processes", type=int, default=default_report_processes(),
+                        help="processes laying out one report's parts (default: as partnermon, the cores, at most 4)")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--quick", action="store_true", help="8 partners, 30 touchpoints, 2,000 responses, 6 practices")
     args = parser.parse_args()

@@ -9,7 +9,8 @@ WeasyPrint by itself and parts must be given:
 
 - page numbers ("Page 7 of 92"): ``stitch`` writes them once the count is known (on a one-document report too);
 - the running head: the practice and month are literal in every part; the chapter comes from each part's h2;
-- the contents page's numbers: the cover and contents are rendered last, with the numbers as text;
+- the contents page's numbers: the cover and contents are rendered last, with the numbers as text (while the
+  other parts are being bound);
 - links into other parts: a part carries empty stand-ins for the anchors it links to, and the join keeps the
   real anchor's destination (see ``stitch.join``);
 - bookmarks: each part hands back its headings, and the join builds one outline.
@@ -35,12 +36,14 @@ from partnermon.config import default_report_processes
 from partnermon.reports.content import MonthlyReport
 from partnermon.reports.render import ReportURLFetcher, RenderedPdf, render_html
 from partnermon.reports.sections import PartnerSection
-from partnermon.reports.stitch import Bookmark, RenderedPart, join
+from partnermon.reports.stitch import Binding, Bookmark, RenderedPart, join
 
 # Below this many partner sections a report is one document: parts would save less than they cost.
 PARTS_FROM_SECTIONS = 10
 # Partner-section parts per process: more parts balance the processes better, each repeats its fonts in the PDF.
 PARTS_PER_PROCESS = 3
+# Contents entries on one page, to guess the front's length (a wrong guess costs one more rendering of it).
+TOC_ENTRIES_PER_PAGE = 42
 _LINK = re.compile(r'href="#([^"]+)"')
 _ID = re.compile(r'\bid="([^"]+)"')
 log = logging.getLogger(__name__)
@@ -89,30 +92,29 @@ def render_report(report: MonthlyReport, processes: int | None = None) -> Render
         futures: list[Future[RenderedPart]] = [executor.submit(render_part, *with_stand_ins(render_html(report, part=p)))
                                                for p in parts.body]
         body = [future.result() for future in futures]
+        # The cover and contents need every part's page count; they are laid out there while the rest is bound here.
+        guess = 1 + math.ceil((len(report.sections) + 5) / TOC_ENTRIES_PER_PAGE)
+        front_future = executor.submit(render_part, *_front_html(report, parts.front, body, guess))
+        binding = Binding()
+        for part in reversed(body):
+            binding.put_in_front(part)
+        front = front_future.result()
     except BrokenProcessPool:
         _reset_pool()
         raise RuntimeError("a report rendering process stopped unexpectedly; the report will be tried again") from None
-    front = _render_front(report, parts.front, body)
-    return RenderedPdf(join([front, *body]), front.pages + sum(p.pages for p in body),
+    if front.pages != guess:
+        # The numbers sit in a fixed-width cell, so they never change the front's own length: once is enough.
+        log.debug("the front of a %d-partner report took %d pages, not %d: rendered again", len(report.sections),
+                  front.pages, guess)
+        front = render_part(*_front_html(report, parts.front, body, front.pages))
+    binding.put_in_front(front)
+    return RenderedPdf(binding.finish(), front.pages + sum(p.pages for p in body),
                        [url for p in (front, *body) for url in p.refused])
 
 
-def _render_front(report: MonthlyReport, part: Part, body: list[RenderedPart]) -> RenderedPart:
-    """The cover and contents, with every entry's page number. The numbers depend on how many pages the front
-    itself takes; it is guessed, and the front rendered again in the rare case the guess was wrong (the numbers
-    sit in a fixed-width cell, so they never change the front's own length)."""
-    pages = 1 + math.ceil((len(report.sections) + 5) / TOC_ENTRIES_PER_PAGE)
-    for _attempt in range(3):
-        toc_pages = _toc_pages(body, pages)
-        front = render_part(*with_stand_ins(render_html(report, part=part, toc_pages=toc_pages)))
-        if front.pages == pages:
-            return front
-        pages = front.pages
-    raise RuntimeError("the report's contents page did not settle on a page count")
-
-
-# Contents entries on one page, to guess the front's length (a wrong guess costs one more rendering of it).
-TOC_ENTRIES_PER_PAGE = 42
+def _front_html(report: MonthlyReport, front: Part, body: list[RenderedPart], front_pages: int) -> tuple[str, frozenset[str]]:
+    """The cover and contents, with every entry's page number if the front takes ``front_pages`` pages."""
+    return with_stand_ins(render_html(report, part=front, toc_pages=_toc_pages(body, front_pages)))
 
 
 def _toc_pages(body: list[RenderedPart], offset: int) -> dict[str, int]:

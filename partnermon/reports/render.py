@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.request import DataHandler, Request
 
 from markupsafe import Markup
@@ -30,6 +30,9 @@ from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
 from partnermon.reports.content import MonthlyReport
 from partnermon.reports.sections import PartnerSection
+
+if TYPE_CHECKING:
+    from partnermon.reports.parts import Part
 
 ASSET_SCHEME = "partnermon-asset:"
 STYLESHEET = "report.css"
@@ -81,7 +84,7 @@ class RenderedPdf:
 
 
 def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET, nonce: str | None = None,
-                part: Any = None, toc_pages: dict[str, int] | None = None) -> str:
+                part: Part | None = None, toc_pages: dict[str, int] | None = None) -> str:
     """The report as one HTML document, or one ``part`` of it (a ``parts.Part``: for a long report's PDF).
 
     For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``

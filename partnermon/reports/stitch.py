@@ -41,28 +41,46 @@ class RenderedPart:
 
 
 def join(parts: list[RenderedPart]) -> bytes:
-    """One PDF of ``parts`` in order. The first part's document information (title, language) is the whole's.
+    """One PDF of ``parts`` in order (see ``Binding``)."""
+    binding = Binding()
+    for part in reversed(parts):
+        binding.put_in_front(part)
+    return binding.finish()
+
+
+class Binding:
+    """A PDF put together from the back: ``put_in_front`` each part, the last part first, then ``finish``. The
+    front part's document information (title, language) is the whole's.
 
     Links: a part links to other parts' anchors through stand-ins of its own (``parts.with_stand_ins``). pypdf
     keeps a link to a named destination the joined document already has, and of two destinations with one
-    name keeps the first it was given; so the parts are added last first, each in front of the ones before it,
-    and a link resolves to the real anchor in a later part. (A link back to an earlier part would resolve to
-    its stand-in: the report has none, and a test compares every link with a single document's.)"""
-    writer = PdfWriter()
-    readers = [PdfReader(io.BytesIO(part.data)) for part in parts]
-    for reader in reversed(readers):
-        writer.merge(0, reader, import_outline=False)
-    _outline(writer, parts)
-    _number_pages(writer)
-    first = readers[0]
-    if first.metadata:
-        writer.add_metadata(dict(first.metadata))
-    lang = first.trailer["/Root"].get("/Lang")
-    if lang is not None:
-        writer._root_object[NameObject("/Lang")] = TextStringObject(str(lang))
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    name keeps the first it was given; so with the parts added last first, a link resolves to the real anchor
+    in a later part. (A link back to an earlier part would resolve to its stand-in: the report has none, and a
+    test compares every link with a single document's.) The back can be bound while the front is being laid
+    out, which is why this is not one call."""
+
+    def __init__(self) -> None:
+        self.writer = PdfWriter()
+        self.parts: list[RenderedPart] = []
+        self.front: PdfReader | None = None
+
+    def put_in_front(self, part: RenderedPart) -> None:
+        self.front = PdfReader(io.BytesIO(part.data))
+        self.writer.merge(0, self.front, import_outline=False)
+        self.parts.insert(0, part)
+
+    def finish(self) -> bytes:
+        writer, first = self.writer, self.front
+        _outline(writer, self.parts)
+        _number_pages(writer)
+        if first is not None and first.metadata:
+            writer.add_metadata(dict(first.metadata))
+        lang = first.trailer["/Root"].get("/Lang") if first is not None else None
+        if lang is not None:
+            writer._root_object[NameObject("/Lang")] = TextStringObject(str(lang))
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()
 
 
 def _outline(writer: PdfWriter, parts: list[RenderedPart]) -> None:
