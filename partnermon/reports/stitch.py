@@ -118,8 +118,8 @@ def _number_pages(writer: PdfWriter) -> None:
         number = writer._add_object(_stream(
             b"q %s BT %s %.2f Tf %.2f %.2f Td (%s) Tj ET Q\n"
             % (PAGE_NUMBER_COLOUR, _FONT_NAME.encode(), PAGE_NUMBER_SIZE, x, PAGE_NUMBER_BASELINE_PT, text.encode("ascii"))))
-        contents = page.raw_get("/Contents")
-        drawn = contents.get_object()
+        contents = page.raw_get("/Contents") if "/Contents" in page else None
+        drawn = contents.get_object() if contents is not None else ArrayObject()
         page[NameObject("/Contents")] = ArrayObject([save, *(drawn if isinstance(drawn, ArrayObject) else [contents]),
                                                      restore, number])
         if "/Resources" not in page:
