@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from partnermon.demo import generate
 from partnermon.models import FollowUp, Practice
 from partnermon.reports import content, render
-from partnermon.reports.parts import render_report
-from partnermon.reports.render import RefusedURL, ReportURLFetcher, render_document, render_html
+from partnermon.reports.parts import render_part, render_report
+from partnermon.reports.render import RefusedURL, ReportURLFetcher, render_html
 from partnermon.scoring import board as board_
 from partnermon.scoring.periods import month_of
 from tests import factories
@@ -267,7 +267,7 @@ def test_rendering_refuses_loopback_and_local_files_and_loads_its_stylesheet() -
                 f'<link rel="stylesheet" href="{server.url("/style.css")}"><link rel="stylesheet" href="file:///etc/passwd">'
                 f'</head><body><h2 class="section-title">Hello</h2><img src="{server.url("/x.png")}">'
                 '<img src="file:///etc/hostname"></body></html>')
-        pdf = render_document(html)
+        pdf = render_part(html)
     assert server.requests == []
     assert sorted(pdf.refused) == sorted([server.url("/style.css"), "file:///etc/passwd", server.url("/x.png"),
                                           "file:///etc/hostname"])

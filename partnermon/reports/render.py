@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.request import DataHandler, Request
 
 from markupsafe import Markup
-from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from partnermon import rendering
@@ -147,17 +146,6 @@ def as_image(svg: Markup) -> Markup:
     alt = html.unescape(found.group(1)) if found else ""
     uri = "data:image/svg+xml;base64," + base64.b64encode(text.encode("utf-8")).decode("ascii")
     return Markup('<img class="chart-image" src="{}" alt="{}">').format(uri, alt)
-
-
-def render_document(html: str) -> RenderedPdf:
-    """The PDF, its page count (from WeasyPrint's layout, so no PDF parser is needed) and any refused URLs."""
-    fetcher = ReportURLFetcher()
-    document = HTML(string=html, url_fetcher=fetcher, media_type="print").render()
-    return RenderedPdf(document.write_pdf(), len(document.pages), fetcher.refused)
-
-
-def render_pdf(html: str) -> bytes:
-    return render_document(html).data
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
