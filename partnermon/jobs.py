@@ -35,11 +35,14 @@ def worker_id(suffix: str = "") -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}{':' + suffix if suffix else ''}"[:64]
 
 
-def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None) -> SendReport:
+def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None,
+                clock: Callable[[], datetime] | None = None) -> SendReport:
+    """Send a batch of due emails; ``clock`` (utcnow when running for real) dates each message as the batch
+    goes on, so a slow mail server cannot make the batch outlive its leases."""
     with runtime.session_factory() as session:
         report = send_due(
             session, now, runtime.mail_transport_factory, worker_id=worker or worker_id("mail"),
-            mail_from=runtime.settings.mail_from, lease_seconds=runtime.settings.mail_lease_seconds,
+            mail_from=runtime.settings.mail_from, lease_seconds=runtime.settings.mail_lease_seconds, clock=clock,
         )
     if report:
         log.info("outbox: %s", report)
