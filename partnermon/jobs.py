@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, rate_limits
+from partnermon import accounts, rate_limits, sign_ins
 from partnermon.alerts.digests import DigestReport, send_digests
 from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_warnings
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
@@ -51,9 +51,11 @@ def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None,
 
 def prune(runtime: Runtime, now: datetime) -> int:
     """Housekeeping: drop rows that have stopped mattering (old failed sign-ins and public-page attempts,
-    raw probe results past PARTNERMON_RESULT_RETENTION_DAYS) and mark unanswered feedback links expired."""
+    sign-ins that ended or expired, raw probe results past PARTNERMON_RESULT_RETENTION_DAYS) and mark
+    unanswered feedback links expired."""
     with runtime.session_factory() as session:
-        removed = accounts.prune_sign_in_failures(session, now) + rate_limits.prune(session, now)
+        removed = (accounts.prune_sign_in_failures(session, now) + rate_limits.prune(session, now)
+                   + sign_ins.prune(session, now))
         feedback_requests.expire_links(session, now)
         session.commit()
         removed += rollups.prune_results(session, now, runtime.settings.result_retention_days)
