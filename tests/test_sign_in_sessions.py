@@ -14,7 +14,7 @@ from partnermon import jobs, sign_ins
 from partnermon.models import SignInSession
 from partnermon.runtime import Runtime
 from partnermon.security import token_hash
-from tests.conftest import NOW, PASSWORD, Browser
+from tests.conftest import NOW, PASSWORD, Browser, text_of
 from tests.factories import Cast
 
 COOKIE = "partnermon_session"
@@ -140,3 +140,19 @@ def test_prune_forgets_sign_ins_that_ended_or_expired(
     assert jobs.prune(runtime, NOW) == 2
 
     assert session.scalars(select(SignInSession.token_hash)).all() == [token_hash(live)]
+
+
+def test_signing_out_everywhere_else_ends_the_other_sign_ins_and_keeps_this_one(
+        app: Flask, cast: Cast, browser: Browser, new_browser, set_clock) -> None:  # type: ignore[no-untyped-def]
+    laptop = new_browser().sign_in("alice@harbour.test")
+    phone = new_browser().sign_in("alice@harbour.test")
+    browser.sign_in("alice@harbour.test")
+    page = text_of(browser.get("/account/sign-ins", headers={"User-Agent": "Firefox on the office PC"}))
+    assert page.count("Werkzeug/") == 3 and "(this browser)" in page
+
+    response = browser.post("/account/sign-ins", follow_redirects=True)
+
+    assert "Signed out of 2 other browsers" in text_of(response)
+    assert signed_in(browser) and signed_in(copy_of_cookie(app, browser))
+    assert not signed_in(laptop) and not signed_in(phone)
+    assert text_of(browser.get("/account/sign-ins")).count("Werkzeug/") == 1
