@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from partnermon import audit, validators as v
+from partnermon import audit, sign_ins, validators as v
 from partnermon.errors import NotFound, ValidationError
 from partnermon.followups import service as followups
 from partnermon.mail import outbox
@@ -31,10 +30,6 @@ class SignInRefused(Exception):
 class NewInvitation:
     user: User
     link: str
-
-
-def _new_epoch() -> str:
-    return secrets.token_hex(16)
 
 
 def by_email(session: Session, email: str) -> User | None:
@@ -70,8 +65,7 @@ def create_user(session: Session, now: datetime, practice: Practice, *, email: s
         form.add("password", problem)
     form.raise_if_errors()
     user = User(practice_id=practice.id, email=email, name=name, role=role, is_active=True,
-                password_hash=hash_password(password) if password is not None else None,
-                session_epoch=_new_epoch(), created_at=now)
+                password_hash=hash_password(password) if password is not None else None, created_at=now)
     session.add(user)
     session.flush()
     audit.record(session, now, practice.id, actor, "user.created", "user", user.id, f"Added {email} as {role}")
@@ -127,7 +121,6 @@ def accept_invitation(session: Session, now: datetime, token: str, password: str
     _check_new_password(password, confirm)
     user = invitation.user
     user.password_hash = hash_password(password)
-    user.session_epoch = _new_epoch()
     invitation.used_at = now
     audit.record(session, now, user.practice_id, user, "user.joined", "user", user.id, f"{user.email} set a password")
     return user
@@ -165,13 +158,14 @@ def authenticate(session: Session, now: datetime, email: str, password: str, ip:
     return user
 
 
-def change_password(session: Session, now: datetime, user: User, current: str, new: str, confirm: str) -> User:
+def change_password(session: Session, now: datetime, user: User, current: str, new: str, confirm: str, *,
+                    keep_sign_in: int | None = None) -> User:
+    """Set a new password and end the user's other sign-ins: all but ``keep_sign_in``, the one making the change."""
     if not verify_password(user.password_hash, current or ""):
         raise ValidationError({"current": "Your current password is not right."})
     _check_new_password(new, confirm)
     user.password_hash = hash_password(new)
-    # A new epoch ends every other session; the caller puts it in the current one.
-    user.session_epoch = _new_epoch()
+    sign_ins.end_all(session, now, user.id, keep=keep_sign_in)
     audit.record(session, now, user.practice_id, user, "user.password_changed", "user", user.id, "Changed their password")
     return user
 
@@ -192,8 +186,9 @@ def update_user(session: Session, now: datetime, user: User, actor: User, *, rol
         changes.append(f"role {user.role} → {role}")
     if active != user.is_active:
         changes.append("reactivated" if active else "deactivated")
-        # Deactivation ends their sessions at once.
-        user.session_epoch = _new_epoch()
+        if not active:
+            # Deactivation ends their sign-ins at once.
+            sign_ins.end_all(session, now, user.id)
     could_work = followups.can_work_follow_ups(user)
     user.role, user.name, user.is_active = role, name or "", active
     audit.record(session, now, user.practice_id, actor, "user.updated", "user", user.id,

@@ -214,7 +214,7 @@ def worker_command(threads: int, poll: float) -> None:
     click.echo(f"partnermon worker {name} started with {threads} probe threads; Ctrl+C to stop.")
     while not stop.is_set():
         try:
-            jobs.send_emails(runtime, utcnow(), worker=name)
+            jobs.send_emails(runtime, utcnow(), worker=name, clock=utcnow)
             jobs.render_reports(runtime, worker=name)
         except Exception:  # a database blip must not end the worker; log it and look again shortly
             logging.getLogger(__name__).exception("worker pass failed")

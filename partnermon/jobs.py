@@ -11,7 +11,7 @@ from typing import Callable, TypeVar
 
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, rate_limits
+from partnermon import accounts, rate_limits, sign_ins
 from partnermon.alerts.digests import DigestReport, send_digests
 from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_warnings
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
@@ -35,11 +35,14 @@ def worker_id(suffix: str = "") -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}{':' + suffix if suffix else ''}"[:64]
 
 
-def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None) -> SendReport:
+def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None,
+                clock: Callable[[], datetime] | None = None) -> SendReport:
+    """Send a batch of due emails; ``clock`` (utcnow when running for real) dates each message as the batch
+    goes on, so a slow mail server cannot make the batch outlive its leases."""
     with runtime.session_factory() as session:
         report = send_due(
             session, now, runtime.mail_transport_factory, worker_id=worker or worker_id("mail"),
-            mail_from=runtime.settings.mail_from, lease_seconds=runtime.settings.mail_lease_seconds,
+            mail_from=runtime.settings.mail_from, lease_seconds=runtime.settings.mail_lease_seconds, clock=clock,
         )
     if report:
         log.info("outbox: %s", report)
@@ -48,9 +51,11 @@ def send_emails(runtime: Runtime, now: datetime, *, worker: str | None = None) -
 
 def prune(runtime: Runtime, now: datetime) -> int:
     """Housekeeping: drop rows that have stopped mattering (old failed sign-ins and public-page attempts,
-    raw probe results past PARTNERMON_RESULT_RETENTION_DAYS) and mark unanswered feedback links expired."""
+    sign-ins that ended or expired, raw probe results past PARTNERMON_RESULT_RETENTION_DAYS) and mark
+    unanswered feedback links expired."""
     with runtime.session_factory() as session:
-        removed = accounts.prune_sign_in_failures(session, now) + rate_limits.prune(session, now)
+        removed = (accounts.prune_sign_in_failures(session, now) + rate_limits.prune(session, now)
+                   + sign_ins.prune(session, now))
         feedback_requests.expire_links(session, now)
         session.commit()
         removed += rollups.prune_results(session, now, runtime.settings.result_retention_days)

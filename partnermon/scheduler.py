@@ -35,7 +35,7 @@ class PeriodicJob:
 
 # The table of everything that runs on a timer. Later features add rows here.
 PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
-    PeriodicJob("send-emails", lambda rt: jobs.send_emails(rt, utcnow()), seconds=10),
+    PeriodicJob("send-emails", lambda rt: jobs.send_emails(rt, utcnow(), clock=utcnow), seconds=10),
     PeriodicJob("roll-up", lambda rt: jobs.roll_up(rt, utcnow()), seconds=60),
     PeriodicJob("follow-up-deadlines", lambda rt: jobs.follow_up_deadlines(rt, utcnow()), seconds=60),
     PeriodicJob("incident-alerts", lambda rt: jobs.incident_alerts(rt, utcnow()), seconds=60),

@@ -38,6 +38,7 @@ ROUTES: dict[str, Route] = {
     "auth.invitation": Route("/invitation/<token>", GP, PUBLIC),
     # Everyone in the practice.
     "account.password": Route("/account/password", GP, SIGNED_IN),
+    "account.sign_ins": Route("/account/sign-ins", GP, SIGNED_IN),
     "home.index": Route("/", G, SIGNED_IN),
     "assets.logo": Route("/practice/logo", G, SIGNED_IN),
     "partners.index": Route("/partners/", G, SIGNED_IN),
@@ -154,6 +155,7 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
                              "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     "auth.invitation": lambda w: {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     "account.password": lambda w: {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    "account.sign_ins": lambda w: {},
     "partners.create": lambda w: {"name": "Planted Partner", "category": "insurer", "exposure": "7"},
     "partners.edit": lambda w: {"name": "Hijacked", "category": "other", "exposure": "999"},
     "partners.delete": lambda w: {},

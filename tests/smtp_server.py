@@ -2,7 +2,8 @@
 
 ``SmtpServer`` listens on 127.0.0.1 on a free port and records every message it accepts, parsed.
 It can be told to answer a command with a given reply (``answer("DATA", "451 ...")``), can be
-stopped and started again on the same port (the mail server going down and coming back), can ask
+stopped and started again on the same port (the mail server going down and coming back), can be made
+slow (``before_accepting``: awaited on the server's loop before each message is accepted), can ask
 for a user name and password (AUTH PLAIN/LOGIN), and can speak STARTTLS or implicit TLS with a
 certificate made here by a throw-away certificate authority (``make_tls_files``).
 
@@ -21,7 +22,7 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import Any, Callable, Iterator, Literal
+from typing import Any, Awaitable, Callable, Iterator, Literal
 from urllib.parse import quote
 
 import pytest
@@ -98,6 +99,9 @@ class SmtpServer:
         self._received: list[Received] = []
         self._rules: list[_Rule] = []
         self.auth_attempts: list[tuple[str, bool]] = []   # (user name, succeeded)
+        # Awaited with a message's recipients before the server accepts it: a slow server. It runs on the
+        # server's event loop, so other connections are served meanwhile.
+        self.before_accepting: Callable[[list[str]], Awaitable[None]] | None = None
         self._controller: Controller | None = None
 
     # lifecycle
@@ -227,6 +231,8 @@ class _Handler:
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if reply := self.owner._reply_for("DATA", list(envelope.rcpt_tos)):
             return reply
+        if self.owner.before_accepting is not None:
+            await self.owner.before_accepting(list(envelope.rcpt_tos))
         raw = envelope.original_content or b""
         message = BytesParser(policy=policy.default).parsebytes(raw)
         assert isinstance(message, EmailMessage)

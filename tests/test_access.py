@@ -34,7 +34,7 @@ from flask import Flask
 from sqlalchemy import Engine, select
 
 import partnermon.security
-from partnermon import accounts, followups, practices
+from partnermon import accounts, followups, practices, sign_ins
 from partnermon.alerts import delivery
 from partnermon.feedback import api_keys
 from partnermon.feedback import requests as feedback_requests
@@ -106,6 +106,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
                                              actor=cast.bob, source="form", base_url="http://partnermon.test")
     cast.harbour.open_feedback_link = True
     key = api_keys.create_key(session, now, cast.harbour, cast.alice, "CRM")
+    sign_ins.start(session, now, cast.alice, "Alice's phone")  # for "sign out everywhere else" to end
     answered = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
                                                                              "client_email": "erin@client.test"},
                                                 actor=cast.bob, source="form", base_url="http://partnermon.test")

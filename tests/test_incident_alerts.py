@@ -346,7 +346,7 @@ def test_a_sender_killed_after_the_server_took_an_alert_but_before_recording_it_
     email = session.get(OutboxEmail, first)
     assert email is not None
     with transport_factory(smtp_server)() as transport:
-        transport.send(build_message(email, MAIL_FROM))          # accepted; then "dead" is killed
+        transport.send(build_message(email, MAIL_FROM), within=60)  # accepted; then "dead" is killed
     taken_over = NOW + 4 * MINUTE + timedelta(seconds=1)
     ids = claim_due(session, taken_over, worker_id="w2", lease_seconds=120)
     assert send_claimed(session, taken_over, ids, transport_factory(smtp_server)(), worker_id="w2",

@@ -378,8 +378,8 @@ def test_it_resends_an_email_whose_sender_died_after_claiming_it_once_the_lease_
     taken_over_at = NOW + LEASE + timedelta(seconds=1)
     ids = claim_due(session, taken_over_at, worker_id="w2", lease_seconds=lease)
     assert ids == [queued.id]
-    # Before w2 is done, a late outcome from w1 does not touch w2's claim.
-    assert mark_sent(session, taken_over_at, queued.id, "w1") is False
+    # Before w2 is done, a late failure from w1 does not touch w2's claim.
+    assert mark_retry(session, taken_over_at, queued.id, "w1", 1, "timed out") is False
     held = row(runtime, queued.id)
     assert (held.status, held.claimed_by, held.sent_at) == ("queued", "w2", None)
 

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import audit
+from partnermon import audit, sign_ins
 from partnermon.demo.cast import make_cast
 from partnermon.demo.feedback import default_responses, write_feedback
 from partnermon.demo.followups import write_follow_ups
@@ -131,7 +131,7 @@ def reset_owner_password(session: Session, now: datetime, practice: Practice) ->
         return None
     owner, password = owners[0], new_password()
     owner.password_hash = hash_password(password)
-    owner.session_epoch = secrets.token_hex(16)
+    sign_ins.end_all(session, now, owner.id)
     audit.record(session, now, practice.id, "demo", "user.password_reset", "user", owner.id,
                  f"partnermon demo set a new password for {owner.email}")
     return owner.email, password

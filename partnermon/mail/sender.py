@@ -1,8 +1,14 @@
 """Drains the outbox: claim due emails, send them over SMTP, record what happened.
 
-Each step is a small function the tests call directly. A claim is committed before anything is
-sent and a success is committed right after, so a sender that dies between claim and send leaves
-the email to be re-sent once its lease expires, and an email marked sent is never sent again.
+Each step is a small function the tests call directly. A batch is claimed and committed before anything
+is sent; then, right before each message, the sender renews that one message's lease, and only if the
+claim is still its own (``hold``), and records the outcome as soon as the server answers. So a slow
+server cannot make a batch outlive its lease and have another sender send the rest again: a message
+whose claim was taken over is skipped, and one being sent is leased for longer than a send may take
+(the transport gives up on a message after half the lease). An email marked sent is never sent again.
+
+A duplicate is only possible when partnermon does not learn that the server accepted a message: the
+process dies (or its connection drops) after the server accepted it and before it was recorded as sent.
 """
 
 from __future__ import annotations
@@ -30,7 +36,10 @@ MAX_BACKOFF = timedelta(hours=1)
 class Transport(Protocol):
     def __enter__(self) -> "Transport": ...
     def __exit__(self, *exc: object) -> None: ...
-    def send(self, message: object) -> None: ...
+
+    def send(self, message: object, *, within: float) -> None:
+        """Hand one message to the server; raise TemporaryFailure if it was not accepted within
+        ``within`` seconds (or for any other temporary reason), PermanentFailure if it was refused."""
 
 
 @dataclass
@@ -39,9 +48,11 @@ class SendReport:
     retried: int = 0
     failed: int = 0
     logged: int = 0
+    # Claimed by this sender but taken over by another before it got to them (its lease had expired).
+    taken_over: int = 0
 
     def __bool__(self) -> bool:
-        return bool(self.sent or self.retried or self.failed or self.logged)
+        return bool(self.sent or self.retried or self.failed or self.logged or self.taken_over)
 
 
 def _due(now: datetime):  # type: ignore[no-untyped-def]
@@ -58,12 +69,29 @@ def claim_due(session: Session, now: datetime, *, worker_id: str, lease_seconds:
     return claimed
 
 
-def _finish(session: Session, email_id: int, worker_id: str, *, also: Callable[[], None] | None = None,
-            **values: object) -> bool:
-    """Record an outcome, but only while we still hold the claim, with ``also`` in the same transaction. Commits."""
+def hold(session: Session, now: datetime, email_id: int, worker_id: str, lease_seconds: int) -> bool:
+    """Renew the lease on one claimed email just before sending it; False if another sender took it over
+    (or it is no longer queued), and then it must not be sent. Commits, so others see the new lease."""
     result = session.execute(
         update(OutboxEmail)
         .where(OutboxEmail.id == email_id, OutboxEmail.claimed_by == worker_id, OutboxEmail.status == "queued")
+        .values(lease_until=now + timedelta(seconds=lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return result.rowcount == 1
+
+
+def _finish(session: Session, email_id: int, worker_id: str | None, *, also: Callable[[], None] | None = None,
+            **values: object) -> bool:
+    """Record an outcome, but only while we still hold the claim (``worker_id``; None: whoever holds it),
+    with ``also`` in the same transaction. Commits."""
+    conditions = [OutboxEmail.id == email_id, OutboxEmail.status == "queued"]
+    if worker_id is not None:
+        conditions.append(OutboxEmail.claimed_by == worker_id)
+    result = session.execute(
+        update(OutboxEmail)
+        .where(*conditions)
         .values(claimed_by=None, lease_until=None, **values)
         .execution_options(synchronize_session=False)
     )
@@ -81,8 +109,10 @@ def mark_sent(session: Session, now: datetime, email_id: int, worker_id: str, de
         if dedupe_key.startswith(feedback_requests.INVITATION_KEY_PREFIX):
             feedback_requests.invitation_delivered(session, now, dedupe_key)
 
-    # A sent email's attachment (a report's PDF) is in the archive already: the outbox need not keep a copy.
-    return _finish(session, email_id, worker_id, status="sent", sent_at=now, last_error=None, attachment=None,
+    # The server accepted it, so it is sent whoever holds the claim now: a sender that took it over after our
+    # lease ran out then finds it sent and does not send it again. A sent email's attachment (a report's
+    # PDF) is in the archive already: the outbox need not keep a copy.
+    return _finish(session, email_id, None, status="sent", sent_at=now, last_error=None, attachment=None,
                    also=delivered)
 
 
@@ -108,7 +138,13 @@ def _retry(session: Session, now: datetime, email: OutboxEmail, worker_id: str, 
 
 
 def send_claimed(session: Session, now: datetime, email_ids: list[int], transport: Transport,
-                 *, worker_id: str, mail_from: str) -> SendReport:
+                 *, worker_id: str, mail_from: str, lease_seconds: int = 120,
+                 clock: Callable[[], datetime] | None = None) -> SendReport:
+    """Send the emails this sender claimed, one at a time, each only while its claim is still ours.
+
+    ``clock`` tells the time as the batch goes on (a slow server makes a batch long); without one the whole
+    batch happens at ``now``."""
+    clock = clock or (lambda: now)
     report = SendReport()
     if not email_ids:
         return report
@@ -116,24 +152,31 @@ def send_claimed(session: Session, now: datetime, email_ids: list[int], transpor
         select(OutboxEmail).where(OutboxEmail.id.in_(email_ids)).order_by(OutboxEmail.id)
         .execution_options(populate_existing=True)
     ).all()
+    # At most half the lease for one message, so its outcome is recorded well before anyone may take it over.
+    within = lease_seconds / 2
+    handled = 0
     try:
         with transport:
             for email in emails:
+                if not hold(session, clock(), email.id, worker_id, lease_seconds):
+                    report.taken_over += 1
+                    handled += 1
+                    continue
                 try:
-                    transport.send(build_message(email, mail_from))
+                    transport.send(build_message(email, mail_from), within=within)
                 except TemporaryFailure as exc:
-                    _retry(session, now, email, worker_id, str(exc), report)
+                    _retry(session, clock(), email, worker_id, str(exc), report)
                 except PermanentFailure as exc:
-                    mark_failed(session, now, email.id, worker_id, str(exc))
+                    mark_failed(session, clock(), email.id, worker_id, str(exc))
                     report.failed += 1
                 else:
-                    mark_sent(session, now, email.id, worker_id, email.dedupe_key)
+                    mark_sent(session, clock(), email.id, worker_id, email.dedupe_key)
                     report.sent += 1
+                handled += 1
     except TemporaryFailure as exc:
         # Could not connect at all: every claimed email not yet handled waits and retries.
-        handled = report.sent + report.retried + report.failed
         for email in emails[handled:]:
-            _retry(session, now, email, worker_id, str(exc), report)
+            _retry(session, clock(), email, worker_id, str(exc), report)
         log.warning("mail server unavailable, %d emails will be retried: %s", len(emails) - handled, exc)
     return report
 
@@ -154,9 +197,12 @@ def log_unsent(session: Session, now: datetime) -> int:
 
 
 def send_due(session: Session, now: datetime, transport_factory: Callable[[], Transport] | None, *,
-             worker_id: str, mail_from: str, lease_seconds: int = 120, batch: int = 20) -> SendReport:
-    """One pass of the sender: claim a batch of due emails and send them, or log them if SMTP is unset."""
+             worker_id: str, mail_from: str, lease_seconds: int = 120, batch: int = 20,
+             clock: Callable[[], datetime] | None = None) -> SendReport:
+    """One pass of the sender: claim a batch of due emails and send them, or log them if SMTP is unset.
+    ``clock`` (the real one in production) dates each message's lease and outcome as the batch goes on."""
     if transport_factory is None:
         return SendReport(logged=log_unsent(session, now))
     ids = claim_due(session, now, worker_id=worker_id, lease_seconds=lease_seconds, limit=batch)
-    return send_claimed(session, now, ids, transport_factory(), worker_id=worker_id, mail_from=mail_from)
+    return send_claimed(session, now, ids, transport_factory(), worker_id=worker_id, mail_from=mail_from,
+                        lease_seconds=lease_seconds, clock=clock)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -79,12 +80,51 @@ def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:
     return message
 
 
+class _Deadline:
+    """Mixed into smtplib's clients: every write and reply-read shares one deadline (``deadline``, on the
+    monotonic clock), so one message cannot take longer than its sender's lease, however slowly the
+    server trickles its replies. smtplib's own timeout bounds each step, not the whole message."""
+
+    deadline: float | None = None
+    sock: object
+    timeout: float
+
+    def _arm(self) -> None:
+        if self.deadline is None or self.sock is None:
+            return
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("the mail server took too long over this message")
+        self.sock.settimeout(min(self.timeout, left))  # type: ignore[attr-defined]
+
+    def clear_deadline(self) -> None:
+        self.deadline = None
+        if self.sock is not None:
+            self.sock.settimeout(self.timeout)  # type: ignore[attr-defined]
+
+    def send(self, s: bytes | str) -> None:
+        self._arm()
+        super().send(s)  # type: ignore[misc]
+
+    def getreply(self) -> tuple[int, bytes]:
+        self._arm()
+        return super().getreply()  # type: ignore[misc]
+
+
+class _SMTP(_Deadline, smtplib.SMTP):
+    pass
+
+
+class _SMTP_SSL(_Deadline, smtplib.SMTP_SSL):
+    pass
+
+
 class SmtpTransport:
     """One connection for a batch of messages: ``with SmtpTransport(target) as t: t.send(msg)``."""
 
     def __init__(self, target: SmtpTarget):
         self.target = target
-        self._client: smtplib.SMTP | None = None
+        self._client: _SMTP | _SMTP_SSL | None = None
 
     def __enter__(self) -> "SmtpTransport":
         try:
@@ -101,14 +141,14 @@ class SmtpTransport:
                 self._client.close()
             self._client = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTP_SSL:
         t = self.target
         context = ssl.create_default_context()
-        client: smtplib.SMTP
+        client: _SMTP | _SMTP_SSL
         if t.mode == "tls":
-            client = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=context)
+            client = _SMTP_SSL(t.host, t.port, timeout=t.timeout, context=context)
         else:
-            client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
+            client = _SMTP(t.host, t.port, timeout=t.timeout)
         try:
             client.ehlo()
             if t.mode == "starttls":
@@ -126,9 +166,11 @@ class SmtpTransport:
             raise
         return client
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: EmailMessage, *, within: float) -> None:
+        """Send one message; TemporaryFailure if the server has not accepted it within ``within`` seconds."""
         if self._client is None:
             raise TemporaryFailure("The connection to the mail server was lost earlier in this batch.")
+        self._client.deadline = time.monotonic() + within
         try:
             refused = self._client.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -137,9 +179,13 @@ class SmtpTransport:
         except smtplib.SMTPResponseException as exc:
             raise _by_code(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
-            # The connection is unusable now; the next batch opens a fresh one.
+            # The connection is unusable now (half a command may be on the wire); the next batch opens a fresh one.
+            self._client.close()
             self._client = None
             raise TemporaryFailure(f"Lost the connection to the mail server: {_reason(exc)}") from None
+        finally:
+            if self._client is not None:
+                self._client.clear_deadline()
         if refused:
             code, reply = next(iter(refused.values()))
             raise _by_code(code, reply)

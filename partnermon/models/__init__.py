@@ -4,7 +4,7 @@ Models are split by what they describe; import them from here.
 """
 
 from partnermon.db import Base
-from partnermon.models.accounts import Invitation, SignInFailure, User, ROLES
+from partnermon.models.accounts import Invitation, SignInFailure, SignInSession, User, ROLES
 from partnermon.models.alerts import AlertPreference, DigestItem, PartnerSubscription
 from partnermon.models.audit import AuditEvent
 from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse, PublicAttempt
@@ -51,6 +51,7 @@ __all__ = [
     "STAKES",
     "ScoreThreshold",
     "SignInFailure",
+    "SignInSession",
     "Touchpoint",
     "User",
 ]

@@ -1,4 +1,4 @@
-"""People who sign in, their invitations, and the record of failed sign-ins."""
+"""People who sign in, their sign-in sessions and invitations, and the record of failed sign-ins."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    # Stored in the session cookie; changing it (on a password change) ends every other session.
-    session_epoch: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Quiet hours, in minutes after local midnight in the practice's time zone; None is no quiet hours.
@@ -46,6 +44,25 @@ class User(Base):
     @property
     def has_password(self) -> bool:
         return self.password_hash is not None
+
+
+class SignInSession(Base):
+    """One browser's sign-in. The cookie holds a random token; only its SHA-256 is stored, so a copy of this
+    table signs no one in. Ending the row (sign-out, a password change elsewhere, deactivation) ends the
+    sign-in on the server, whatever copies of the cookie exist."""
+
+    __tablename__ = "sign_in_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the browser said it was when it signed in, shortened; shown in the user's list of sign-ins.
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+
+    user: Mapped[User] = relationship()
 
 
 class Invitation(Base):

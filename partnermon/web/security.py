@@ -1,7 +1,8 @@
 """Sign-in state, roles and CSRF for every page (DESIGN.md §8).
 
-The session cookie holds the user's id and their ``session_epoch``; a password change or a
-deactivation changes the epoch in the database, which signs every other browser out.
+The session cookie holds a sign-in token (``sid``) and the CSRF token; the sign-in itself lives on the
+server (``partnermon/sign_ins.py``), so signing out, a password change elsewhere or a deactivation ends it
+for every copy of the cookie. A cookie from before sign-in sessions (a user id and an epoch) is signed out.
 """
 
 from __future__ import annotations
@@ -12,12 +13,11 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from sqlalchemy import select
-
-from partnermon.models import User
+from partnermon import sign_ins
+from partnermon.models import SignInSession, User
 from partnermon.practices import any_practice_exists
 from partnermon.security import same
-from partnermon.web.context import db
+from partnermon.web.context import db, now
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Authorised otherwise than by a browser session: the API by its key, a client's personal feedback link
@@ -33,21 +33,25 @@ def current_user() -> User | None:
     return g.get("user")
 
 
+def current_sign_in() -> SignInSession | None:
+    return g.get("sign_in")
+
+
 def sign_in(user: User) -> None:
+    """Start a sign-in on the server for this browser (committed) and put its token in the cookie."""
+    token = sign_ins.start(db(), now(), user, request.user_agent.string)
+    db().commit()
     session.clear()
     session.permanent = True
-    session["user_id"] = user.id
-    session["epoch"] = user.session_epoch
+    session["sid"] = token
     session["csrf"] = secrets.token_urlsafe(32)
 
 
 def sign_out() -> None:
+    """End this browser's sign-in on the server (committed), so a copy of the cookie no longer works either."""
+    sign_ins.end(db(), now(), str(session.get("sid", "")))
+    db().commit()
     session.clear()
-
-
-def refresh_epoch(user: User) -> None:
-    """Keep this browser signed in after the user changed the epoch (their password) here."""
-    session["epoch"] = user.session_epoch
 
 
 def csp_nonce() -> str:
@@ -102,15 +106,16 @@ owner_required = role_required("owner")
 
 
 def _load_user() -> None:
-    g.user = None
-    user_id = session.get("user_id")
-    if user_id is None:
+    g.user = g.sign_in = None
+    if "sid" not in session:
+        if "user_id" in session:
+            session.clear()  # a cookie from before sign-in sessions: signed out
         return
-    user = db().scalar(select(User).where(User.id == user_id))
-    if user is None or not user.is_active or not same(user.session_epoch, str(session.get("epoch", ""))):
+    found = sign_ins.resume(db(), now(), str(session["sid"]))
+    if found is None:
         session.clear()
         return
-    g.user = user
+    g.user, g.sign_in = found.user, found.sign_in
 
 
 def _check_csrf() -> None:
