@@ -49,7 +49,7 @@ CONTACT_WORDS = re.compile(
     r"|\bcomplain(?:t|ts)?\b|\bmake a complaint\b|\bwrite to us\b|\bemail us\b|\bmessage us\b|\breach us\b"
     r"|\bhelp (?:&|and) support\b|\bcustomer (?:service|support|care|centre|center)s?\b"
     r"|\bhelp (?:centre|center)\b|\bsupport (?:centre|center|hub|team)\b|\benquir(?:y|ies)\b|\binquir(?:y|ies)\b"
-    r"|\bfeedback (?:&|and) complaints\b",
+    r"|\bfeedback (?:&|and) complaints\b|\bcontactez\b|\bnous joindre\b|\bjoindre\b",
     re.IGNORECASE)
 # "Support" counts when it is the whole of the link ("Support", "Get support"), never inside a sentence
 # ("Support our local charity", "Supporting families").
@@ -61,7 +61,7 @@ LOOK_ALIKES = re.compile(r"contactless|contact[\s-]*lens|contact[\s-]*(?:details
 CONTACT_PATHS = re.compile(
     r"(?:^|[/_.-])(?:contact(?:-?us)?|get-?in-?touch|talk-?to-?us|speak-?to-?us|call-?me-?back|callback|"
     r"request-?a-?call(?:back)?|complaints?|complain|make-?a-?complaint|help-?(?:and|&)?-?(?:support|contact)|"
-    r"customer-?(?:service|care|support)|support-?(?:centre|center|hub)|enquir(?:y|ies)|inquir(?:y|ies)|feedback-?and-?complaints)"
+    r"customer-?(?:service|care|support)|support-?(?:centre|center|hub)|enquir(?:y|ies)|inquir(?:y|ies)|feedback-?and-?complaints|contactez-?nous|nous-?joindre)"
     r"(?:$|[/_.?#-])", re.IGNORECASE)
 CHAT_WORDS = re.compile(r"\blive ?chat\b|\bweb ?chat\b|\bchat (?:with|to) (?:us|someone|an? \w+|our \w+)"
                         r"|\bchat (?:now|online)\b|\bstart (?:a )?chat\b|\bonline chat\b|\bopen chat\b"

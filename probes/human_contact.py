@@ -258,9 +258,8 @@ def _judge_link(link: Link, shown: str, before: str, line: str, base_url: str, r
         return
     said = f"{link.words} {link.label}".strip()
     usable = scheme in ("", "http", "https") and href not in ("", "#") and not href.startswith("#")
-    absolute = _absolute(base_url, href) if usable else None
     if words.CHAT_WORDS.search(link.words) or words.CHAT_WORDS.search(link.label):
-        found.append(Contact("chat", shown or "chat", absolute, source))
+        found.append(Contact("chat", shown or "chat", _absolute(base_url, href) if usable else None, source))
         return
     if link.tag != "a" or not usable:
         return
@@ -268,7 +267,7 @@ def _judge_link(link: Link, shown: str, before: str, line: str, base_url: str, r
     look_alike = words.LOOK_ALIKES.search(said) or words.LOOK_ALIKES.search(path)
     by_words = words.CONTACT_WORDS.search(said) or words.SUPPORT_ALONE.match(said)
     if (by_words or words.CONTACT_PATHS.search(path)) and not look_alike:
-        found.append(Contact("contact_page", shown or _clip(path), absolute, source))
+        found.append(Contact("contact_page", shown or _clip(path), _absolute(base_url, href), source))
     elif look_alike or re.search(r"contact|support", said + path, re.IGNORECASE):
         discarded.append(Discarded("contact_page", shown or _clip(path), "only looks like a contact link"))
 

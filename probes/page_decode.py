@@ -37,12 +37,9 @@ def decode_page(body: str | bytes, content_type: str | None = None) -> Decoded:
     for magic, what in _MAGIC:
         if head.startswith(magic):
             return Decoded(None, f"not a web page: it is {what}")
-    decoded = _decode(body, content_type)
-    if decoded.text is not None:
-        sample = decoded.text[:4096]
-        if sample and (sample.count("\x00") + sample.count("\ufffd")) > len(sample) // 10:
-            return Decoded(None, "not a web page: it is binary data, not text")
-    return _cut(decoded)
+    if b"\x00" in body[:1024] and not body.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return Decoded(None, "not a web page: it is binary data, not text")  # as browsers sniff: text has no NUL
+    return _cut(_decode(body, content_type))
 
 
 def _decode(body: bytes, content_type: str | None) -> Decoded:

@@ -84,11 +84,12 @@ def _reason(number: phonenumbers.PhoneNumber, raw: str, before: str, after: str,
     if label:
         return f"labelled {label}"
     cued = bool(PHONE_CUE.search(before[-_NEAR:]))
-    if not raw.startswith("+") and not _written_as_dialled(number, digits):
+    valid = phonenumbers.is_valid_number(number)
+    if not raw.startswith("+") and not _written_as_dialled(number, digits, valid):
         return f"not written as a {region} number is dialled"
     if not re.search(r"\D", raw) and not cued:
         return "digits without spacing and with no word such as “call” or “phone” before them"
-    if phonenumbers.is_valid_number(number):
+    if valid:
         return None
     if cued and not _SPACED_DASH.search(raw) and phonenumbers.is_possible_number(number) and len(digits) >= 7:
         return None  # "Call 09-123-4567": the right length, and offered for calling
@@ -96,7 +97,14 @@ def _reason(number: phonenumbers.PhoneNumber, raw: str, before: str, after: str,
     return f"not a valid number in {where}"
 
 
-def _written_as_dialled(number: phonenumbers.PhoneNumber, digits: str) -> bool:
-    national = re.sub(r"\D", "", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+def _written_as_dialled(number: phonenumbers.PhoneNumber, digits: str, valid: bool) -> bool:
+    """"1 234 567 890" is GB's 01234 567890 without its trunk 0: no one dials it like that."""
     significant = phonenumbers.national_significant_number(number)
-    return digits in (national, f"{number.country_code}{significant}")
+    if digits == f"{number.country_code}{significant}":   # "1-800-555-0199"
+        return True
+    if valid:
+        return digits == re.sub(r"\D", "", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+    # An unallocated number has no national format to compare with: it must at least start with the trunk prefix.
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(phonenumbers.region_code_for_country_code(number.country_code))
+    prefix = metadata.national_prefix if metadata is not None else None
+    return not prefix or digits.startswith(prefix)
