@@ -75,10 +75,11 @@ class ContentProbe(ProbeKind):
         mode = spec.options.get("human_contact", "soft")
         details: dict[str, Any] = {}
         soft_problems: list[str] = []
-        if mode in ("soft", "hard"):
+        asked = any("HUMAN_CONTACT" in check.upper() for check in (*spec.checks, *spec.soft_checks))
+        if mode in ("soft", "hard") or asked:
             verdict = judge_page(response.body, response.url, spec.region, response.header("content-type"))
             details.update(verdict.details())
-            if verdict.reachable is False:  # None: not a page that can be judged (a PDF): that says nothing
+            if verdict.reachable is False and mode != "off":  # None: not a page that can be judged (a PDF): that says nothing
                 missing = NO_HUMAN_CONTACT.format(found=details["human_contact_summary"])
                 # hard: a client could no longer reach anyone through the page, and that is the failure.
                 (problems if mode == "hard" else soft_problems).append(missing)
