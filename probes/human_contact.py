@@ -235,7 +235,7 @@ def _judge_link(link: Link, shown: str, before: str, line: str, base_url: str, r
     if scheme in ("tel", "callto"):
         number = unquote(href.split(":", 1)[1]).split(",")[0].split(";")[0].strip()
         digits = re.sub(r"\D", "", number)
-        if not 3 <= len(digits) <= 15:
+        if not 6 <= len(digits) <= 15:  # 6: Australia's 13 numbers; shorter are emergency and service codes (000, 111)
             return
         text = _clip(shown if re.sub(r"\D", "", shown).endswith(digits[-4:]) else number)
         label = label_of(before, line[len(before) + len(link.words):][:20])
