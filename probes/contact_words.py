@@ -30,7 +30,10 @@ _LABEL_WORDS = {
     "version": r"version|ver|v|serial|isbn|model|part",
 }
 _TRAILER = r"(?:\s*(?:number|numbers|no\.?|num\.?|nos\.?|#|code|id|is|ending(?: in)?|:))*\s*[:#.=\-–—]*\s*$"
-LABELS = [(name, re.compile(rf"(?<![\w/])(?:{words}){_TRAILER}", re.IGNORECASE)) for name, words in _LABEL_WORDS.items()]
+# One pattern for all labels (one search per number); the group that matched names the label.
+LABEL_NAMES = list(_LABEL_WORDS)
+LABEL = re.compile(r"(?<![\w/])(?:" + "|".join(f"(?P<l{i}>{words})" for i, words in enumerate(_LABEL_WORDS.values()))
+                   + rf"){_TRAILER}", re.IGNORECASE)
 # "09 379 0001 (fax)", "09 379 0001 fax".
 FAX_AFTER = re.compile(r"^\s*[(\[]?\s*(?:fax|facsimile)\b", re.IGNORECASE)
 # Words that say a number is for calling. A bare run of digits ("08001234567") counts only after one.

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import Leniency, PhoneNumberFormat, PhoneNumberMatcher
 
-from probes.contact_words import FAX_AFTER, LABELS, PHONE_CUE
+from probes.contact_words import FAX_AFTER, LABEL, LABEL_NAMES, PHONE_CUE
 
 _SUPPORTED = phonenumbers.SUPPORTED_REGIONS
 _NEAR = 40                         # a label or cue word counts within this many characters before the number
@@ -68,11 +68,10 @@ def label_of(before: str, after: str = "") -> str | None:
     """What ``before`` (the text just before a number) or ``after`` labels it as, if not a phone: "fax" …"""
     if FAX_AFTER.match(after):
         return "fax"
-    tail = before[-_NEAR:]
-    for name, pattern in LABELS:
-        if pattern.search(tail):
-            return name
-    return None
+    match = LABEL.search(before[-_NEAR:])
+    if match is None:
+        return None
+    return LABEL_NAMES[int(next(name for name, value in match.groupdict().items() if value is not None)[1:])]
 
 
 def _reason(number: phonenumbers.PhoneNumber, raw: str, before: str, after: str, whole_before: str,

@@ -125,7 +125,7 @@ def test_a_deeply_nested_page_is_judged_and_says_so():
     page = "<div>" * 100_000 + "<p>Call 0800 123 4567</p>" + "</div>" * 100_000
     verdict = judge_page(page, "", "GB")
     assert [c.text for c in verdict.found] == ["0800 123 4567"]
-    assert verdict.notes == ["elements nested deeper than 512 were read as siblings, as a browser does"]
+    assert verdict.notes == ["elements are nested deeper than 512 (a browser stops there); all were read"]
 
 
 def test_hidden_content_stays_hidden_however_deep_it_is_nested():
