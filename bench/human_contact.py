@@ -5,7 +5,9 @@
 Judges every page of the labelled corpus in tests/data/human_contact (manifest.json says what a careful
 reader finds) and prints, as one JSON document: precision and recall of "a person can be reached", the
 pages still judged wrong (with what was found and left out), pages right on the verdict but not on the
-kinds of contact; and the time per page for a 200 KB page (the corpus pages put together), beside two
+kinds of contact; and the time per page for a dense 200 KB page (all the corpus pages' bodies put
+together: every line a contact, a number or a link) and a typical one (one page with a mega menu, inline
+CSS and a big inline script), beside two
 floors measured in the same run on the same page: lxml's HTML parser (which the finder uses) reporting
 to a target that does nothing, and the standard library's HTMLParser doing nothing (what the finder used
 before). Also the time for a 10 MB page (only the first 2 MB are read). Not part of the test suite.
@@ -73,6 +75,21 @@ def big_page(target: int) -> str:
     return f'<!doctype html><html lang="en-GB"><head><title>Big</title></head><body>{"".join(parts)}</body></html>'
 
 
+def typical_page(target: int) -> str:
+    """One corpus page grown as real pages grow: a 300-link mega menu, a big inline script (framework state),
+    inline CSS; about 10 % of it text. ``target`` characters in all."""
+    text = (CORPUS / "uk" / "mega_footer.html").read_text("utf-8")
+    menu = "".join(f'<li><a href="/products/{i}" class="menu__link menu__link--{i % 7}">Product {i}</a></li>'
+                   for i in range(300))
+    css = "<style>" + "".join(f".c{i}{{margin:{i % 9}px;color:#{i % 4096:03x}}}" for i in range(800)) + "</style>"
+    state = '{"items": [' + ",".join(f'{{"id": {i}, "price": "{i * 3 % 997}.99", "sku": "SKU-{i:08d}"}}'
+                                     for i in range(20_000)) + "]}"
+    filler = max(0, target - len(text) - len(menu) - len(css) - 60)
+    script = f"<script>window.__STATE__ = {state[:filler]};</script>"
+    return text.replace("<body", f"{css}<body", 1).replace('<ul class="nav">', f'<ul class="nav">{menu}', 1) \
+               .replace("</body>", f"{script}</body>", 1)
+
+
 def timed(work: Callable[[], object], repeat: int) -> dict[str, float]:
     work()  # warm: phonenumbers loads its metadata on first use
     runs = []
@@ -109,6 +126,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20, help="timed runs per measurement (default 20)")
     args = parser.parse_args()
     page = big_page(200_000)
+    typical = typical_page(200_000)
     huge = big_page(10 * 1024 * 1024)
     result = {
         "python": platform.python_version(),
@@ -118,6 +136,11 @@ def main() -> None:
             "finder": timed(lambda: judge_page(page, "https://www.harbourmutual.co.uk/", "GB"), args.repeat),
             "floor_lxml_parser_only": timed(lambda: lxml_parse_only(page), args.repeat),
             "floor_stdlib_htmlparser_only": timed(lambda: stdlib_parse_only(page), args.repeat),
+        },
+        "speed_200kb_typical": {
+            "page_chars": len(typical),
+            "finder": timed(lambda: judge_page(typical, "https://www.harbourmutual.co.uk/", "GB"), args.repeat),
+            "floor_lxml_parser_only": timed(lambda: lxml_parse_only(typical), args.repeat),
         },
         "speed_10mb": {
             "page_chars": len(huge),
