@@ -79,14 +79,16 @@ class HumanContact:
         return [kind for kind in KIND_ORDER if any(c.kind == kind for c in self.found)]
 
     def details(self, limit: int = 6) -> dict[str, Any]:
-        """The verdict for a probe result's details: bounded, plain JSON."""
+        """The verdict for a probe result's details: plain JSON, bounded so that it stays within what a stored
+        result keeps (monitoring.runs keeps 4,000 characters of details): at most about 3,600."""
         return {
             "human_contact": None if self.refused else [
-                {"kind": c.kind, "text": c.text, "href": c.href, "source": _clip(c.source)} for c in self.found[:limit]],
+                {"kind": c.kind, "text": c.text, "href": c.href if c.href is None else _clip(c.href, 120),
+                 "source": _clip(c.source)} for c in self.found[:limit]],
             "human_contact_kinds": self.kinds,
             "human_contact_summary": f"not checked: {self.refused}" if self.refused else describe(self.found),
-            "human_contact_discarded": [{"kind": d.kind, "text": d.text, "reason": d.reason}
-                                        for d in self.discarded[:limit]],
+            "human_contact_discarded": [{"kind": d.kind, "text": d.text, "reason": _clip(d.reason)}
+                                        for d in self.discarded[:limit - 1]],
             "human_contact_region": f"{self.region or 'none'} ({self.region_from})",
             **({"human_contact_notes": self.notes[:3]} if self.notes else {}),
         }
