@@ -167,3 +167,21 @@ def test_the_touchpoint_page_explains_the_verdict(cast, browser, session):
     assert "phone 09 379 0000 — from “Call us on 09 379 0000”" in page
     assert "Not counted: 09 379 0001 — labelled fax" in page
     assert "Numbers without a country code read as: NZ (practice country)" in page
+
+
+def test_the_migration_gives_existing_practices_their_time_zones_country(tmp_path):
+    import sqlalchemy as sa
+
+    from partnermon import schema
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    schema.upgrade(engine, "0009")
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "INSERT INTO practice (slug, name, timezone, business_start_minute, business_end_minute, business_days, "
+            "brand_colour, created_at) VALUES ('kauri', 'Kauri', 'Pacific/Auckland', 540, 1050, 31, '#000000', "
+            "'2026-01-01 00:00:00'), ('utc', 'UTC', 'UTC', 540, 1050, 31, '#000000', '2026-01-01 00:00:00')"))
+    schema.upgrade(engine, "0012")
+    with engine.begin() as connection:
+        assert dict(connection.execute(sa.text("SELECT slug, country FROM practice")).all()) == {"kauri": "NZ", "utc": ""}
+    engine.dispose()
