@@ -97,6 +97,7 @@ HUMAN_CHAT = re.compile(r"\b(?:chat|talk|speak) (?:with|to) (?:an? |our )?(?:adv
                         r"real person|team member|specialist|consultant)s?\b|\blive (?:agent|person|adviser|advisor)s?\b"
                         r"|\btransfer you to (?:a|an|one of our)\b|\bhand (?:you )?over to (?:a|an)\b",
                         re.IGNORECASE)
+CHAT_CONTEXT = re.compile(r"\bchat|\bassistant\b|\bask\b|\bmessag|\bhelp\b|\banswers?\b", re.IGNORECASE)
 NO_HUMAN = re.compile(r"\bno (?:live|human|real) (?:agents?|people|staff|person)\b|\bnot (?:a )?(?:live|real) "
                       r"(?:person|agent|human)\b|\bcannot (?:transfer|connect) you\b", re.IGNORECASE)
 

@@ -36,6 +36,7 @@ KIND_ORDER: tuple[ContactKind, ...] = ("phone", "sms", "messaging", "email", "co
 MAX_HTML_CHARS = MAX_PAGE_CHARS
 MAX_TEXT_CHARS = 80
 MAX_DISCARDED = 20
+_WIDGET_SOURCE = "the page loads "
 # Country domains that are sold as generic names (acme.io, acme.co): they say nothing about the country.
 _VANITY_TLDS = {"io", "co", "me", "tv", "ai", "ly", "fm", "gg", "to", "cc", "ws", "la", "sh", "so", "app", "am", "im"}
 
@@ -280,7 +281,7 @@ def _judge_widgets(page: Page, found: list[Contact]) -> None:
         hit = next((s for s in signatures if s in signals), None)
         if hit:
             label = name if "chat" in name.lower() else f"{name} chat"
-            found.append(Contact("chat", label, None, f"the page loads {name} ({hit})"))
+            found.append(Contact("chat", label, None, f"{_WIDGET_SOURCE}{name} ({hit})"))
 
 
 def _judge_chat(page: Page, found: list[Contact], discarded: list[Discarded]) -> None:
@@ -289,10 +290,12 @@ def _judge_chat(page: Page, found: list[Contact], discarded: list[Discarded]) ->
         return
     text = page.text
     human = bool(words.HUMAN_CHAT.search(text)) and not words.NO_HUMAN.search(text)
-    bot_line = next((line.strip() for line in text.split("\n") if words.BOT.search(line) or words.NO_HUMAN.search(line)),
-                    None)
+    # A sentence about the chat ("Ask Kiri, our virtual assistant"), not any bot ("reCAPTCHA keeps bots out").
+    bot_line = next((line.strip() for line in text.split("\n") if words.CHAT_CONTEXT.search(line)
+                     and (words.BOT.search(line) or words.NO_HUMAN.search(line))), None)
     for contact in [c for c in found if c.kind == "chat"]:
-        own = f"{contact.text} {contact.source if contact.href is not None or not contact.text.endswith(' chat') else ''}"
+        widget = contact.href is None and contact.source.startswith(_WIDGET_SOURCE)
+        own = contact.text if widget else f"{contact.text} {contact.source}"
         own_bot = words.BOT.search(own) and not (words.HUMAN_CHAT.search(own) and not words.NO_HUMAN.search(own))
         if own_bot or (bot_line and not human):
             found.remove(contact)

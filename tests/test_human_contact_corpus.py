@@ -139,3 +139,13 @@ def test_hidden_content_stays_hidden_however_deep_it_is_nested():
 def test_odd_input_never_raises(body):
     verdict = judge_page(body, "http://[::1", "GB")
     assert verdict.reachable in (True, False, None)
+
+
+def test_bots_the_page_mentions_elsewhere_do_not_make_its_chat_a_bot():
+    widget = '<script src="https://widget.intercom.io/widget/abc"></script>'
+    form = f"<p>We use reCAPTCHA to keep bots out of this form.</p>{widget}"
+    assert [c.text for c in judge_page(form, "", "GB").found] == ["Intercom chat"]
+    assistant = f"<p>Ask Aria, our virtual assistant, about your policy.</p>{widget}"
+    assert judge_page(assistant, "", "GB").found == []
+    handover = f"<p>Ask Aria, our virtual assistant, or chat with an adviser 9am–5pm.</p>{widget}"
+    assert [c.text for c in judge_page(handover, "", "GB").found] == ["Intercom chat"]
