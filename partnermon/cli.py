@@ -48,12 +48,14 @@ def init_db() -> None:
 @click.argument("slug")
 @click.option("--name", required=True, help="The practice's name as clients know it.")
 @click.option("--timezone", "timezone_", default="Europe/London", show_default=True, help="IANA time zone.")
+@click.option("--country", default="", metavar="XX",
+              help="ISO 3166 code (NZ, AU, GB…) for reading partners' phone numbers; default: the time zone's.")
 @friendly_errors
-def create_practice(slug: str, name: str, timezone_: str) -> None:
+def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
     """Create a practice with the default moments of truth."""
     runtime = open_runtime()
     with runtime.session_factory() as session:
-        practice = practices.create_practice(session, utcnow(), slug=slug, name=name, timezone=timezone_)
+        practice = practices.create_practice(session, utcnow(), slug=slug, name=name, timezone=timezone_, country=country)
         session.commit()
         click.echo(f"Created practice {practice.name} ({practice.slug}) with {len(practice.moments)} moments of truth.")
 

@@ -47,14 +47,20 @@ class _UsageIs64(click.Command):
 @click.option("--allow-private", is_flag=True, help="Allow private and loopback addresses (your own network).")
 @click.option("--timeout", type=click.FloatRange(0.5, 60), default=10.0, show_default=True, metavar="S",
               help="Give up after this many seconds in all.")
+@click.option("--country", default="", metavar="XX",
+              help="Read phone numbers without a country code by this country's rules (ISO 3166: NZ, AU, GB…) "
+                   "when the page does not name its own.")
 def probe_command(url: str, kind: str, checks: tuple[str, ...], soft_checks: tuple[str, ...], slow_after: int | None,
-                  options: tuple[str, ...], allow_private: bool, timeout: float) -> None:
+                  options: tuple[str, ...], allow_private: bool, timeout: float, country: str) -> None:
     """Run one probe now and print its result as JSON.
 
     Exit status: 0 up, 1 degraded, 2 down, 64 bad arguments.
     """
+    region = country.strip().upper()
+    if region and not re.fullmatch(r"[A-Z]{2}", region):
+        fail(f"--country {country[:20]!r}: use a two-letter ISO 3166 code such as NZ, AU or GB.", code=EXIT_BAD_ARGUMENTS)
     spec = ProbeSpec(kind=kind, url=url, checks=checks, soft_checks=soft_checks, timeout_seconds=timeout,
-                     degraded_after_ms=slow_after, options=_parse_options(options))
+                     degraded_after_ms=slow_after, options=_parse_options(options), region=region)
     problems = probes.check(spec)
     if problems:
         field, message = next(iter(problems.items()))

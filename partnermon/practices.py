@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from partnermon import audit, validators as v
+from partnermon import audit, countries, validators as v
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import DEFAULT_MOMENTS, MomentOfTruth, Practice, User
 
@@ -30,15 +30,17 @@ def by_slug(session: Session, slug: str) -> Practice:
 
 
 def create_practice(session: Session, now: datetime, *, slug: str, name: str,
-                    timezone: str = "Europe/London", actor: User | str = "cli") -> Practice:
+                    timezone: str = "Europe/London", country: str = "", actor: User | str = "cli") -> Practice:
+    """``country`` empty: the time zone's country (Pacific/Auckland: NZ)."""
     form = v.Form()
     slug = form.check(v.slug, "slug", slug)
     name = form.check(v.text, "name", name, label="Practice name")
     timezone = form.check(v.timezone, "timezone", timezone)
+    country = form.check(countries.clean_country, country, timezone or "")
     if slug and session.scalar(select(func.count()).where(Practice.slug == slug)):
         form.add("slug", f"The slug “{slug}” is taken; choose another.")
     form.raise_if_errors()
-    practice = Practice(slug=slug, name=name, timezone=timezone, created_at=now)
+    practice = Practice(slug=slug, name=name, timezone=timezone, country=country, created_at=now)
     for position, moment in enumerate(DEFAULT_MOMENTS):
         practice.moments.append(MomentOfTruth(position=position, retired=False, **moment))
     session.add(practice)
@@ -50,10 +52,13 @@ def create_practice(session: Session, now: datetime, *, slug: str, name: str,
 
 def update_settings(session: Session, now: datetime, practice: Practice, actor: User, *,
                     name: str, timezone: str, business_start: str, business_end: str,
-                    business_days: list[str], brand_colour: str) -> Practice:
+                    business_days: list[str], brand_colour: str, country: str | None = None) -> Practice:
+    """``country`` None leaves it as it is; empty sets the time zone's."""
     form = v.Form()
     name = form.check(v.text, "name", name, label="Practice name")
     timezone = form.check(v.timezone, "timezone", timezone)
+    if country is not None:
+        country = form.check(countries.clean_country, country, timezone or "")
     start = form.check(v.clock_time, "business_start", business_start, "Opening time")
     end = form.check(v.clock_time, "business_end", business_end, "Closing time")
     if start is not None and end is not None and end <= start:
@@ -70,12 +75,15 @@ def update_settings(session: Session, now: datetime, practice: Practice, actor: 
     form.raise_if_errors()
     practice.name = name
     practice.timezone = timezone
+    if country is not None:
+        practice.country = country
     practice.business_start_minute = start
     practice.business_end_minute = end
     practice.business_days = mask
     practice.brand_colour = brand_colour
     audit.record(session, now, practice.id, actor, "practice.updated", "practice", practice.id,
-                 f"Changed settings: {practice.describe_business_hours()}, colour {brand_colour}")
+                 f"Changed settings: {practice.describe_business_hours()}, country {practice.country or 'none'}, "
+                 f"colour {brand_colour}")
     return practice
 
 

@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from probes.assertion_regex import risk
+from probes.human_contact import KIND_ORDER as HUMAN_CONTACT_KINDS
 
 MAX_EXPRESSION_CHARS = 1000
 MAX_PATTERN_CHARS = 500
 
-KNOWN_OPERANDS = "[STATUS], [RESPONSE_TIME], [BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION]"
-_OPERAND_NAMES = ("STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CERTIFICATE_EXPIRATION")
+KNOWN_OPERANDS = "[STATUS], [RESPONSE_TIME], [BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION], [HUMAN_CONTACT]"
+_OPERAND_NAMES = ("STATUS", "RESPONSE_TIME", "BODY", "HEADER", "CERTIFICATE_EXPIRATION", "HUMAN_CONTACT")
 
 EQUALITY = ("==", "!=", "in", "not in")
 ORDERING = ("<", "<=", ">", ">=")
@@ -67,6 +68,8 @@ _KINDS = {
                     frozenset({"number"}), frozenset({"string"})),
     "CERTIFICATE_EXPIRATION": _Kind("a duration", EQUALITY + ORDERING, frozenset({"duration", "null"}),
                                     frozenset({"duration"})),
+    # [HUMAN_CONTACT] and [HUMAN_CONTACT].phone: whether the page offers a person (or that kind of contact).
+    "HUMAN_CONTACT": _Kind("true or false", EQUALITY, frozenset({"bool", "null"})),
     "JSON": _Kind("a JSON value", EQUALITY + ORDERING + TEXTUAL, _ANY, frozenset({"number"}), _ANY),
     "LENGTH": _Kind("a number", EQUALITY + ORDERING, frozenset({"number"}), frozenset({"number"})),
 }
@@ -80,6 +83,7 @@ _KIND_PHRASES = {
     frozenset({"duration"}): "a duration such as 14d",
     frozenset({"duration", "null"}): "a duration such as 14d, or null",
     _ANY: "text in double quotes, a number, true, false or null",
+    frozenset({"bool", "null"}): "true, false or null",
 }
 
 
@@ -134,7 +138,7 @@ class Operand:
 
     @property
     def kind(self) -> str:
-        return "LENGTH" if self.length else "JSON" if self.path else self.name
+        return "LENGTH" if self.length else "JSON" if self.path and self.name == "BODY" else self.name
 
     def base_text(self, upto: int | None = None) -> str:
         """``[BODY].a."odd key"[0]`` — the operand without len(), the path cut after ``upto`` steps."""
@@ -303,7 +307,12 @@ class _Parser:
                             detail=f"unknown operand {written}; the known ones are {KNOWN_OPERANDS}{hint}")
         path_at = self.i
         path = self.path()
-        if path and operand.name != "BODY":
+        if operand.name == "HUMAN_CONTACT" and path:
+            if len(path) != 1 or path[0] not in HUMAN_CONTACT_KINDS:
+                kinds = ", ".join(f".{kind}" for kind in HUMAN_CONTACT_KINDS)
+                raise self.fail("a kind of contact", path_at, detail=f"[HUMAN_CONTACT] can be followed by one of "
+                                f"{kinds}, not {self.text[path_at:self.i]}")
+        elif path and operand.name != "BODY":
             raise self.fail("an operator", path_at,
                             detail=f"only [BODY] can be followed by a JSON path, not {operand.text}")
         return Operand(operand.name, operand.header, path)

@@ -61,6 +61,8 @@ class Subject:
     body: str = ""
     headers: Sequence[tuple[str, str]] = ()
     certificate_seconds_left: float | None = None
+    # The kinds of contact the human-contact check found ([] for none); None when it did not judge the page.
+    human_contact: Sequence[str] | None = None
 
     def header(self, name: str) -> str | None:
         """The value of header ``name`` (any case); repeated headers joined with ", " as HTTP allows."""
@@ -212,6 +214,11 @@ def _value_of(operand: Operand, subject: Subject) -> Any:
         return subject.response_time_ms
     if name == "CERTIFICATE_EXPIRATION":
         return subject.certificate_seconds_left
+    if name == "HUMAN_CONTACT":
+        kinds = subject.human_contact
+        if kinds is None:
+            return None
+        return operand.path[0] in kinds if operand.path else bool(kinds)
     if name == "HEADER":
         assert operand.header is not None
         value: Any = subject.header(operand.header)
@@ -287,12 +294,14 @@ def _contains(actual: Any, expected: Any) -> bool | None:
 
 def _null_reason(operand: Operand) -> str:
     return {"STATUS": "no HTTP status", "RESPONSE_TIME": "no response time", "HEADER": "header missing",
-            "CERTIFICATE_EXPIRATION": "no certificate: not https"}.get(operand.name, "was null")
+            "CERTIFICATE_EXPIRATION": "no certificate: not https",
+            "HUMAN_CONTACT": "not judged: the human-contact check did not read this answer as a web page",
+            }.get(operand.name, "was null")
 
 
 def _was(operand: Operand, value: Any) -> str:
     """The actual value for a description, never more than SHOWN_TEXT_CHARS of page text."""
-    if value is None and not operand.path:
+    if value is None and (not operand.path or operand.name == "HUMAN_CONTACT"):
         return _null_reason(operand)
     if operand.name == "CERTIFICATE_EXPIRATION" and value < 0:
         return f"expired {_duration(-value)} ago"

@@ -137,6 +137,8 @@ def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
         result.outcome, result.error = "down", excerpt(f"A check could not be read: {exc}")
         return result
     subject = subject_of(response, now)
+    if isinstance(result.details.get("human_contact"), list):  # the content kind judged the page
+        subject.human_contact = result.details.get("human_contact_kinds") or []
     failures = [v.description for v in evaluate_all(checks, subject) if not v.passed]
     own = list(hard_problems)
     if not checks:

@@ -4,7 +4,9 @@ Options (all optional):
 - ``expect_text``: texts that must appear (down if one is missing);
 - ``reject_text``: texts that must not appear, e.g. "Service unavailable" (down if one does);
 - ``human_contact``: ``"soft"`` (default: degraded when no phone, email, contact link or chat is found),
-  ``"hard"`` (down instead) or ``"off"``. The result always says which ways of reaching a person it found.
+  ``"hard"`` (down instead) or ``"off"``. The result says which ways of reaching a person it found, each
+  with the text it came from, and what it left out and why (``probes.human_contact``); numbers written
+  without a country code are read by the page's language tag, else ``spec.region`` (the practice's country).
 
 Texts are a list (or one text per line) and are matched case-sensitively in the page as sent. They add
 to the page's own checks: a page answering 4xx or 5xx is down even when its texts are all fine.
@@ -17,7 +19,7 @@ from typing import Any
 
 from probes.base import ProbeKind, from_fetch_error, judge, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch
-from probes.human_contact import describe, find_human_contact
+from probes.human_contact import judge_page
 from probes.spec import ProbeResult, ProbeSpec
 
 HUMAN_CONTACT_MODES = ("soft", "hard", "off")
@@ -73,12 +75,12 @@ class ContentProbe(ProbeKind):
         mode = spec.options.get("human_contact", "soft")
         details: dict[str, Any] = {}
         soft_problems: list[str] = []
-        if mode in ("soft", "hard"):
-            contacts = find_human_contact(page, response.url)
-            details["human_contact"] = [{"kind": c.kind, "text": c.text, "href": c.href} for c in contacts[:10]]
-            details["human_contact_summary"] = describe(contacts)
-            if not contacts:
-                missing = NO_HUMAN_CONTACT.format(found=describe(contacts))
+        asked = any("HUMAN_CONTACT" in check.upper() for check in (*spec.checks, *spec.soft_checks))
+        if mode in ("soft", "hard") or asked:
+            verdict = judge_page(response.body, response.url, spec.region, response.header("content-type"))
+            details.update(verdict.details())
+            if verdict.reachable is False and mode != "off":  # None: not a page that can be judged (a PDF): that says nothing
+                missing = NO_HUMAN_CONTACT.format(found=details["human_contact_summary"])
                 # hard: a client could no longer reach anyone through the page, and that is the failure.
                 (problems if mode == "hard" else soft_problems).append(missing)
         return judge(response, spec, now, hard_problems=problems, soft_problems=soft_problems, details=details)

@@ -1,30 +1,44 @@
 """Does this page still offer a way to reach a person — and which? (used by the ``content`` probe kind)
 
 Partners quietly remove phone numbers and contact links; a client who cannot reach anyone blames the
-adviser. ``find_human_contact`` reads a page's HTML and lists what it offers: phone numbers (``tel:`` links
-and numbers in the visible text), e-mail addresses (``mailto:`` links and addresses in the text), links to
-a contact / complaints / help page, and chat (vendor widgets, "Live chat" links and buttons).
+adviser. ``judge_page`` reads what a visitor sees (``probes.page_reader``) and lists every way it offers,
+each with the text it came from, and everything that looked like one but was left out, with the reason:
 
-It is deliberately conservative about phone numbers in text — a false "still reachable" hides exactly the
-regression this exists to catch — so dates, prices, policy numbers, sort codes, postcodes and long IDs are
-not phone numbers. Only the stdlib ``html.parser`` is used, at most the first 2 MB are read, text inside
-<script>, <style>, <title>, <template> and comments is never treated as visible (scripts are only looked at
-for chat widgets), and nothing here touches the network or imports partnermon.
+- phone numbers in the visible text, by libphonenumber's rules for the page's region (``probes.phones``),
+  and ``tel:`` links; ``sms:`` links; WhatsApp and Messenger links (``messaging``);
+- e-mail addresses (``mailto:`` and in the text), unless the address or its sentence says nobody reads it;
+- links to a contact, help or complaints page, by their words or address, but not look-alikes;
+- live chat: a known provider's script (``data/chat_providers.json``) or a chat button — unless the page
+  says the chat is a bot.
+
+The region for numbers written without a country code is the page's own language tag (``en-AU``), else
+its address's country domain (``.co.nz``), else the practice's country; a number valid in a later one
+still counts (an Australian page whose template says ``lang="en-US"``). Nothing here touches the network
+or imports partnermon.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from html.parser import HTMLParser
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 from urllib.parse import unquote, urljoin, urlsplit
 
-ContactKind = Literal["phone", "email", "contact_page", "chat"]
-KIND_ORDER: tuple[ContactKind, ...] = ("phone", "email", "contact_page", "chat")
+import phonenumbers
 
-MAX_HTML_CHARS = 2_000_000
+from probes import contact_words as words
+from probes.page_decode import MAX_PAGE_CHARS, decode_page
+from probes.page_reader import Link, Page, read_page
+from probes.phones import PhoneCandidate, label_of, phones_in_line, region_or_none
+
+ContactKind = Literal["phone", "sms", "messaging", "email", "contact_page", "chat"]
+KIND_ORDER: tuple[ContactKind, ...] = ("phone", "sms", "messaging", "email", "contact_page", "chat")
+MAX_HTML_CHARS = MAX_PAGE_CHARS
 MAX_TEXT_CHARS = 80
+MAX_DISCARDED = 20
+_WIDGET_SOURCE = "the page loads "
+# Country domains that are sold as generic names (acme.io, acme.co): they say nothing about the country.
+_VANITY_TLDS = {"io", "co", "me", "tv", "ai", "ly", "fm", "gg", "to", "cc", "ws", "la", "sh", "so", "app", "am", "im"}
 
 
 @dataclass(frozen=True)
@@ -32,75 +46,79 @@ class Contact:
     kind: ContactKind
     text: str  # what was found, at most 80 characters: "0800 123 4567", "help@acme.test", "Contact us"
     href: str | None = None  # the link, absolute when a base URL was given; None for text and widgets
+    source: str = field(default="", compare=False)  # the line of the page it came from
+    number: str = field(default="", compare=False, repr=False)  # a phone's E.164 form: one number however written
 
 
-# -- phone numbers ---------------------------------------------------------------------------------------
-# Separators are spaces (including no-break spaces) only for UK numbers: hyphens and slashes are what dates
-# (2024-01-15, 01/02/2024) and sort codes (12-34-56) are made of. The look-behind refuses a number glued to
-# a word, a currency sign, a decimal point or a dash (AB-0123456789, £1,234.56); the look-ahead refuses one
-# that continues into more digits (a long reference).
-_SP = r"[ \u00a0]"
-_UK = rf"\(?0\d{{2,4}}\)?{_SP}?\d{{3,4}}{_SP}?\d{{3,4}}"
-_INTERNATIONAL = rf"\+\d{{1,3}}{_SP}?(?:\(0\){_SP}?)?(?:\(\d{{1,4}}\){_SP}?)?\d(?:[ \u00a0-]?\d){{5,14}}"
-_PHONE = re.compile(rf"(?<![\w£$€¥+.,:/#-])(?:{_INTERNATIONAL}|{_UK})(?![\w£$€%]|[.,/:-]?\d)")
-# A run of digits with no spaces could be anything (an account number); count it only shortly after a cue
-# word on the same line: "Call us on 08001234567", "Tel: 01632960001".
-_PHONE_CUE = re.compile(r"\b(?:call|phone|tel|telephone|ring|freephone|helpline|mobile|whatsapp)\b", re.IGNORECASE)
-_CUE_WINDOW = 30
-# UK national numbers: 01 / 02 geographic, 03 non-geographic, 07 mobile, 08 freephone and special rate.
-_UK_PREFIXES = ("01", "02", "03", "07", "08")
-_TEN_DIGIT_PREFIXES = ("01", "0800", "0808")  # some older area codes and freephone numbers have 10 digits
+@dataclass(frozen=True)
+class Discarded:
+    kind: ContactKind
+    text: str
+    reason: str  # "labelled fax", "hidden (display:none)", "a no-reply address"
 
-# -- e-mail and contact links ------------------------------------------------------------------------------
-_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}"
-                    r"@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w@-])")
-_FILE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".css", ".js")  # logo@2x.png is no address
-_CONTACT_WORDS = re.compile(
-    r"\bcontact\b|\bget in touch\b|\bspeak (?:to|with) (?:us|an? (?:adviser|advisor|agent|person|human))"
-    r"|\btalk (?:to|with) (?:us|an? (?:adviser|advisor|agent|person|human))|\bcall us\b|\bcomplain(?:ts?)?\b"
-    r"|\bhelp (?:&|and) support\b|\bcustomer (?:service|support|care)s?\b|\bhelp (?:centre|center)\b",
-    re.IGNORECASE)
-_CONTACT_PATHS = re.compile(
-    r"contact(?!less)|get-?in-?touch|complain|help-?(?:and|&)?-?support|customer-?(?:service|care)", re.IGNORECASE)
-_CHAT_WORDS = re.compile(r"\blive ?chat\b|\bweb ?chat\b|\bchat (?:with|to) (?:us|an? (?:adviser|advisor|agent))"
-                         r"|\bchat (?:now|online)\b|\bstart (?:a )?chat\b|\bonline chat\b", re.IGNORECASE)
-
-# -- chat widgets ------------------------------------------------------------------------------------------
-# (label, signatures): a signature is matched against script/iframe src, inline script text and element
-# ids/classes. Each is specific to the vendor's chat product, not its analytics (hs-scripts.com is not chat).
-WIDGETS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Intercom chat", ("widget.intercom.io", "js.intercomcdn.com", "intercomsettings", "intercom-container",
-                       "intercom-launcher", "window.intercom")),
-    ("Zendesk chat", ("static.zdassets.com", "ze-snippet", "zesettings", "v2.zopim.com", "$zopim", "zopim.com",
-                      "zdassets.com/ekr")),
-    ("LiveChat", ("cdn.livechatinc.com", "__lc.license", "livechatwidget", "chat-widget-container")),
-    ("Drift chat", ("js.driftt.com", "drift.load(", "drift-widget", "drift-frame-controller")),
-    ("Tawk.to chat", ("embed.tawk.to", "tawk_api")),
-    ("Freshchat", ("wchat.freshchat.com", "fcwidget", "freshchat.com/js")),
-    ("HubSpot chat", ("js.usemessages.com", "hubspotconversations", "hubspot-messages-iframe-container")),
-    ("Salesforce chat", ("embedded_svc", "embeddedservice_bootstrap", "salesforce-scrt.com",
-                         "service.force.com/embeddedservice", "embeddedservicehelpbutton")),
-)
-_WIDGET_LABELS = {label for label, _ in WIDGETS}
-_MAX_SCRIPT_SCAN = 200_000  # inline scripts are searched for widget snippets, which sit near their start
-
-_WHITESPACE = re.compile(r"\s+")
-_INVISIBLE = {"script", "style", "title", "template"}
-# Text either side of these never belongs to one phone number: "<td>0161</td><td>496 0000</td>".
-_BLOCKS = {"address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "fieldset", "figcaption",
-           "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav", "ol", "option",
-           "p", "pre", "section", "select", "table", "td", "th", "tr", "ul", "button", "label"}
+    def __str__(self) -> str:
+        return f"{self.text}: {self.reason}"
 
 
-def find_human_contact(html: str, base_url: str = "") -> list[Contact]:
-    """Every way of reaching a person the page offers: phones, e-mails, contact pages, chats, in that order
-    (each in page order), without duplicates."""
-    scanner = _Scanner(base_url)
-    scanner.feed(html[:MAX_HTML_CHARS])
-    scanner.close()
-    found = list(scanner.found)
-    found.extend(_text_contacts(scanner.visible_text()))
-    return _dedupe(found)
+@dataclass
+class HumanContact:
+    """The verdict: ``found`` empty means no way to reach a person; ``refused`` set means not judged."""
+
+    found: list[Contact] = field(default_factory=list)
+    discarded: list[Discarded] = field(default_factory=list)
+    region: str | None = None
+    region_from: str = ""
+    refused: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def reachable(self) -> bool | None:
+        return None if self.refused else bool(self.found)
+
+    @property
+    def kinds(self) -> list[ContactKind]:
+        return [kind for kind in KIND_ORDER if any(c.kind == kind for c in self.found)]
+
+    def details(self, limit: int = 6) -> dict[str, Any]:
+        """The verdict for a probe result's details: plain JSON, bounded so that it stays within what a stored
+        result keeps (monitoring.runs keeps 4,000 characters of details): at most about 3,600."""
+        return {
+            "human_contact": None if self.refused else [
+                {"kind": c.kind, "text": c.text, "href": c.href if c.href is None else _clip(c.href, 120),
+                 "source": _clip(c.source)} for c in self.found[:limit]],
+            "human_contact_kinds": self.kinds,
+            "human_contact_summary": f"not checked: {self.refused}" if self.refused else describe(self.found),
+            "human_contact_discarded": [{"kind": d.kind, "text": d.text, "reason": _clip(d.reason)}
+                                        for d in self.discarded[:limit - 1]],
+            "human_contact_region": f"{self.region or 'none'} ({self.region_from})",
+            **({"human_contact_notes": self.notes[:3]} if self.notes else {}),
+        }
+
+
+def find_human_contact(html: str, base_url: str = "", region: str = "") -> list[Contact]:
+    """Every way of reaching a person the page offers, in KIND_ORDER (page order within a kind)."""
+    return judge_page(html, base_url, region).found
+
+
+def judge_page(body: str | bytes, base_url: str = "", region: str = "",
+               content_type: str | None = None) -> HumanContact:
+    """Read a page (text, or bytes as sent with their Content-Type) and judge it; never raises on bad input."""
+    decoded = decode_page(body, content_type)
+    if decoded.text is None:
+        return HumanContact(refused=decoded.refused, notes=decoded.notes)
+    page = read_page(decoded.text)
+    verdict = HumanContact(notes=decoded.notes + page.notes)
+    regions = _regions(page.lang, base_url, region, verdict)
+    found: list[Contact] = []
+    discarded: list[Discarded] = []
+    _judge_links(page, base_url, regions, found, discarded)  # first: a tel: link wins over its text (it has the href)
+    _judge_text(page, regions, found, discarded)
+    _judge_widgets(page, found)
+    _judge_chat(page, found, discarded)
+    _judge_hidden(page, regions, found, discarded)
+    verdict.found = _dedupe(found)
+    verdict.discarded = _dedupe_discarded(discarded, verdict.found)[:MAX_DISCARDED]
+    return verdict
 
 
 def describe(contacts: list[Contact], limit: int = 6) -> str:
@@ -109,162 +127,203 @@ def describe(contacts: list[Contact], limit: int = 6) -> str:
         return "no phone number, email, contact link or chat found"
     parts = []
     for contact in contacts[:limit]:
-        if contact.kind == "phone":
-            parts.append(f"phone {contact.text}")
-        elif contact.kind == "email":
-            parts.append(f"email {contact.text}")
+        if contact.kind in ("phone", "email", "sms"):
+            parts.append(f"{'text' if contact.kind == 'sms' else contact.kind} {contact.text}")
         elif contact.kind == "contact_page":
             parts.append(f"contact page “{contact.text}”")
-        elif contact.href is None and contact.text in _WIDGET_LABELS:
+        elif contact.href is None and contact.text.endswith(" chat"):
             parts.append(contact.text)
         else:
-            parts.append(f"chat “{contact.text}”")
+            parts.append(f"{'chat' if contact.kind == 'chat' else 'message'} “{contact.text}”")
     if len(contacts) > limit:
         parts.append(f"and {len(contacts) - limit} more")
     return ", ".join(parts)
 
 
-class _Scanner(HTMLParser):
-    def __init__(self, base_url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base_url = base_url
-        self.found: list[Contact] = []
-        self.widgets: set[str] = set()
-        self.text_parts: list[str] = []
-        self.invisible = 0  # depth inside title / template (script and style are raw text: see raw)
-        self.raw: str | None = None  # "script" or "style" while inside one
-        self.script_seen = 0
-        self.link: dict[str, str] | None = None  # the open <a> or <button>: its attributes and "tag"
-        self.link_text: list[str] = []
+def explain(verdict: HumanContact, limit: int = 6) -> list[str]:
+    """Why the verdict is what it is, one line each: found ways with their source, then what was left out."""
+    lines = [f"{c.kind.replace('_', ' ')} {c.text}" + (f" — from “{_clip(c.source, 60)}”" if c.source else "")
+             for c in verdict.found[:limit]]
+    lines += [f"not counted: {d}" for d in verdict.discarded[:limit]]
+    return lines
 
-    # The parser calls these -----------------------------------------------------------------------------
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = {name: value or "" for name, value in attrs}
-        self.look_for_widgets(" ".join((attributes.get("id", ""), attributes.get("class", ""),
-                                        attributes.get("src", "") if tag in ("script", "iframe") else "")))
-        if tag in ("script", "style"):
-            self.raw = tag
+# -- the parts of a verdict ----------------------------------------------------------------------------------
+
+def _regions(lang: str, base_url: str, practice: str, verdict: HumanContact) -> list[str | None]:
+    chosen: list[tuple[str, str]] = []
+    subtags = [s for s in re.split(r"[-_]", lang.strip()) if s][1:]
+    from_lang = next((s.upper() for s in subtags if len(s) == 2 and s.isalpha()), None)
+    if region_or_none(from_lang):
+        chosen.append((from_lang, f"page language {lang.strip()}"))
+    host = _host(base_url)
+    tld = host.rsplit(".", 1)[-1] if "." in host else ""
+    from_tld = "GB" if tld == "uk" else tld.upper()
+    if tld not in _VANITY_TLDS and region_or_none(from_tld):
+        chosen.append((from_tld, f"address .{tld}"))
+    if region_or_none(practice):
+        chosen.append((practice.upper(), "practice country"))
+    unique = list(dict.fromkeys(code for code, _ in chosen))
+    if chosen:
+        verdict.region, verdict.region_from = chosen[0]
+    else:
+        verdict.region_from = "no language tag, country domain or practice country: only +… numbers"
+    return unique or [None]
+
+
+def _judge_text(page: Page, regions: list[str | None], found: list[Contact], discarded: list[Discarded]) -> None:
+    lines = page.text.split("\n")
+    previous = ""
+    for line in lines:
+        if not line.strip():
+            continue
+        for candidate in _phones(line, regions, previous):
+            if candidate.reason is None:
+                found.append(Contact("phone", _clip(candidate.text), None, line.strip(), candidate.e164))
+            elif len(re.sub(r"\D", "", candidate.text)) >= 7:
+                discarded.append(Discarded("phone", _clip(candidate.text), candidate.reason))
+        if "@" in line:
+            for match in words.EMAIL.finditer(line):
+                address = match.group().rstrip(".")
+                if not address.lower().endswith(words.FILE_SUFFIXES):
+                    _email(address, None, line, found, discarded)
+        previous = line
+
+
+def _phones(line: str, regions: list[str | None], previous: str) -> list[PhoneCandidate]:
+    """Candidates by the first region; a span none accepted but a later region does is taken from that one."""
+    first = phones_in_line(line, regions[0], previous)
+    if len(regions) == 1 or all(c.reason is None for c in first):
+        return first
+    chosen = list(first)
+    for region in regions[1:]:
+        for other in phones_in_line(line, region, previous):
+            if other.reason is not None:
+                continue
+            span = range(other.start, other.start + len(other.text))
+            overlapping = [c for c in chosen if c.start < span.stop and span.start < c.start + len(c.text)]
+            if all(c.reason is not None for c in overlapping):
+                chosen = [c for c in chosen if c not in overlapping] + [other]
+    return sorted(chosen, key=lambda c: c.start)
+
+
+def _email(address: str, href: str | None, line: str, found: list[Contact], discarded: list[Discarded]) -> None:
+    if words.NOREPLY_ADDRESS.search(address):
+        discarded.append(Discarded("email", _clip(address), "a no-reply address"))
+    elif words.NOBODY_READS.search(line):
+        discarded.append(Discarded("email", _clip(address), f"the page says nobody reads it (“{_clip(line.strip(), 60)}”)"))
+    else:
+        found.append(Contact("email", _clip(address), href, line.strip()))
+
+
+def _judge_links(page: Page, base_url: str, regions: list[str | None], found: list[Contact],
+                 discarded: list[Discarded]) -> None:
+    for link in page.links:
+        line, line_start = page.line_at(link.start)
+        before = line[:max(0, link.start - line_start)]
+        shown = _clip(link.words or link.label)
+        kept: list[Contact] = []
+        _judge_link(link, shown, before, line, base_url, regions, kept, discarded)
+        if link.hidden_by:
+            discarded.extend(Discarded(c.kind, c.text, f"hidden ({link.hidden_by})") for c in kept)
+        else:
+            found.extend(kept)
+
+
+def _judge_link(link: Link, shown: str, before: str, line: str, base_url: str, regions: list[str | None],
+                found: list[Contact], discarded: list[Discarded]) -> None:
+    href = link.href
+    scheme = href.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", href) else ""
+    source = line.strip() or shown
+    if scheme in ("tel", "callto"):
+        number = unquote(href.split(":", 1)[1]).split(",")[0].split(";")[0].strip()
+        digits = re.sub(r"\D", "", number)
+        if not 6 <= len(digits) <= 15:  # 6: Australia's 13 numbers; shorter are emergency and service codes (000, 111)
             return
-        if tag in _INVISIBLE:
-            self.invisible += 1
+        text = _clip(shown if re.sub(r"\D", "", shown).endswith(digits[-4:]) else number)
+        label = label_of(before, line[len(before) + len(link.words):][:20])
+        if label:
+            discarded.append(Discarded("phone", text, f"labelled {label}"))
+        else:
+            found.append(Contact("phone", text, href, source, _e164(number, regions)))
+        return
+    if scheme == "sms":
+        found.append(Contact("sms", _clip(unquote(href[4:]).split("?")[0].split(",")[0] or shown), href, source))
+        return
+    for app, pattern in words.MESSAGING:
+        if pattern.search(href):
+            found.append(Contact("messaging", _clip(f"{app}: {shown}" if shown else app), href, source))
             return
-        if tag in _BLOCKS:
-            self.text_parts.append("\n")
-        if tag in ("a", "button"):
-            self.finish_link()
-            self.link = {**attributes, "tag": tag}
-            self.link_text = []
-        elif tag == "img" and self.link is not None and attributes.get("alt"):
-            self.link_text.append(attributes["alt"])  # an icon-only link: "<a href=/contact><img alt=Contact>"
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag in ("a", "button"):
-            self.finish_link()
-        elif tag in _INVISIBLE:
-            self.invisible = max(0, self.invisible - 1)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == self.raw:
-            self.raw = None
-        elif tag in _INVISIBLE:
-            self.invisible = max(0, self.invisible - 1)
-        elif tag in ("a", "button") and self.link is not None and self.link["tag"] == tag:
-            self.finish_link()
-        if tag in _BLOCKS:
-            self.text_parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.raw == "script":
-            if self.script_seen < _MAX_SCRIPT_SCAN:
-                self.script_seen += len(data)
-                self.look_for_widgets(data[:_MAX_SCRIPT_SCAN])
-            return
-        if self.raw or self.invisible:
-            return
-        text = _WHITESPACE.sub(" ", data)  # newlines in the source are not line breaks on the page
-        self.text_parts.append(text)
-        if self.link is not None:
-            self.link_text.append(text)
-
-    def close(self) -> None:
-        super().close()
-        self.finish_link()
-
-    # Our own -----------------------------------------------------------------------------------------
-
-    def look_for_widgets(self, text: str) -> None:
-        if not text.strip():
-            return
-        lowered = text.lower()
-        for label, signatures in WIDGETS:
-            if label not in self.widgets and any(signature in lowered for signature in signatures):
-                self.widgets.add(label)
-                self.found.append(Contact("chat", label))
-
-    def finish_link(self) -> None:
-        if self.link is None:
-            return
-        link, self.link = self.link, None
-        text = _clip(" ".join("".join(self.link_text).split()))
-        label = _clip(" ".join((link.get("aria-label") or link.get("title") or "").split()))
-        href = link.get("href", "").strip()
-        scheme = href.split(":", 1)[0].lower() if ":" in href else ""
-        if scheme == "tel":
-            number = " ".join(unquote(href[4:]).split(",")[0].split())
-            digits = re.sub(r"\D", "", number)
-            if 6 <= len(digits) <= 15:
-                shown = text if re.sub(r"\D", "", text).endswith(digits[-6:]) else number
-                self.found.append(Contact("phone", _clip(shown), href))
-            return
-        if scheme == "mailto":
-            address = unquote(href[7:].split("?")[0]).split(",")[0].strip()
-            if "@" in address:
-                self.found.append(Contact("email", _clip(address), href))
-            return
-        words = f"{text} {label}"
-        usable = scheme in ("", "http", "https") and href not in ("", "#")
-        absolute = _absolute(self.base_url, href) if usable else None
-        if _CHAT_WORDS.search(words):
-            self.found.append(Contact("chat", text or label, absolute))
-        elif link["tag"] == "a" and usable and (_CONTACT_WORDS.search(words) or _CONTACT_PATHS.search(_path(href))):
-            self.found.append(Contact("contact_page", text or label or _clip(_path(href)), absolute))
-
-    def visible_text(self) -> str:
-        return "".join(self.text_parts)
+    if scheme == "mailto":
+        address = unquote(href[7:].split("?")[0]).split(",")[0].strip()
+        if "@" in address:
+            _email(address, href, line, found, discarded)
+        return
+    said = f"{link.words} {link.label}".strip()
+    usable = scheme in ("", "http", "https") and href not in ("", "#") and not href.startswith("#")
+    if words.CHAT_WORDS.search(link.words) or words.CHAT_WORDS.search(link.label):
+        found.append(Contact("chat", shown or "chat", _absolute(base_url, href) if usable else None, source))
+        return
+    if link.tag != "a" or not usable:
+        return
+    path = _path(href)
+    look_alike = words.LOOK_ALIKES.search(said) or words.LOOK_ALIKES.search(path)
+    by_words = words.CONTACT_WORDS.search(said) or words.SUPPORT_ALONE.match(said)
+    if (by_words or words.CONTACT_PATHS.search(path)) and not look_alike:
+        found.append(Contact("contact_page", shown or _clip(path), _absolute(base_url, href), source))
+    elif look_alike or re.search(r"contact|support", said + path, re.IGNORECASE):
+        discarded.append(Discarded("contact_page", shown or _clip(path), "only looks like a contact link"))
 
 
-def _text_contacts(text: str) -> list[Contact]:
-    contacts = []
-    for match in _PHONE.finditer(text):
-        number = match.group()
-        before = text[max(0, match.start() - _CUE_WINDOW):match.start()].rsplit("\n", 1)[-1]
-        if _is_phone_number(number, cue=bool(_PHONE_CUE.search(before))):
-            contacts.append(Contact("phone", _clip(" ".join(number.split()))))
-    for match in _EMAIL.finditer(text):
-        address = match.group().rstrip(".")
-        if not address.lower().endswith(_FILE_SUFFIXES):
-            contacts.append(Contact("email", _clip(address)))
-    return contacts
+def _judge_widgets(page: Page, found: list[Contact]) -> None:
+    signals = "\n".join(page.signals)
+    for name, signatures in words.CHAT_PROVIDERS:
+        hit = next((s for s in signatures if s in signals), None)
+        if hit:
+            label = name if "chat" in name.lower() else f"{name} chat"
+            found.append(Contact("chat", label, None, f"{_WIDGET_SOURCE}{name} ({hit})"))
 
 
-def _is_phone_number(number: str, cue: bool) -> bool:
-    digits = re.sub(r"\D", "", number.replace("(0)", ""))
-    spaced = bool(re.search(r"[ \u00a0()-]", number))
-    if not spaced and not cue:
-        return False
-    if number.startswith("+"):
-        if digits.startswith("44"):  # UK in international form: +44 (0)20 7946 0018 → 20 7946 0018
-            return _is_uk_number("0" + digits[2:])
-        return 8 <= len(digits) <= 15
-    return _is_uk_number(digits)
+def _judge_chat(page: Page, found: list[Contact], discarded: list[Discarded]) -> None:
+    """Take out chats the page itself calls automated ("our virtual assistant", "no live agents")."""
+    if not any(c.kind == "chat" for c in found):
+        return
+    text = page.text
+    human = bool(words.HUMAN_CHAT.search(text)) and not words.NO_HUMAN.search(text)
+    # A sentence about the chat ("Ask Kiri, our virtual assistant"), not any bot ("reCAPTCHA keeps bots out").
+    bot_line = next((line.strip() for line in text.split("\n") if words.CHAT_CONTEXT.search(line)
+                     and (words.BOT.search(line) or words.NO_HUMAN.search(line))), None)
+    for contact in [c for c in found if c.kind == "chat"]:
+        widget = contact.href is None and contact.source.startswith(_WIDGET_SOURCE)
+        own = contact.text if widget else f"{contact.text} {contact.source}"
+        own_bot = words.BOT.search(own) and not (words.HUMAN_CHAT.search(own) and not words.NO_HUMAN.search(own))
+        if own_bot or (bot_line and not human):
+            found.remove(contact)
+            why = _clip(own.strip() if own_bot else bot_line or "", 60)
+            discarded.append(Discarded("chat", contact.text, f"the page says it is automated (“{why}”)"))
 
 
-def _is_uk_number(digits: str) -> bool:
-    if not digits.startswith(_UK_PREFIXES):
-        return False
-    return len(digits) == 11 or (len(digits) == 10 and digits.startswith(_TEN_DIGIT_PREFIXES))
+def _judge_hidden(page: Page, regions: list[str | None], found: list[Contact], discarded: list[Discarded]) -> None:
+    """Hidden numbers and addresses are only explained: "0800 123 4567: hidden (display:none)"."""
+    for text, why in page.hidden_text:
+        for candidate in phones_in_line(text, regions[0]):
+            if candidate.reason is None:
+                discarded.append(Discarded("phone", _clip(candidate.text), f"hidden ({why})"))
+        if "@" in text:
+            for match in words.EMAIL.finditer(text):
+                discarded.append(Discarded("email", _clip(match.group().rstrip(".")), f"hidden ({why})"))
+
+
+# -- small helpers ----------------------------------------------------------------------------------------------
+
+def _e164(number: str, regions: list[str | None]) -> str:
+    for region in regions:
+        try:
+            parsed = phonenumbers.parse(number, region or "ZZ")
+        except phonenumbers.NumberParseException:
+            continue
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return re.sub(r"\D", "", number)
 
 
 def _dedupe(contacts: list[Contact]) -> list[Contact]:
@@ -280,12 +339,27 @@ def _dedupe(contacts: list[Contact]) -> list[Contact]:
 
 def _identity(contact: Contact) -> str:
     if contact.kind == "phone":  # "+44 800 123 4567", "0800 123 4567" and tel:08001234567 are one number
-        source = unquote(contact.href[4:]) if contact.href else contact.text
-        digits = re.sub(r"\D", "", source.replace("(0)", ""))
-        return "0" + digits[2:] if source.strip().startswith("+44") else digits
+        return contact.number or re.sub(r"\D", "", contact.text)
     if contact.kind == "email":
         return contact.text.lower()
     return (contact.href or contact.text).lower()
+
+
+def _dedupe_discarded(discarded: list[Discarded], found: list[Contact]) -> list[Discarded]:
+    counted = {(c.kind, re.sub(r"\W", "", c.text.lower())) for c in found}
+    unique: dict[tuple[str, str], Discarded] = {}
+    for item in discarded:
+        key = (item.kind, re.sub(r"\W", "", item.text.lower()))
+        if key not in counted and key not in unique:
+            unique[key] = item
+    return list(unique.values())
+
+
+def _host(url: str) -> str:
+    try:
+        return (urlsplit(url).hostname or "").lower()
+    except ValueError:
+        return ""
 
 
 def _absolute(base_url: str, href: str) -> str:
@@ -302,5 +376,6 @@ def _path(href: str) -> str:
         return ""
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_TEXT_CHARS else text[: MAX_TEXT_CHARS - 1] + "…"
+def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

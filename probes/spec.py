@@ -34,6 +34,9 @@ class ProbeSpec:
     headers: tuple[tuple[str, str], ...] = ()
     body: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # ISO 3166 alpha-2 country of the practice ("NZ"): how to read numbers written without a country code
+    # when the page does not say (probes.human_contact). "" when unknown.
+    region: str = ""
 
 
 @dataclass

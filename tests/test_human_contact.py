@@ -74,7 +74,7 @@ def test_a_page_that_removed_its_phone_number_offers_nothing():
     before = "<main><h2>Need help?</h2><p>Call us free on 0800 123 4567.</p></main>"
     after = ("<main><h2>Need help?</h2><p>Use our online form below.</p>"
              "<!-- <p>Call us free on 0800 123 4567.</p> --><form action='/enquiry'></form></main>")
-    assert texts(find_human_contact(before), "phone") == ["0800 123 4567"]
+    assert texts(find_human_contact(before, region="GB"), "phone") == ["0800 123 4567"]
     assert find_human_contact(after) == []
 
 
@@ -159,7 +159,7 @@ def test_duplicate_contacts_are_reported_once():
     page = """<header><a href="/contact">Contact us</a> <a href="tel:08001234567">0800 123 4567</a></header>
               <p>Call 0800 123 4567 or +44 800 123 4567; write to Help@Acme.test or help@acme.test.</p>
               <footer><a href="/contact">Contact us</a> <a href="mailto:help@acme.test">help@acme.test</a></footer>"""
-    contacts = find_human_contact(page, "https://acme.test/")
+    contacts = find_human_contact(page, "https://acme.test/", "GB")
     assert kinds(contacts) == ["phone", "email", "contact_page"]
     assert texts(contacts, "email") == ["help@acme.test"]  # the mailto link comes first and wins
 
@@ -182,7 +182,7 @@ def test_duplicate_contacts_are_reported_once():
     ("Call&nbsp;0800&nbsp;123&nbsp;4567", "0800 123 4567"),
 ])
 def test_it_finds_phone_numbers_in_the_text(text, number):
-    assert texts(find_human_contact(f"<p>{text}</p>"), "phone") == [number]
+    assert texts(find_human_contact(f"<p>{text}</p>", region="GB"), "phone") == [number]
 
 
 @pytest.mark.parametrize("text", [
@@ -210,7 +210,7 @@ def test_it_finds_phone_numbers_in_the_text(text, number):
     "+5% this year, +12 points",
 ])
 def test_it_does_not_mistake_other_numbers_for_phones(text):
-    assert texts(find_human_contact(f"<p>{text}</p>"), "phone") == []
+    assert texts(find_human_contact(f"<p>{text}</p>", region="GB"), "phone") == []
 
 
 def test_numbers_split_across_cells_are_not_joined():

@@ -381,7 +381,7 @@ MALFORMED = [
     ("   ", 3, "an assertion such as [STATUS] == 200"),
     ("[STATUS]==", 10, 'a value after "=="'),
     ('[BODY] contains "Lodge a claim', 16, 'a closing "'),
-    ("[STATUSS] == 200", 0, "one of [STATUS], [RESPONSE_TIME], [BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION]"),
+    ("[STATUSS] == 200", 0, "one of [STATUS], [RESPONSE_TIME], [BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION], [HUMAN_CONTACT]"),
     ("[STATUS 200", 7, '"]" to close [STATUS'),
     ("[STATUS] 200", 9, "an operator (==, !=, <, <=, >, >=, in, contains, matches, or not …) after [STATUS]"),
     ("[STATUS] = 200", 9, "an operator (==, !=, <, <=, >, >=, in, contains, matches, or not …) after [STATUS]"),
@@ -395,7 +395,7 @@ MALFORMED = [
     ('[BODY] matches ".*Lodge"', 17, "a regular expression without nested or unbounded repeats"),
     ('[HEADER:] == "x"', 8, 'a header name after "[HEADER:", as in [HEADER:Content-Type]'),
     ('[HEADER:Content Type] == "x"', 15, '"]" to close the header name'),
-    ("[HEADER] == 1", 0, "one of [STATUS], [RESPONSE_TIME], [BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION]"),
+    ("[HEADER] == 1", 0, "one of [STATUS], [RESPONSE_TIME], [BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION], [HUMAN_CONTACT]"),
     ("[STATUS] in 200", 12, 'a list of values in parentheses after "in", such as (200, 302)'),
     ("[STATUS] not in [200]", 16, 'a list of values in parentheses after "not in", such as (200, 302)'),
     ("[STATUS] in (200, 302", 21, '"," or ")" to close the list'),
@@ -436,9 +436,10 @@ def test_it_refuses_malformed_expressions_and_says_where(expression, position, e
 @pytest.mark.parametrize(("expression", "message"), [
     ("[STATUS]==", 'at position 10: expected a value after "==", found end of expression'),
     ("[STATUSS] == 200", "at position 0: unknown operand [STATUSS]; the known ones are [STATUS], [RESPONSE_TIME], "
-                         "[BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION]; did you mean [STATUS]?"),
+                         "[BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION], [HUMAN_CONTACT]; did you mean [STATUS]?"),
     ("[HEADER] == 1", "at position 0: unknown operand [HEADER]; the known ones are [STATUS], [RESPONSE_TIME], "
-                      "[BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION]; a header is named after a colon, as in "
+                      "[BODY], [HEADER:Name], [CERTIFICATE_EXPIRATION], [HUMAN_CONTACT]; a header is named after a colon, "
+                      "as in "
                       "[HEADER:Content-Type]"),
     ('[BODY] contains "abc', 'at position 16: unclosed string: expected a closing " for the string that starts '
                             'here, found end of expression'),

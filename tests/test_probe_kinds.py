@@ -176,7 +176,8 @@ def test_content_expected_text_and_human_contact_found(probe_server: ProbeServer
     assert result.outcome == "up" and result.error is None and result.failed_checks == []
     found = result.details["human_contact"]
     assert {c["kind"] for c in found} == {"phone", "email", "contact_page"}
-    assert {"kind": "contact_page", "text": "Contact us", "href": probe_server.url("/contact-us")} in found
+    assert {"kind": "contact_page", "text": "Contact us", "href": probe_server.url("/contact-us"),
+            "source": "Contact us"} in found
     summary = result.details["human_contact_summary"]
     assert "phone" in summary and "email claims@acme.test" in summary and "contact page “Contact us”" in summary
 

@@ -97,16 +97,17 @@ def clean(touchpoint: Touchpoint, data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def spec_from(values: Mapping[str, Any], url: str) -> ProbeSpec:
+def spec_from(values: Mapping[str, Any], url: str, region: str = "") -> ProbeSpec:
+    """``region``: the practice's country, for reading phone numbers on the page."""
     return ProbeSpec(kind=values["kind"], url=url, checks=tuple(values["checks"]),
                      soft_checks=tuple(values["soft_checks"]), timeout_seconds=float(values["timeout_seconds"]),
-                     degraded_after_ms=values["degraded_after_ms"], options=dict(values["options"]))
+                     degraded_after_ms=values["degraded_after_ms"], options=dict(values["options"]), region=region)
 
 
-def spec_of(probe: Probe, url: str) -> ProbeSpec:
+def spec_of(probe: Probe, url: str, region: str = "") -> ProbeSpec:
     return ProbeSpec(kind=probe.kind, url=url, checks=tuple(probe.checks or ()),
                      soft_checks=tuple(probe.soft_checks or ()), timeout_seconds=float(probe.timeout_seconds),
-                     degraded_after_ms=probe.degraded_after_ms, options=dict(probe.options or {}))
+                     degraded_after_ms=probe.degraded_after_ms, options=dict(probe.options or {}), region=region)
 
 
 def first_due(now: datetime, interval_seconds: int, rng: random.Random | None = None) -> datetime:

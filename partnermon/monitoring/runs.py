@@ -64,11 +64,12 @@ def claim_due(session: Session, now: datetime, *, worker_id: str, limit: int,
                        limit=limit)
     # Read what was claimed in the same transaction, then commit: the claim and its details in one go.
     rows = session.execute(
-        select(Probe, Touchpoint.url, Touchpoint.partner_id).join(Touchpoint, Touchpoint.id == Probe.touchpoint_id)
+        select(Probe, Touchpoint.url, Touchpoint.partner_id, Practice.country)
+        .join(Touchpoint, Touchpoint.id == Probe.touchpoint_id).join(Practice, Practice.id == Probe.practice_id)
         .where(Probe.id.in_(ids)).execution_options(populate_existing=True)
     ).all() if ids else []
     claimed = [ClaimedProbe(probe.id, probe.practice_id, partner_id, probe.touchpoint_id, probe.next_due_at,
-                            spec_of(probe, url or "")) for probe, url, partner_id in rows]
+                            spec_of(probe, url or "", country)) for probe, url, partner_id, country in rows]
     session.commit()
     return sorted(claimed, key=lambda c: c.due_at)
 

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import practices
+from partnermon import countries, practices
 from partnermon.errors import ValidationError
 from partnermon.models.practice import WEEKDAY_NAMES
 from partnermon.followups import rules as followup_rules
@@ -22,7 +22,8 @@ _TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.s
 
 
 def _context() -> dict[str, object]:
-    return {"weekdays": WEEKDAY_NAMES, "timezones": _TIMEZONES}
+    return {"weekdays": WEEKDAY_NAMES, "timezones": _TIMEZONES,
+            "countries": sorted(countries.country_names().items(), key=lambda item: item[1])}
 
 
 def _hhmm(minutes: int) -> str:
@@ -31,7 +32,8 @@ def _hhmm(minutes: int) -> str:
 
 def _current_values(current: Practice) -> dict[str, object]:
     return {
-        "name": current.name, "timezone": current.timezone, "brand_colour": current.brand_colour,
+        "name": current.name, "timezone": current.timezone, "country": current.country,
+        "brand_colour": current.brand_colour,
         "business_start": _hhmm(current.business_start_minute), "business_end": _hhmm(current.business_end_minute),
         "feedback_throttle_days": str(current.feedback_throttle_days),
         "feedback_link_days": str(current.feedback_link_days),
@@ -63,6 +65,7 @@ def practice() -> Response | str | tuple[str, int]:
             db(), now(), current, user, name=request.form.get("name", ""), timezone=request.form.get("timezone", ""),
             business_start=request.form.get("business_start", ""), business_end=request.form.get("business_end", ""),
             business_days=chosen, brand_colour=request.form.get("brand_colour", ""),
+            country=request.form.get("country", ""),
         )
     except ValidationError as exc:
         db().rollback()

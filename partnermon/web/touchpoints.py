@@ -118,7 +118,8 @@ def probe(partner_id: int, touchpoint_id: int) -> Response | tuple[str, int]:
         except ValidationError as exc:
             return _page(touchpoint, form=data, errors=exc.errors, status=422)
         assert touchpoint.url is not None  # clean refuses a touchpoint without one
-        spec = probe_settings.spec_from(values, touchpoint.url)
+        user = current_user()
+        spec = probe_settings.spec_from(values, touchpoint.url, user.practice.country if user else "")
         db().rollback()  # hold no transaction (or pooled connection) while waiting up to 30 s on a partner's site
         finding = runs.try_probe(spec, runtime().probe_policy, now())
         return _page(touchpoint, form=data, test_result=finding)
