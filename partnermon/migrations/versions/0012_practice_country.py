@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0009'  # the coordinator re-chains this after 0010 and 0011 when merging
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
