@@ -13,7 +13,7 @@ from partnermon.web.scores import chosen_period, period_options
 
 from partnermon.followups import queue as followup_queue
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
-from partnermon.monitoring.status import practice_summary
+from partnermon.monitoring.status import NAMED_STATES, practice_summary
 from partnermon.web.context import db, now
 from partnermon.web.security import current_user, login_required
 
@@ -44,7 +44,7 @@ def index() -> str:
         chart = damage_chart(board.scores, brand=user.practice.brand_colour,
                              description="Partners by estimated brand damage, in the order of the table below, "
                                          "which gives each with its interval.")
-    return render_template("home.html", counts=counts, summary=practice_summary(session, pid),
-                           followups=followup_queue.counts(session, now(), pid, user.id), board=board,
+    return render_template("home.html", counts=counts, summary=practice_summary(session, now(), pid),
+                           named_states=NAMED_STATES, followups=followup_queue.counts(session, now(), pid, user.id), board=board,
                            damage_chart=chart, errors=errors, category=category, categories=PARTNER_CATEGORIES,
                            period_options=period_options(user.practice) if board else [])
