@@ -1,4 +1,5 @@
-"""Charts as SVG, drawn by pygal, for the pages and the monthly PDF alike (one chart code for both).
+"""Charts as SVG, drawn by pygal, for the pages and the monthly PDF alike (one chart code for both); the
+ranking chart with each partner's interval is drawn here by hand, as pygal has no error bars.
 
 pygal's output is trimmed to what a static chart needs: no script (the pages allow none; a PDF has no use for
 one), no tooltips (they need the script), and none of pygal's three stylesheets per chart. Those carry 7 kB of
