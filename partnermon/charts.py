@@ -1,4 +1,5 @@
-"""Charts as SVG, drawn by pygal, for the pages and the monthly PDF alike (one chart code for both).
+"""Charts as SVG, drawn by pygal, for the pages and the monthly PDF alike (one chart code for both); the
+ranking chart with each partner's interval is drawn here by hand, as pygal has no error bars.
 
 pygal's output is trimmed to what a static chart needs: no script (the pages allow none; a PDF has no use for
 one), no tooltips (they need the script), and none of pygal's three stylesheets per chart. Those carry 7 kB of
@@ -7,10 +8,16 @@ WeasyPrint would match against every element of the report, once per chart. The 
 written onto its elements as SVG presentation attributes (``_dress``): no stylesheet at all, so a page needs no
 extra CSS and WeasyPrint, drawing 160 charts in a 40-partner report, neither parses nor cascades one per chart.
 Every chart has a description inside the SVG, and callers show the numbers as a table too.
+
+Axis ticks are chosen here, not by pygal: round steps (1, 2 or 5 times a power of ten), labelled with as many
+decimals as the step needs and no more, so that no two ticks read the same ("0.8 s" six times). A value axis
+starts at 0 unless that would flatten the values into a line, and a zoomed axis says so on the chart. A chart
+with no values at all says "no data" instead of drawing axes around nothing.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 import xml.etree.ElementTree as ET
@@ -34,6 +41,10 @@ XLINK_NS = "http://www.w3.org/1999/xlink"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", Arial, sans-serif'
 INK, AXIS_TEXT, GUIDE, MAJOR_GUIDE = "#1b1f24", "#3d4650", "#dde2e8", "#c3cad3"
 DOT_SIZE = 5        # a point's square marker, in chart pixels
+# A value axis starts at 0 unless the values would then fill less than this share of its height; such an axis is
+# zoomed, and says so on the chart (availability between 99.2 % and 100 % would be a flat line at the top).
+ZOOM_BELOW = 0.1
+NO_DATA = "No data for these months"
 
 
 def _colours(brand: str | None) -> tuple[str, ...]:
@@ -150,39 +161,217 @@ def _dress_line(path: ET.Element, classes: set[str], axis: str) -> None:
         path.attrib.update({"fill": "none", "stroke": INK})
 
 
+# --- axes -------------------------------------------------------------------------------------------------
+
+def nice_step(span: float, ticks: int = 5) -> float:
+    """A round step (1, 2 or 5 × 10ⁿ) that cuts ``span`` into about ``ticks - 1`` parts (Heckbert's nice numbers)."""
+    if span <= 0 or not math.isfinite(span):
+        return 1.0
+    rough = span / max(ticks - 1, 1)
+    power = 10 ** math.floor(math.log10(rough))
+    for factor in (1, 2, 2.5, 5, 10):
+        if factor * power >= rough * 0.999:
+            # 2.5 only above the units: a quarter of a second reads well, 0.025 % does not.
+            if factor == 2.5 and power < 1:
+                continue
+            return factor * power
+    return 10 * power
+
+
+def decimals_for(step: float) -> int:
+    """How many decimals make every multiple of ``step`` read differently (0.25 → 2, 0.5 → 1, 20 → 0)."""
+    for places in range(0, 7):
+        if abs(round(step, places) - step) < step * 1e-6:
+            return places
+    return 6
+
+
+def nice_ticks(low: float, high: float, *, ticks: int = 5) -> list[float]:
+    """Round ticks from at or below ``low`` to at or above ``high``."""
+    if high < low:
+        low, high = high, low
+    if high == low:   # one value (or all alike): a small span around it, so it sits inside the axis
+        pad = abs(high) * 0.1 or 1.0
+        low, high = (low - pad if low - pad >= 0 or low < 0 else 0.0), high + pad
+    step = nice_step(high - low, ticks)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    places = decimals_for(step)
+    return [round(n * step, places) for n in range(first, last + 1)]
+
+
+def value_axis(values: Sequence[float], *, zoom: bool | None = None) -> tuple[list[float], bool]:
+    """The ticks of a value axis for ``values`` and whether the axis is zoomed (does not start at 0).
+
+    ``zoom=None`` decides: from 0 unless the values would then fill less than ``ZOOM_BELOW`` of the height."""
+    low, high = min(values), max(values)
+    if low >= 0:
+        flattened = high > 0 and (high - low) / high < ZOOM_BELOW
+        if zoom is False or (zoom is None and not flattened):
+            return nice_ticks(0.0, high), False
+    ticks = nice_ticks(low, high)
+    return ticks, ticks[0] > 0
+
+
+_PRECISION = re.compile(r"\{:(,?)\.\d+f\}")
+
+
+def tick_format(value_format: str, step: float) -> str:
+    """``value_format`` ("{:.1f} s") with the decimals a tick of ``step`` needs ("{:.2f} s" for a step of 0.05)."""
+    return _PRECISION.sub(lambda m: "{:" + m[1] + f".{decimals_for(step)}f}}", value_format, count=1)
+
+
+def _no_data_chart(title: str | None, description: str, width: int, height: int) -> Markup:
+    """A frame that says there is nothing to draw: no axes around nothing, no flat line at 0."""
+    root = ET.Element("svg", {"role": "img", "focusable": "false", "width": str(width), "height": str(height),
+                              "viewBox": f"0 0 {width} {height}", "font-family": FONT, "xmlns": SVG_NS})
+    ET.SubElement(root, "desc").text = description + " " + NO_DATA + "."
+    if title:
+        ET.SubElement(root, "text", {"x": str(width / 2), "y": "22", "font-size": "15", "fill": INK,
+                                     "text-anchor": "middle"}).text = title
+    ET.SubElement(root, "rect", {"x": "8", "y": "34" if title else "8", "width": str(width - 16),
+                                 "height": str(height - (42 if title else 16)), "fill": "none", "stroke": GUIDE})
+    ET.SubElement(root, "text", {"x": str(width / 2), "y": str(height / 2 + 10), "font-size": "13",
+                                 "fill": AXIS_TEXT, "text-anchor": "middle", "class": "no-data"}).text = NO_DATA
+    return Markup(ET.tostring(root, encoding="unicode"))
+
+
+# --- charts -----------------------------------------------------------------------------------------------
+
 def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[float | None]], *, description: str,
                y_title: str = "", value_format: str = "{:.0f}", y_range: tuple[float, float] | None = None,
                brand: str | None = None, width: int = 640, height: int = 260, label_every: int = 1,
-               show_title: bool = True) -> Markup:
+               show_title: bool = True, zoom: bool | None = None) -> Markup:
     """A line per series over the labels (months); None leaves a gap (no data that month). ``label_every``
     labels only every n-th point, and ``show_title=False`` leaves the title to the caller's caption (the PDF:
-    WeasyPrint lays out and draws an SVG text letter by letter, so each letter in a chart costs)."""
+    WeasyPrint lays out and draws an SVG text letter by letter, so each letter in a chart costs).
+
+    The value axis runs over ``y_range`` if given, else from 0 (``value_axis``; ``zoom=True`` asks for an axis
+    around the values, which then says where it starts). Without a single value the chart says so."""
+    values = [v for vs in series.values() for v in vs if v is not None]
+    if not values:
+        return _no_data_chart(title if show_title else None, description, width, height)
+    if y_range is not None:
+        ticks, zoomed = nice_ticks(*y_range), False
+        ticks = [t for t in ticks if y_range[0] <= t <= y_range[1]] or ticks
+    else:
+        ticks, zoomed = value_axis(values, zoom=zoom)
+    tick_text = tick_format(value_format, ticks[1] - ticks[0] if len(ticks) > 1 else 1.0)
+    if zoomed:
+        note = f"zoomed: axis starts at {tick_text.format(ticks[0])}"
+        y_title = f"{y_title} ({note})" if y_title else note.capitalize()
+        description += f" The value axis is zoomed: it starts at {tick_text.format(ticks[0])}, not 0."
     colours = _colours(brand)
     chart = pygal.Line(js=[], disable_xml_declaration=True, width=width, height=height, style=_style(colours),
                        show_legend=len(series) > 1, legend_at_bottom=True, legend_at_bottom_columns=3,
                        x_label_rotation=0, show_minor_x_labels=label_every == 1, x_labels_major_every=label_every,
-                       dots_size=3, allow_interruptions=True,
-                       range=y_range, y_title=y_title, title=title if show_title else None, margin=8, truncate_legend=40,
-                       value_formatter=lambda v: value_format.format(v) if v is not None else "no data",
-                       print_values=False, show_y_guides=True, truncate_label=-1, max_scale=6, min_scale=3,
-                       no_prefix=True)
+                       dots_size=3, allow_interruptions=True, range=(ticks[0], ticks[-1]), y_labels=ticks,
+                       y_title=y_title, title=title if show_title else None, margin=8, truncate_legend=40,
+                       value_formatter=lambda v: tick_text.format(v) if v is not None else "no data",
+                       print_values=False, show_y_guides=True, truncate_label=-1, no_prefix=True)
     chart.x_labels = list(labels)
-    for name, values in series.items():
-        chart.add(name, list(values))
+    for name, points in series.items():
+        chart.add(name, list(points))
     return _finish(chart.render(is_unicode=True), description, colours)
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *, description: str,
               value_format: str = "{:.1f}", brand: str | None = None, width: int = 640,
               height: int | None = None) -> Markup:
-    """One horizontal bar per label, in the order given (e.g. partners by brand damage)."""
+    """One horizontal bar per label, in the order given, on an axis from 0 with round ticks."""
+    present = [v for v in values if v is not None]
+    height = height or max(160, 34 * len(labels) + 70)
+    if not present:
+        return _no_data_chart(title, description, width, height)
+    ticks, _ = value_axis(present + [0.0], zoom=False)
+    tick_text = tick_format(value_format, ticks[1] - ticks[0] if len(ticks) > 1 else 1.0)
     colours = _colours(brand)
-    chart = pygal.HorizontalBar(js=[], disable_xml_declaration=True, width=width,
-                                height=height or max(160, 34 * len(labels) + 70), style=_style(colours),
-                                show_legend=False, title=title, margin=8, print_values=False,
-                                value_formatter=lambda v: value_format.format(v) if v is not None else "no data",
-                                truncate_label=28, max_scale=6, no_prefix=True)
+    chart = pygal.HorizontalBar(js=[], disable_xml_declaration=True, width=width, height=height,
+                                style=_style(colours), show_legend=False, title=title, margin=8, print_values=False,
+                                range=(ticks[0], ticks[-1]), y_labels=ticks,
+                                value_formatter=lambda v: tick_text.format(v) if v is not None else "no data",
+                                truncate_label=28, no_prefix=True)
     # pygal draws the first label at the bottom; reverse so the list reads top-down as given.
     chart.x_labels = list(reversed(labels))
     chart.add(title, list(reversed(values)))
     return _finish(chart.render(is_unicode=True), description, colours)
+
+
+def interval_chart(title: str, labels: Sequence[str], values: Sequence[float], intervals: Sequence[tuple[float, float]],
+                   *, description: str, rule: str, value_format: str = "{:.1f}", brand: str | None = None,
+                   width: int = 640) -> Markup:
+    """One row per label, in the order given (the table's), each with its estimate as a dot and its 95 %
+    interval as a bar with whiskers, on an axis from 0; ``rule`` says under the title how the rows are ordered.
+
+    Drawn here rather than by pygal, which has no error bars: a bar as long as the estimate would hide what the
+    ranking rests on (the lower end of the interval), and a longer bar below a shorter one would look wrong."""
+    colour = _colours(brand)[0]
+    label_width, right, top, row = 190, 16, 62, 30
+    height = top + row * len(labels) + 44
+    root = ET.Element("svg", {"role": "img", "focusable": "false", "width": str(width), "height": str(height),
+                              "viewBox": f"0 0 {width} {height}", "font-family": FONT, "xmlns": SVG_NS})
+    ET.SubElement(root, "desc").text = f"{description} {rule}"
+    ET.SubElement(root, "text", {"x": "8", "y": "20", "font-size": "15", "fill": INK}).text = title
+    ET.SubElement(root, "text", {"x": "8", "y": "40", "font-size": "12", "fill": AXIS_TEXT,
+                                 "class": "rule"}).text = rule
+    if not labels:
+        ET.SubElement(root, "text", {"x": str(width / 2), "y": str(top + 20), "font-size": "13", "fill": AXIS_TEXT,
+                                     "text-anchor": "middle", "class": "no-data"}).text = "No partner to rank yet"
+        return Markup(ET.tostring(root, encoding="unicode"))
+    ticks, _ = value_axis([0.0, *values, *(high for _, high in intervals)], zoom=False)
+    tick_text = tick_format(value_format, ticks[1] - ticks[0] if len(ticks) > 1 else 1.0)
+    x0, x1 = label_width, width - right
+    scale = (x1 - x0) / (ticks[-1] - ticks[0] or 1)
+
+    def x(v: float) -> str:
+        return f"{x0 + (v - ticks[0]) * scale:.1f}"
+
+    bottom = top + row * len(labels)
+    axis = ET.SubElement(root, "g", {"class": "axis x", "font-size": "12", "fill": AXIS_TEXT,
+                                     "text-anchor": "middle"})
+    for tick in ticks:
+        ET.SubElement(axis, "path", {"d": f"M{x(tick)} {top - 6}V{bottom}", "stroke": MAJOR_GUIDE if tick == ticks[0]
+                                     else GUIDE, "stroke-width": ".8", "fill": "none", "class": "guide"})
+        ET.SubElement(axis, "text", {"x": x(tick), "y": str(bottom + 16)}).text = tick_text.format(tick)
+    rows = ET.SubElement(root, "g", {"class": "series", "stroke": colour, "fill": colour})
+    names = ET.SubElement(root, "g", {"class": "axis y", "font-size": "12", "fill": INK, "text-anchor": "end",
+                                      "stroke": "none"})
+    for index, (label, value, (low, high)) in enumerate(zip(labels, values, intervals)):
+        middle = top + row * index + row / 2
+        shown = label if len(label) <= 28 else label[:27] + "…"
+        ET.SubElement(names, "text", {"x": str(x0 - 8), "y": f"{middle + 4:.1f}"}).text = shown
+        item = ET.SubElement(rows, "g", {"class": "interval"})
+        ET.SubElement(item, "title").text = (f"{label}: {tick_text.format(value)} "
+                                             f"({tick_text.format(low)}–{tick_text.format(high)})")
+        ET.SubElement(item, "rect", {"x": x(low), "y": f"{middle - 6:.1f}", "height": "12", "fill-opacity": ".22",
+                                     "stroke": "none", "width": f"{max((high - low) * scale, 0.5):.1f}",
+                                     "class": "range"})
+        ET.SubElement(item, "path", {"d": f"M{x(low)} {middle - 8:.1f}v16M{x(low)} {middle:.1f}H{x(high)}"
+                                          f"M{x(high)} {middle - 8:.1f}v16", "fill": "none", "stroke-width": "1.5",
+                                     "class": "whiskers"})
+        ET.SubElement(item, "circle", {"cx": x(value), "cy": f"{middle:.1f}", "r": "4.5", "stroke": "#ffffff",
+                                       "stroke-width": "1", "class": "estimate"})
+    key = ET.SubElement(root, "g", {"class": "legends", "font-size": "12", "fill": AXIS_TEXT})
+    ET.SubElement(key, "circle", {"cx": str(x0 + 5), "cy": str(height - 10), "r": "4.5", "fill": colour})
+    ET.SubElement(key, "text", {"x": str(x0 + 14), "y": str(height - 6)}).text = "estimate"
+    ET.SubElement(key, "path", {"d": f"M{x0 + 90} {height - 16}v12M{x0 + 90} {height - 10}h28M{x0 + 118} "
+                                     f"{height - 16}v12", "stroke": colour, "stroke-width": "1.5", "fill": "none"})
+    ET.SubElement(key, "text", {"x": str(x0 + 126), "y": str(height - 6)}).text = "95 % interval"
+    return Markup(ET.tostring(root, encoding="unicode"))
+
+
+DAMAGE_TITLE = "Brand damage (clients, high-stake equivalent)"
+DAMAGE_RULE = "In the table's order: by the low end of each interval, the damage we are surest of first."
+
+
+def damage_chart(scores: Sequence[object], *, description: str, brand: str | None = None, width: int = 640,
+                 limit: int = 10) -> Markup | None:
+    """The ranking chart of a board's ``scores`` (already ranked; each with ``partner.name`` and a ``damage``
+    estimate carrying ``value``, ``low`` and ``high``): the first ``limit`` partners with a damage estimate, in
+    the board's order. None when no partner has one."""
+    ranked = [s for s in scores if getattr(getattr(s, "damage", None), "value", None) is not None][:limit]
+    if not ranked:
+        return None
+    damages = [s.damage for s in ranked]  # type: ignore[attr-defined]
+    return interval_chart(DAMAGE_TITLE, [s.partner.name for s in ranked],  # type: ignore[attr-defined]
+                          [d.value for d in damages], [(d.low, d.high) for d in damages], description=description,
+                          rule=DAMAGE_RULE, brand=brand, width=width)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+import pytest
+
 from partnermon.charts import DOT_SIZE, SVG_NS, bar_chart, line_chart
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
@@ -86,3 +88,81 @@ def test_a_charts_image_in_the_report_carries_its_description_escaped_as_alt_tex
     image = str(as_image(line_chart("Index", MONTHS, {"A": [1, 2, 3, 4, 5, 6]},
                                     description='"Quote" <b>Partner</b> & co\'s index')))
     assert image.endswith('alt="&#34;Quote&#34; &lt;b&gt;Partner&lt;/b&gt; &amp; co&#39;s index">')
+
+
+# --- charts that tell the truth (issue 14) ---------------------------------------------------------------
+
+def axis_labels(svg: object, axis: str) -> list[str]:
+    group = next(g for g in parsed(str(svg)).iter(q("g")) if g.get("class", "").split()[:2] == ["axis", axis])
+    return [t.text or "" for t in group.iter(q("text"))]
+
+
+def all_text(svg: object) -> list[str]:
+    """Each text element's words (pygal wraps a long axis title into tspans)."""
+    return [" ".join(" ".join(t.itertext()).split()) for t in parsed(str(svg)).iter(q("text"))]
+
+
+def test_a_narrow_p95_axis_has_distinct_round_ticks_and_says_it_is_zoomed() -> None:
+    # 0.78–0.83 s: the ticks used to read "0.8 s" six times. Four parts of about 0.0125 s round up to a step of
+    # 0.02 s, from 0.78 (39 steps) to 0.84 (42 steps), shown with the two decimals that step needs.
+    svg = line_chart("p95", MONTHS, {"p95": [0.78, 0.80, 0.81, 0.79, 0.82, 0.83]}, description="d",
+                     value_format="{:.1f} s")
+    assert axis_labels(svg, "y") == ["0.78 s", "0.80 s", "0.82 s", "0.84 s"]
+    # From 0 the values would fill 6 % of the height: the axis is zoomed, and the chart says where it starts.
+    assert "axis starts at 0.78 s" in " ".join(all_text(svg))   # pygal wraps the title onto two lines
+    assert "it starts at 0.78 s, not 0" in parsed(str(svg))[0].text
+
+
+def test_a_rate_axis_starts_at_zero_with_round_ticks() -> None:
+    # Dissatisfied clients from 11 % to 38 %: the axis ran 16–32 %, below the lowest value and above zero.
+    svg = line_chart("Dissatisfied", MONTHS, {"d": [12, 14, 11, 15, 13, 38]}, description="d", value_format="{:.0f} %")
+    assert axis_labels(svg, "y") == ["0 %", "10 %", "20 %", "30 %", "40 %"]
+    assert "axis starts" not in " ".join(all_text(svg))
+
+
+def test_a_near_full_availability_axis_is_a_labelled_zoom_with_distinct_ticks() -> None:
+    # 99.5–100 %: span 0.5 in four parts of 0.125 → a step of 0.2, from 99.4 to 100.0, one decimal.
+    svg = line_chart("Availability", MONTHS, {"a": [99.9, 99.95, 100, 99.5, 99.8, 99.99]}, description="d",
+                     value_format="{:.2f} %")
+    assert axis_labels(svg, "y") == ["99.4 %", "99.6 %", "99.8 %", "100.0 %"]
+    assert "axis starts at 99.4 %" in " ".join(all_text(svg))
+
+
+def test_an_empty_series_says_no_data_instead_of_drawing_an_axis_and_a_line() -> None:
+    svg = line_chart("Dissatisfied clients (%)", MONTHS, {"d": [None] * 6}, description="By month.",
+                     value_format="{:.0f} %")
+    texts = all_text(svg)
+    assert "No data for these months" in texts
+    assert not [t for t in texts if t.endswith("%") and t[0].isdigit()]     # no "1 %, 1 %, 0 %" axis
+    assert not [p for p in parsed(str(svg)).iter(q("path")) if "line" in p.get("class", "")]
+    assert parsed(str(svg))[0].text == "By month. No data for these months."
+
+
+def test_the_damage_chart_follows_the_tables_order_draws_each_interval_and_states_the_rule() -> None:
+    from types import SimpleNamespace
+
+    from partnermon.charts import damage_chart
+
+    def score(name: str, value: float, low: float, high: float) -> SimpleNamespace:
+        return SimpleNamespace(partner=SimpleNamespace(name=name), damage=SimpleNamespace(value=value, low=low, high=high))
+
+    # Ranked by the low end: Acme (low 5) before Bravo (low 3), though Bravo's estimate (12) is the larger.
+    board = [score("Acme", 9.0, 5.0, 14.0), score("Bravo", 12.0, 3.0, 30.0), SimpleNamespace(partner=None, damage=None)]
+    root = parsed(str(damage_chart(board, description="d")))
+    names = [t.text for g in root.iter(q("g")) if g.get("class") == "axis y" for t in g.iter(q("text"))]
+    assert names == ["Acme", "Bravo"]
+    assert any("low end of each interval" in (t.text or "") for t in root.iter(q("text")))
+    # The axis runs 0–30 in steps of 10 (30 split in four is 7.5, rounded up to 10).
+    ticks = [t.text for g in root.iter(q("g")) if g.get("class") == "axis x" for t in g.iter(q("text"))]
+    assert ticks == ["0", "10", "20", "30"]
+    x_of = {t.text: float(t.get("x")) for g in root.iter(q("g")) if g.get("class") == "axis x" for t in g.iter(q("text"))}
+    per_unit = (x_of["30"] - x_of["0"]) / 30
+    rows = [g for g in root.iter(q("g")) if g.get("class") == "interval"]
+    for row, (value, low, high) in zip(rows, [(9.0, 5.0, 14.0), (12.0, 3.0, 30.0)]):
+        bar = next(r for r in row.iter(q("rect")) if r.get("class") == "range")
+        assert float(bar.get("x")) == pytest.approx(x_of["0"] + low * per_unit, abs=0.1)
+        assert float(bar.get("width")) == pytest.approx((high - low) * per_unit, abs=0.1)
+        dot = next(row.iter(q("circle")))
+        assert float(dot.get("cx")) == pytest.approx(x_of["0"] + value * per_unit, abs=0.1)
+        whiskers = next(p for p in row.iter(q("path")) if p.get("class") == "whiskers").get("d")
+        assert f"H{x_of['0'] + high * per_unit:.1f}" in whiskers     # the line runs from the low end to the high

@@ -18,8 +18,9 @@ from partnermon.business_hours import BusinessHours
 from partnermon.followups import rules
 from partnermon.models import (
     DailyRollup, FeedbackRequest, FeedbackResponse, FollowUp, FollowUpEvent, HourlyRollup, Incident,
-    MomentOfTruth, OutboxEmail, Partner, Practice, Probe, Touchpoint,
+    MomentOfTruth, OutboxEmail, Partner, Practice, Probe, ProbeResult, Touchpoint,
 )
+from partnermon.monitoring import rollups
 from partnermon.monitoring.rollups import Counts, local_day_bounds
 from partnermon.runtime import Runtime
 from tests.conftest import NOW
@@ -294,3 +295,34 @@ def test_with_only_the_demo_the_sign_in_page_offers_set_up_and_set_up_still_work
     page = client.get("/sign-in").get_data(as_text=True)
     assert "Set up your own practice" in page
     assert client.get("/setup").status_code == 200
+
+
+def test_the_last_days_checks_are_raw_results_that_roll_up_to_exactly_its_hourly_rollups(
+        made: demo.DemoResult, session: Session) -> None:
+    # The touchpoint page lists raw results beside counts from rollups; the demo made the counts only, so the page
+    # said "8,448 checks in 30 days" and then "no checks yet". Rolling the raw results up again, as the rollup
+    # job would, must give back exactly the hourly rollups the demo wrote for those hours.
+    since = NOW - timedelta(hours=24)
+    first_hour = since.replace(minute=0, second=0, microsecond=0)
+    results = list(session.scalars(select(ProbeResult)))
+    assert len(results) == made.probe_results
+    # Every probe checks every five minutes: 12 checks an hour, 24 hours.
+    assert len(results) == made.probes * 288
+    assert min(r.started_at for r in results) >= first_hour
+    before = {(h.touchpoint_id, h.hour): Counts(**{k: getattr(h, k) for k in Counts().as_row()}).as_row()
+              for h in session.scalars(select(HourlyRollup).where(HourlyRollup.hour >= first_hour))}
+    assert len(before) == made.probes * 24      # 10:00 the day before to 09:00 (NOW, 10:00, has no check yet)
+    rollups.roll_up(session, NOW)
+    session.expire_all()
+    after = {(h.touchpoint_id, h.hour): Counts(**{k: getattr(h, k) for k in Counts().as_row()}).as_row()
+             for h in session.scalars(select(HourlyRollup).where(HourlyRollup.hour >= first_hour))}
+    assert after == before
+    # Each probe's last check is its latest result, and a failed check carries the reason.
+    latest: dict[int, ProbeResult] = {}
+    for result in results:
+        if result.touchpoint_id not in latest or result.started_at > latest[result.touchpoint_id].started_at:
+            latest[result.touchpoint_id] = result
+    for probe in session.scalars(select(Probe)):
+        assert latest[probe.touchpoint_id].started_at == probe.last_checked_at
+    assert all(r.error for r in results if r.outcome != "up")
+    assert all(r.total_ms is None for r in results if r.outcome == "down")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from partnermon.business_hours import BusinessHours
 from partnermon.config import Settings
 from partnermon.errors import ValidationError
-from partnermon.models import AuditEvent, Incident, MaintenanceWindow, Probe, ProbeResult
+from partnermon.models import AuditEvent, HourlyRollup, Incident, MaintenanceWindow, Probe, ProbeResult
 from partnermon.monitoring import maintenance, probe_settings, rollups
 from tests import factories
 from tests.conftest import NOW, text_of
@@ -237,13 +237,14 @@ def test_another_practice_cannot_see_or_change_the_probe(cast: Cast, browser, se
 
 # --- empty states ---------------------------------------------------------------------------------------
 
-def test_an_offline_touchpoint_explains_that_feedback_measures_it(cast: Cast, browser, session, new_browser) -> None:  # type: ignore[no-untyped-def]
+def test_a_touchpoint_without_a_web_address_explains_that_feedback_measures_it(cast: Cast, browser, session, new_browser) -> None:  # type: ignore[no-untyped-def]
     phone = factories.touchpoint(session, NOW, cast.acme, "Claims phone line", "claim", "")
     session.commit()
     path = f"/partners/{cast.acme.id}/touchpoints/{phone.id}"
     owner = browser.sign_in("alice@harbour.test").get(path)
     page = text_of(owner)
-    assert "Offline touchpoint" in page and "measured by client feedback" in page
+    assert "Measured by client feedback only" in page and "has no web address" in page
+    assert "offline" not in page.lower()        # it is not down: it has no page to check
     assert f'href="{path}/edit"' in owner.get_data(as_text=True) and "Add a web address" in page
     assert "Save probe" not in page and "Availability" not in page
     viewer = new_browser().sign_in("vera@harbour.test").get(path)
@@ -317,7 +318,8 @@ def test_the_partner_page_shows_each_touchpoints_state_and_links_to_it(cast: Cas
     session.commit()
     response = browser.sign_in("vera@harbour.test").get(f"/partners/{cast.acme.id}")
     page, html = text_of(response), response.get_data(as_text=True)
-    assert "Adviser hotline Offline" in page and "Portal login Not probed" in page
+    assert "Adviser hotline Feedback only" in page and "Portal login Not probed" in page
+    assert "Offline" not in page
     assert "Claims form Degraded Slower than 1,500 ms 23 Nov 2026 09:57" in page
     assert f'href="{page_of(cast)}"' in html
     assert f'href="/partners/{cast.acme.id}/touchpoints/{offline.id}"' in html
@@ -488,3 +490,64 @@ def test_parse_local_reads_wall_clock_time_in_the_practices_zone() -> None:
         datetime(2027, 1, 14, 22, 30, tzinfo=timezone.utc)
     assert maintenance.parse_local("starts_at", "2027-01-15 09:30:00", "Europe/London", "Start") == \
         datetime(2027, 1, 15, 9, 30, tzinfo=timezone.utc)
+
+
+# --- pages that agree with themselves (issue 14) ---------------------------------------------------------
+
+def hourly(session: Session, cast: Cast, hours_ago: int, *, up: int = 12) -> None:
+    """An hour of counts with no raw results behind it (as after retention, or in a demo's history)."""
+    session.add(HourlyRollup(practice_id=cast.harbour.id, touchpoint_id=cast.acme_claims.id,
+                             hour=NOW.replace(minute=0) - timedelta(hours=hours_ago), up=up, bh_up=up,
+                             histogram=[0] * 5 + [up] + [0] * 15, bh_histogram=[0] * 5 + [up] + [0] * 15))
+    session.commit()
+
+
+def test_counts_without_raw_results_say_why_there_are_no_checks_to_list(cast: Cast, browser, session) -> None:  # type: ignore[no-untyped-def]
+    probe = save(session, cast)
+    probe.last_checked_at = NOW - timedelta(minutes=5)
+    for hours_ago in (1, 2, 3):
+        hourly(session, cast, hours_ago)
+    page = text_of(browser.sign_in("bob@harbour.test").get(page_of(cast)))
+    assert "Last 24 hours 100% 100%" in page and " 36 Last 7 days" in page     # 3 × 12 checks counted …
+    checks = page.split("Latest checks", 1)[1]
+    assert "No checks yet" not in checks                 # … so the list must not say there were none
+    assert "The 36 checks counted above come from hourly and daily summaries" in checks
+    assert "kept 90 days" in checks
+
+
+def test_the_home_page_does_not_call_paused_probes_working_and_names_them(cast: Cast, browser, session) -> None:  # type: ignore[no-untyped-def]
+    probe = save(session, cast)
+    probe.state, probe.last_checked_at, probe.enabled = "up", NOW - timedelta(minutes=5), False
+    phone = factories.touchpoint(session, NOW, cast.acme, "Claims phone line", "claim", "")
+    session.commit()
+    response = browser.sign_in("vera@harbour.test").get("/")
+    page, html = text_of(response), response.get_data(as_text=True)
+    assert "Every probed touchpoint is working" not in page and "and working" not in page
+    assert "No touchpoint is being checked right now" in page
+    assert "Paused 1 probe is paused, so nobody is checking this page: Acme Insurance — Claims form ." in page
+    assert ("Feedback only 1 touchpoint has no web address and is measured by client feedback only: "
+            "Acme Insurance — Claims phone line .") in page
+    assert f'href="{page_of(cast)}"' in html and f'href="/partners/{cast.acme.id}/touchpoints/{phone.id}"' in html
+
+
+def test_a_probe_that_stopped_running_is_not_counted_as_working(cast: Cast, browser, session) -> None:  # type: ignore[no-untyped-def]
+    probe = save(session, cast)
+    # Found the page up, then nothing for two days: its next check is long overdue.
+    probe.state, probe.last_checked_at, probe.next_due_at = "up", NOW - timedelta(days=2), NOW - timedelta(days=2)
+    factories.touchpoint(session, NOW, cast.acme, "Portal login", "service", "https://portal.acme.test/")
+    session.commit()
+    page = text_of(browser.sign_in("vera@harbour.test").get("/"))
+    now_part = page.split("Touchpoints right now", 1)[1]
+    assert now_part.startswith(" 1 Not checked on schedule 1 Not probed")
+    assert "is working" not in now_part and "and working" not in now_part
+    assert "1 probe has not run on schedule (is the worker running?)" in now_part
+    assert text_of(browser.get(page_of(cast))).count("Claims form Not checked on schedule") == 1
+
+
+def test_probes_running_on_schedule_are_counted_against_every_touchpoint(cast: Cast, browser, session) -> None:  # type: ignore[no-untyped-def]
+    probe = save(session, cast)
+    probe.state, probe.last_checked_at = "up", NOW - timedelta(minutes=2)
+    factories.touchpoint(session, NOW, cast.acme, "Claims phone line", "claim", "")
+    session.commit()
+    page = text_of(browser.sign_in("vera@harbour.test").get("/"))
+    assert "1 of 2 touchpoints is checked on schedule, and it is working; the rest are listed below." in page

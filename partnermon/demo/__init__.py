@@ -1,9 +1,9 @@
 """``partnermon demo``: a demo practice with months of invented history to explore (DESIGN.md §9).
 
 ``generate`` makes a practice marked ``is_demo`` with its people, partners, touchpoints and paused probes
-(``cast``), the probe history as rollups and incidents (``history``), client feedback (``feedback``) and
-follow-ups (``followups``), all relative to the ``now`` passed in and the same for the same seed. The data
-tells four stories a person exploring it should find:
+(``cast``), the probe history as rollups and incidents, with the last day's checks as raw results too
+(``history``), client feedback (``feedback``) and follow-ups (``followups``), all relative to the ``now``
+passed in and the same for the same seed. The data tells four stories a person exploring it should find:
 
 1. Northgate Mutual's claims portal getting slowly worse: p95 from about 0.8 s a year ago to well over 3 s
    in the last two months, more outages, and its claims feedback souring in the last month (dissatisfied
@@ -69,6 +69,7 @@ class DemoResult:
     follow_ups: int
     unresolved_follow_ups: int
     overdue_follow_ups: int
+    probe_results: int = 0          # the last day's checks, consistent with its hourly rollups
 
 
 def months_before(day: date, months: int) -> date:
@@ -114,7 +115,8 @@ def generate(session: Session, now: datetime, *, slug: str = DEFAULT_SLUG, month
         probes=len(cast.probed), daily_rollups=history.daily, hourly_rollups=history.hourly,
         incidents=history.incidents, requests=feedback.requests, responses=feedback.responses,
         open_link_responses=feedback.open_link, follow_ups=follow_ups.follow_ups,
-        unresolved_follow_ups=follow_ups.unresolved, overdue_follow_ups=follow_ups.overdue)
+        unresolved_follow_ups=follow_ups.unresolved, overdue_follow_ups=follow_ups.overdue,
+        probe_results=history.results)
 
 
 def existing(session: Session, slug: str) -> Practice | None:

@@ -1,8 +1,10 @@
 """The demo's probe history: outages (as resolved incidents), daily rollups for every day of the history
 and hourly rollups for its last days, as the rollup job would have written them had the probes run.
 
-No probe results are invented: pages read rollups and incidents only (DESIGN.md §7), and a year of
-five-minute results would be millions of rows. Checks are counted on each probe's real five-minute grid,
+Raw probe results are written for the last day only (``RAW_SPAN``), check by check from the same draws as their
+hours' rollups (so the touchpoint page's latest checks agree with its counts and with the probe's last check);
+a year of five-minute results would be millions of rows, and scores read rollups and incidents only
+(DESIGN.md §7). Checks are counted on each probe's real five-minute grid,
 in the practice's business hours (``BusinessHours``, so DST is right): the days the hourly rollups cover are
 the sums of their hours, exactly as ``rollups.roll_up`` adds them, and every incident's checks are among
 the down counts of the hours and days it spans. Older days are drawn per day (a year of them at benchmark
@@ -22,20 +24,25 @@ from typing import Callable
 from sqlalchemy.orm import Session
 
 from partnermon.demo import catalogue
-from partnermon.demo.behaviour import BUCKETS, Outage, blips_per_day, cumulative, latency, plan_outages, poisson, spread
+from partnermon.demo.behaviour import BUCKETS, ERRORS, Outage, blips_per_day, cumulative, latency, plan_outages, poisson, spread
 from partnermon.demo.bulk import insert_rows
 from partnermon.demo.cast import PROBE_INTERVAL, SLOW_AFTER_MS, Cast, DemoTouchpoint
 from partnermon.demo.timeline import CONTACT_LOST_DAYS, SLOT, Calendar, check_at_or_after
-from partnermon.models import DailyRollup, HourlyRollup, Incident
-from partnermon.models.monitoring import latency_columns
+from partnermon.models import DailyRollup, HourlyRollup, Incident, ProbeResult
 from partnermon.models.monitoring import LATENCY_EDGES_MS, latency_columns
 from partnermon.monitoring.incidents import close_incident
 from partnermon.monitoring.rollups import Counts, floor_hour, local_day_bounds
+from probes.base import slower_than
+from probes.content import NO_HUMAN_CONTACT
+from probes.human_contact import describe as describe_contacts
 
 CHECKS_PER_HOUR = 3600 // PROBE_INTERVAL
 BATCH = 5000
 # Clients are busiest in business hours, and so are the partners' servers.
 BUSINESS_HOURS_SLOWDOWN = 1.12
+# Raw results go back this far (from the start of its hour, as the touchpoint page's "last 24 hours" counts):
+# about 290 rows a probe.
+RAW_SPAN = timedelta(hours=24)
 
 Progress = Callable[[str], None]
 
@@ -45,6 +52,7 @@ class HistoryCounts:
     daily: int = 0
     hourly: int = 0
     incidents: int = 0
+    results: int = 0
 
 
 class _Writer:
@@ -54,6 +62,7 @@ class _Writer:
         self.session, self.counts = session, counts
         self.daily: list[dict[str, object]] = []
         self.hourly: list[dict[str, object]] = []
+        self.results: list[dict[str, object]] = []
 
     def add_day(self, row: dict[str, object]) -> None:
         self.daily.append({**row, **latency_columns(row["histogram"])})  # type: ignore[arg-type]
@@ -65,6 +74,11 @@ class _Writer:
         if len(self.hourly) >= BATCH:
             self.flush()
 
+    def add_results(self, rows: list[dict[str, object]]) -> None:
+        self.results += rows
+        if len(self.results) >= BATCH:
+            self.flush()
+
     def flush(self) -> None:
         if self.daily:
             insert_rows(self.session, DailyRollup, self.daily)
@@ -74,6 +88,10 @@ class _Writer:
             insert_rows(self.session, HourlyRollup, self.hourly)
             self.counts.hourly += len(self.hourly)
             self.hourly = []
+        if self.results:
+            insert_rows(self.session, ProbeResult, self.results)
+            self.counts.results += len(self.results)
+            self.results = []
 
 
 class _Touchpoint:
@@ -87,7 +105,7 @@ class _Touchpoint:
         if touchpoint.spec.story == catalogue.CONTACT_LOST:
             self.contact_lost_at = check_at_or_after(calendar.now - timedelta(days=CONTACT_LOST_DAYS, hours=3),
                                                      touchpoint.offset)
-        self.down_by_hour: dict[datetime, dict[int, bool]] = {}
+        self.down_by_hour: dict[datetime, dict[int, str]] = {}     # hour -> slot -> the outage's error
         self.down_by_day: dict[date, list[int]] = {}
         for outage in outages:
             for index in range(outage.checks):
@@ -95,11 +113,14 @@ class _Touchpoint:
                 in_bh = calendar.hours.contains(at)
                 hour = floor_hour(at)
                 slot = int((at - hour).total_seconds() - touchpoint.offset) // PROBE_INTERVAL
-                self.down_by_hour.setdefault(hour, {})[slot] = in_bh
+                self.down_by_hour.setdefault(hour, {})[slot] = outage.error
                 tally = self.down_by_day.setdefault(at.astimezone(calendar.zone).date(), [0, 0])
                 tally[0] += 1
                 tally[1] += in_bh
         self._days: dict[date, tuple[list[float], list[float], float]] = {}
+        # The raw results' own details (times within a bucket, a blip's error) come from a generator of their own:
+        # drawing them from ``rng`` would change every later draw, and so the history the rest of the demo tells.
+        self.detail_rng = random.Random(f"{touchpoint.spec.name}:{touchpoint.offset}:{touchpoint.id}")
 
     def day_behaviour(self, day: date) -> tuple[list[float], list[float], float]:
         """(cumulative bucket probabilities in and out of business hours, blips per day) for one day."""
@@ -137,8 +158,9 @@ class _Touchpoint:
         c.up, c.bh_up = checks - down - c.degraded, bh_checks - bh_down - c.bh_degraded
         return {**self.base_row(), "day": day, **c.as_row(), **latency_columns(c.histogram)}
 
-    def hour(self, hour: datetime) -> Counts | None:
-        """One UTC hour of the hourly window, check by check (only the checks before now)."""
+    def hour(self, hour: datetime, raw: list[dict[str, object]] | None = None) -> Counts | None:
+        """One UTC hour of the hourly window, check by check (only the checks before now); with ``raw``, each
+        check is also appended to it as a probe result row."""
         offset = self.tp.offset
         first, last = self.calendar.business_part(hour)
         cum_bh, cum_off, blip_rate = self.day_behaviour(self.calendar.local_date(hour))
@@ -160,15 +182,58 @@ class _Touchpoint:
             if slot in down_slots or isolated:
                 c.down += 1
                 c.bh_down += in_bh
+                if raw is not None:
+                    raw.append(self.result(hour, at_second, in_bh, "down", None, down_slots.get(slot)))
                 continue
             bucket = buckets[slot]
             outcome = "degraded" if bucket >= self.slow_from or at_second >= lost_from else "up"
+            if raw is not None:
+                raw.append(self.result(hour, at_second, in_bh, outcome, bucket, None,
+                                       contact_lost=at_second >= lost_from))
             setattr(c, outcome, getattr(c, outcome) + 1)
             c.histogram[bucket] += 1
             if in_bh:
                 setattr(c, f"bh_{outcome}", getattr(c, f"bh_{outcome}") + 1)
                 c.bh_histogram[bucket] += 1
         return c if checked else None
+
+
+    def result(self, hour: datetime, at_second: float, in_bh: bool, outcome: str, bucket: int | None,
+               error: str | None, *, contact_lost: bool = False) -> dict[str, object]:
+        """One check as the worker would have stored it: a time inside its histogram bucket, the failure or the
+        soft check it tripped."""
+        at = hour + timedelta(seconds=at_second)
+        rng = self.detail_rng
+        row: dict[str, object] = {
+            "practice_id": self.tp.touchpoint.practice_id, "touchpoint_id": self.tp.id, "due_at": at, "started_at": at,
+            "outcome": outcome, "status_code": None, "dns_ms": None, "connect_ms": None, "tls_ms": None,
+            "first_byte_ms": None, "total_ms": None, "latency_bucket": bucket, "bytes_read": 0, "error": None,
+            "failed_checks": [], "details": {}, "in_business_hours": in_bh, "in_maintenance": False}
+        if outcome == "down":
+            error = error or rng.choice(ERRORS)
+            code = int(error[5:8]) if error.startswith("HTTP ") else None
+            return {**row, "status_code": code, "error": error, "failed_checks": [error]}
+        assert bucket is not None
+        lower = LATENCY_EDGES_MS[bucket - 1] if bucket else 5
+        upper = LATENCY_EDGES_MS[bucket] if bucket < len(LATENCY_EDGES_MS) else 2 * LATENCY_EDGES_MS[-1]
+        total = round(rng.uniform(lower, upper) + 0.5)
+        total = min(max(total, lower + 1), upper)           # inside (lower, upper], as latency_bucket reads it
+        first_byte = round(total * rng.uniform(0.55, 0.8))
+        row.update(status_code=200, total_ms=float(total), first_byte_ms=float(first_byte),
+                   dns_ms=float(rng.randint(2, 25)), connect_ms=float(rng.randint(8, 40)),
+                   bytes_read=rng.randint(9000, 90000))
+        problems = []
+        if bucket >= self.slow_from:
+            problems.append(slower_than(SLOW_AFTER_MS[self.tp.spec.kind], total))
+        if self.tp.spec.kind == "content":
+            found = (describe_contacts([]) if contact_lost
+                     else "phone 020 7946 0123, contact page “Contact us”")
+            row["details"] = {"human_contact_summary": found}
+            if contact_lost:
+                problems.append(NO_HUMAN_CONTACT.format(found=found))
+        if problems:
+            row.update(failed_checks=problems, error=problems[0][:300])
+        return row
 
 
 def incident_rows(touchpoint: DemoTouchpoint, outages: list[Outage], calendar: Calendar) -> list[dict[str, object]]:
@@ -230,8 +295,12 @@ def write_history(session: Session, calendar: Calendar, cast: Cast, rng: random.
         for day in calendar.days_before_window():
             writer.add_day(history.day(day))
         sums: dict[date, Counts] = {}
+        raw_from = floor_hour(calendar.now - RAW_SPAN)
         for hour in calendar.window_hours():
-            hour_counts = history.hour(hour)
+            raw: list[dict[str, object]] | None = [] if hour >= raw_from else None
+            hour_counts = history.hour(hour, raw)
+            if raw:
+                writer.add_results(raw)
             if hour_counts is None:
                 continue
             writer.add_hour({**history.base_row(), "hour": hour, **hour_counts.as_row()})

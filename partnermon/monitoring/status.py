@@ -18,22 +18,31 @@ from sqlalchemy.orm import Session, joinedload
 from partnermon.business_hours import BusinessHours
 from partnermon.models import Incident, MaintenanceWindow, Partner, Probe, ProbeResult, Touchpoint
 from partnermon.monitoring import incidents as incident_rules
-from partnermon.monitoring.rollups import counts_between
+from partnermon.monitoring.rollups import Counts, counts_between
 
 RECENT_RESULTS = 50
 RECENT_INCIDENTS = 20
 
-# A touchpoint's state at a glance, worst first (the order problem lists use).
+# A touchpoint's state at a glance, worst first (the order problem lists use). "Up" is only said of a probe that
+# is running on schedule: a probe whose checks stopped coming is "late", whatever its last check found. A
+# touchpoint without a web address is "feedback only" (not "offline", which reads as "down").
 STATE_LABELS = {
     "down": "Down",
     "degraded": "Degraded",
+    "late": "Not checked on schedule",
     "up": "Up",
     "waiting": "Waiting for first check",
     "paused": "Paused",
     "not_probed": "Not probed",
-    "offline": "Offline",
+    "feedback_only": "Feedback only",
 }
 PROBLEM_STATES = ("down", "degraded")
+# States a practice should be told about by name on the home page, each with what it means.
+NAMED_STATES = ("late", "waiting", "paused", "not_probed", "feedback_only")
+# How long past its due time a probe may be before it counts as not running: the worker claims due probes every
+# few seconds, so a probe an interval (and at least ten minutes) overdue is not being run.
+LATE_AFTER = timedelta(minutes=10)
+NAMED_LIMIT = 8         # touchpoints named per state on the home page; the rest are counted
 
 
 @dataclass(frozen=True)
@@ -71,18 +80,41 @@ class IncidentView:
 class PracticeSummary:
     counts: dict[str, int]               # state -> number of touchpoints
     problems: list[tuple[Touchpoint, Probe]]
+    named: dict[str, list[Touchpoint]]   # a few touchpoints of each of NAMED_STATES, to link to
 
     @property
     def probed(self) -> int:
-        return sum(n for state, n in self.counts.items() if state not in ("not_probed", "offline"))
+        """Touchpoints with a probe, running or not."""
+        return sum(n for state, n in self.counts.items() if state not in ("not_probed", "feedback_only"))
+
+    @property
+    def running(self) -> int:
+        """Touchpoints whose probe ran on schedule: the only ones "working" or "down" can be said of."""
+        return sum(self.counts[state] for state in ("down", "degraded", "up"))
+
+    @property
+    def working(self) -> int:
+        return self.counts["up"]
 
 
-def state_of(touchpoint: Touchpoint, probe: Probe | None) -> str:
+def is_late(probe: Probe, now: datetime) -> bool:
+    """An enabled probe whose next check is overdue by more than an interval (and ``LATE_AFTER``)."""
+    grace = max(timedelta(seconds=probe.interval_seconds), LATE_AFTER)
+    return probe.enabled and probe.next_due_at is not None and probe.next_due_at < now - grace
+
+
+def state_of(touchpoint: Touchpoint, probe: Probe | None, now: datetime | None = None) -> str:
+    """The touchpoint's state; with ``now``, a probe that found it up but has stopped running is "late"
+    (what it found then is not what is true now). Down and degraded stay: they need attention either way."""
     if probe is None:
-        return "not_probed" if touchpoint.url else "offline"
+        return "not_probed" if touchpoint.url else "feedback_only"
     if not probe.enabled:
         return "paused"
-    return probe.state if probe.state in PROBLEM_STATES + ("up",) else "waiting"
+    if probe.state in PROBLEM_STATES:
+        return probe.state
+    if now is not None and is_late(probe, now):
+        return "late"
+    return "up" if probe.state == "up" else "waiting"
 
 
 def states_of(session: Session, now: datetime, touchpoints: Iterable[Touchpoint]) -> dict[int, TouchpointState]:
@@ -112,7 +144,7 @@ def states_of(session: Session, now: datetime, touchpoints: Iterable[Touchpoint]
         probe = probes.get(touchpoint.id)
         states[touchpoint.id] = TouchpointState(
             touchpoint=touchpoint,
-            state=state_of(touchpoint, probe),
+            state=state_of(touchpoint, probe, now),
             last_checked_at=probe.last_checked_at if probe else None,
             last_error=probe.last_error if probe else None,
             next_due_at=probe.next_due_at if probe and probe.enabled else None,
@@ -137,6 +169,25 @@ def recent_results(session: Session, touchpoint: Touchpoint, limit: int = RECENT
     ))
 
 
+def why_no_results(touchpoint: Touchpoint, probe: Probe | None, windows: list[tuple[str, Counts]], now: datetime,
+                   retention_days: int, *, is_demo: bool = False) -> str | None:
+    """When a touchpoint has no raw results to list but its summaries count checks, why: so the page does not say
+    "8,448 checks in 30 days" and then "no checks yet". None when the summaries count none either."""
+    counted = max((counts.checks + counts.maintenance for _, counts in windows), default=0)
+    if not counted:
+        return None
+    summaries = f"The {counted:,} checks counted above come from hourly and daily summaries"
+    if is_demo:
+        return (f"{summaries}: this demo practice's history was made as summaries, and its probes are paused, "
+                "so there are no individual checks to list.")
+    last = probe.last_checked_at if probe is not None else None
+    if last is not None and last < now - timedelta(days=retention_days):
+        return (f"{summaries}. Individual checks are kept {retention_days} days, and the last one was more than "
+                f"{retention_days} days ago.")
+    return (f"{summaries}; the individual checks behind them are no longer stored (they are kept {retention_days} "
+            "days, or were removed with the probe).")
+
+
 def incidents_of(session: Session, now: datetime, touchpoint: Touchpoint, hours: BusinessHours,
                  limit: int = RECENT_INCIDENTS) -> list[IncidentView]:
     """Open incidents first, then the latest ``limit`` resolved ones, each with its duration split into
@@ -151,22 +202,25 @@ def incidents_of(session: Session, now: datetime, touchpoint: Touchpoint, hours:
             for incident in [*open_ones, *resolved]]
 
 
-def practice_summary(session: Session, practice_id: int, *, problem_limit: int = 10) -> PracticeSummary:
-    """How many of the practice's touchpoints are in each state, and which ones are down or degraded."""
+def practice_summary(session: Session, now: datetime, practice_id: int, *, problem_limit: int = 10) -> PracticeSummary:
+    """How many of the practice's touchpoints are in each state, which ones are down or degraded, and the first
+    few (by partner and name) that are paused, late, not probed or feedback only."""
     rows = session.execute(
         select(Touchpoint, Probe).outerjoin(Probe, Probe.touchpoint_id == Touchpoint.id)
         .where(Touchpoint.practice_id == practice_id).options(joinedload(Touchpoint.partner))
     ).all()
     counts = {state: 0 for state in STATE_LABELS}
     problems: list[tuple[Touchpoint, Probe]] = []
-    for touchpoint, probe in rows:
-        state = state_of(touchpoint, probe)
+    named: dict[str, list[Touchpoint]] = {state: [] for state in NAMED_STATES}
+    for touchpoint, probe in sorted(rows, key=lambda row: (row[0].partner.name.lower(), row[0].name.lower())):
+        state = state_of(touchpoint, probe, now)
         counts[state] += 1
         if state in PROBLEM_STATES:
             problems.append((touchpoint, probe))
-    problems.sort(key=lambda pair: (PROBLEM_STATES.index(pair[1].state), pair[0].partner.name.lower(),
-                                    pair[0].name.lower()))
-    return PracticeSummary(counts, problems[:problem_limit])
+        elif state in named and len(named[state]) < NAMED_LIMIT:
+            named[state].append(touchpoint)
+    problems.sort(key=lambda pair: PROBLEM_STATES.index(pair[1].state))    # stable: by partner and name within
+    return PracticeSummary(counts, problems[:problem_limit], named)
 
 
 # --- wording shared by pages ----------------------------------------------------------------------------
@@ -207,6 +261,6 @@ def describe_wait(seconds: float) -> str:
     return f"{math.ceil(minutes / 60)} hours"
 
 
-__all__ = ["IncidentView", "PracticeSummary", "STATE_LABELS", "TouchpointState", "describe_availability",
-           "describe_duration", "describe_wait", "incidents_of", "partner_states", "practice_summary",
+__all__ = ["IncidentView", "NAMED_STATES", "PracticeSummary", "STATE_LABELS", "is_late", "TouchpointState", "describe_availability",
+           "describe_duration", "describe_wait", "incidents_of", "why_no_results", "partner_states", "practice_summary",
            "recent_results", "state_of", "states_of"]

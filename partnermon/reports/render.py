@@ -23,7 +23,7 @@ from markupsafe import Markup
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from partnermon import rendering
-from partnermon.charts import bar_chart
+from partnermon.charts import damage_chart as ranking_chart
 from partnermon.scoring.partner_page import TREND_CHARTS, trend_chart_title, trend_charts
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
@@ -94,13 +94,12 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
     shown = part.sections if part is not None else report.sections
     charts = {s.anchor: section_charts(s, brand) for s in shown if s.score.has_data}
     chart_titles = {key: trend_chart_title(report.sections[0].trends, key) for key in TREND_CHARTS} if report.sections else {}
-    ranked = [s for s in report.board.scores if s.damage is not None][:DAMAGE_CHART_PARTNERS]
     damage_chart = None
-    if ranked and (part is None or part.summary):
-        damage_chart = as_image(bar_chart(
-            "Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
-            [s.damage.value for s in ranked if s.damage], brand=brand, width=640,
-            description="Partners by estimated brand damage, most first; the league table gives each with its interval."))
+    if part is None or part.summary:
+        chart = ranking_chart(report.board.scores, brand=brand, width=640, limit=DAMAGE_CHART_PARTNERS,
+                              description="Partners by estimated brand damage, in the order of the league table, "
+                                          "which gives each with its interval.")
+        damage_chart = as_image(chart) if chart is not None else None
     return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, chart_titles=chart_titles,
                             damage_chart=damage_chart, methodology=appendix(report.methodology),
                             stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,

@@ -6,14 +6,14 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
-from partnermon.charts import bar_chart
+from partnermon.charts import damage_chart
 from partnermon.models import PARTNER_CATEGORIES
 from partnermon.scoring import board as board_
 from partnermon.web.scores import chosen_period, period_options
 
 from partnermon.followups import queue as followup_queue
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
-from partnermon.monitoring.status import practice_summary
+from partnermon.monitoring.status import NAMED_STATES, practice_summary
 from partnermon.web.context import db, now
 from partnermon.web.security import current_user, login_required
 
@@ -41,13 +41,10 @@ def index() -> str:
     if counts["partners"]:
         period, errors = chosen_period(user.practice)
         board = board_.build(session, now(), user.practice, period, category=category or None)
-        ranked = [s for s in board.scores if s.damage is not None][:10]
-        if ranked:
-            chart = bar_chart("Brand damage (clients, high-stake equivalent)", [s.partner.name for s in ranked],
-                              [s.damage.value for s in ranked if s.damage], brand=user.practice.brand_colour,
-                              description="Partners by estimated brand damage, most first; "
-                                          "the table below gives each with its interval.")
-    return render_template("home.html", counts=counts, summary=practice_summary(session, pid),
-                           followups=followup_queue.counts(session, now(), pid, user.id), board=board,
+        chart = damage_chart(board.scores, brand=user.practice.brand_colour,
+                             description="Partners by estimated brand damage, in the order of the table below, "
+                                         "which gives each with its interval.")
+    return render_template("home.html", counts=counts, summary=practice_summary(session, now(), pid),
+                           named_states=NAMED_STATES, followups=followup_queue.counts(session, now(), pid, user.id), board=board,
                            damage_chart=chart, errors=errors, category=category, categories=PARTNER_CATEGORIES,
                            period_options=period_options(user.practice) if board else [])

@@ -85,13 +85,17 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
     assert user is not None
     probe = touchpoint.probe
     hours = BusinessHours.of(touchpoint.partner.practice)
+    windows = rollups.touchpoint_windows(session, touchpoint.id, clock)
+    results = monitoring.recent_results(session, touchpoint)
+    no_results_note = None if results else monitoring.why_no_results(
+        touchpoint, probe, windows, clock, runtime().settings.result_retention_days,
+        is_demo=touchpoint.partner.practice.is_demo)
     return render_template(
         "touchpoints/show.html",
         touchpoint=touchpoint, partner=touchpoint.partner, probe=probe,
         state=monitoring.states_of(session, clock, [touchpoint])[touchpoint.id],
-        windows=rollups.touchpoint_windows(session, touchpoint.id, clock),
-        incidents=monitoring.incidents_of(session, clock, touchpoint, hours),
-        results=monitoring.recent_results(session, touchpoint),
+        windows=windows, incidents=monitoring.incidents_of(session, clock, touchpoint, hours),
+        results=results, no_results_note=no_results_note,
         interval_text=probe_settings.describe_interval(probe.interval_seconds) if probe else "",
         kinds=[(name, kind.label, kind.description) for name, kind in probes.KINDS.items()],
         record_types=probe_settings.RECORD_TYPES, human_contact_modes=HUMAN_CONTACT_MODES,
