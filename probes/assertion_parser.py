@@ -9,7 +9,8 @@ where the subject is an operand (``[STATUS]``, ``[BODY].items[0]``, ``len([BODY]
 literal or a tuple of literals. Everything else, ``__import__("os")`` included, is an
 ``AssertionSyntaxError`` that says where and what was expected. Types that cannot work are refused here
 (``[STATUS] contains 5``) so the form can say so at once instead of every probe run failing later.
-Regular expressions are compiled here, once, and refused when too long or prone to slow backtracking.
+Regular expressions are compiled here, once, on RE2 (probes.user_regex), and refused when too long, too
+complex or needing a feature RE2 lacks.
 Nothing here evaluates anything or touches the network.
 """
 
@@ -20,8 +21,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from probes.assertion_regex import risk
 from probes.human_contact import KIND_ORDER as HUMAN_CONTACT_KINDS
+from probes.user_regex import PatternError, UserPattern, compile_pattern
 
 MAX_EXPRESSION_CHARS = 1000
 MAX_PATTERN_CHARS = 500
@@ -165,7 +166,7 @@ class Comparison:
     operand: Operand
     operator: str  # canonical: "==", ..., "not contains"
     value: Any
-    pattern: re.Pattern[str] | None = None
+    pattern: UserPattern | None = None
 
 
 @dataclass(frozen=True)
@@ -464,7 +465,7 @@ class _Parser:
             return literal.value * 1000  # [RESPONSE_TIME] counts milliseconds
         return literal.value
 
-    def regex(self, literal: _Literal) -> re.Pattern[str]:
+    def regex(self, literal: _Literal) -> UserPattern:
         pattern: str = literal.value
 
         def position(index: int | None) -> int:
@@ -478,15 +479,7 @@ class _Parser:
                             detail=f"the regular expression is too long ({len(pattern):,} characters; at most "
                                    f"{MAX_PATTERN_CHARS})")
         try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            raise self.fail("a valid regular expression", position(exc.pos),
-                            detail=f"invalid regular expression: {exc.msg}") from None
-        except (OverflowError, RecursionError):  # e.g. a{99999999999} or thousands of nested groups
-            raise self.fail("a valid regular expression", literal.start,
-                            detail="invalid regular expression: too large") from None
-        danger = risk(pattern)
-        if danger:
-            raise self.fail("a regular expression without nested or unbounded repeats", position(danger[0]),
-                            detail=f"regular expression refused: {danger[1]}")
-        return compiled
+            return compile_pattern(pattern)
+        except PatternError as exc:
+            expected = "a regular expression in RE2 syntax" if exc.unsupported else "a valid regular expression"
+            raise self.fail(expected, position(exc.index), detail=exc.reason) from None

@@ -21,8 +21,9 @@ escapes are \\", \\', \\\\ and JSON's \\n \\t \\r \\uXXXX (so ``json.dumps(text)
 other backslash is kept as typed, so regular expressions need no doubling: "0800 ?\\d{3}".
 
 Operators: == != < <= > >= (numbers only), in / not in, contains / not contains (case-sensitive: for text a
-substring, for a JSON list an element, for a JSON object a key), matches / not matches (``re.search``;
-case-sensitive unless the pattern starts with ``(?i)``). Keywords and operand names are case-insensitive.
+substring, for a JSON list an element, for a JSON object a key), matches / not matches (a search anywhere in
+the text on RE2: no look-around or backreferences, ``\\w`` and ``\\d`` are ASCII; case-sensitive unless the
+pattern starts with ``(?i)``). Keywords and operand names are case-insensitive.
 
 Typing is strict: ``"200"`` is not ``200`` and ``true`` is not ``1`` (a header compared with a number is
 read as a number). A check that cannot be judged — body not JSON, missing key, missing header with
@@ -30,7 +31,7 @@ read as a number). A check that cannot be judged — body not JSON, missing key,
 most ~60 characters of page text because they are stored with every result.
 
 This module must not import partnermon, evaluate Python, or touch the network; parsing lives in
-probes.assertion_parser and the regex safety check in probes.assertion_regex.
+probes.assertion_parser and user regular expressions in probes.user_regex.
 """
 
 from __future__ import annotations

@@ -7,18 +7,21 @@ anything that would make it unrunnable, so the form or the command line can refu
 
 A run is bounded by ``spec.timeout_seconds`` as well as by the policy's deadlines: partnermon maps the
 one onto the other (``monitoring.runs.policy_for``), and ``within_timeout`` makes sure of it for any
-other caller.
+other caller. A kind starts a ``Budget`` (probes.budget) before it fetches and hands it to ``judge``, so
+the checks on the page share the run's deadline.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Iterable, Sequence
 from urllib.parse import urlsplit
 
-from probes.assertions import Assertion, AssertionSyntaxError, Subject, evaluate_all, parse_all
+from probes.assertions import Assertion, AssertionSyntaxError, Subject, parse_all
+from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse
 from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
 
@@ -82,6 +85,11 @@ def checks_problem(expressions: Any) -> str | None:
     return None
 
 
+def budget_of(spec: ProbeSpec, policy: FetchPolicy) -> Budget:
+    """The run's time budget, started now: the shorter of the spec's timeout and the policy's deadline."""
+    return Budget(within_timeout(spec, policy).total_timeout)
+
+
 def within_timeout(spec: ProbeSpec, policy: FetchPolicy) -> FetchPolicy:
     """``policy`` with its deadlines cut to ``spec.timeout_seconds`` when that is shorter (the same policy,
     not a copy, when it is not — as with partnermon's own policies)."""
@@ -120,12 +128,14 @@ def status_problem(response: FetchResponse) -> str | None:
 def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
           checks: Sequence[Assertion] | None = None, soft_checks: Sequence[Assertion] | None = None,
           hard_problems: Sequence[str] = (), soft_problems: Sequence[str] = (),
-          details: dict[str, Any] | None = None) -> ProbeResult:
+          details: dict[str, Any] | None = None, budget: Budget | None = None) -> ProbeResult:
     """Turn a response, the spec's assertions and the kind's own findings into up / degraded / down.
 
     ``checks`` (default: the spec's) replace the default expectation of a working page (no 4xx or 5xx);
     ``hard_problems`` — what the kind itself found wrong, as sentences — do not, and come first: the
-    result's error is the first of: the status problem, the kind's problems, the failed checks."""
+    result's error is the first of: the status problem, the kind's problems, the failed checks.
+    The checks run within ``budget`` (the run's, started before the fetch; without one, the spec's
+    timeout from now): past it the run is down, saying so."""
     result = ProbeResult(outcome="up", status=response.status, timings=response.timings,
                          bytes_read=response.bytes_read, final_url=response.url, details=dict(details or {}))
     if response.truncated:
@@ -136,21 +146,33 @@ def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
     except (AssertionSyntaxError, TypeError) as exc:       # check() refuses these; a stored one may predate it
         result.outcome, result.error = "down", excerpt(f"A check could not be read: {exc}")
         return result
-    subject = subject_of(response, now)
-    if isinstance(result.details.get("human_contact"), list):  # the content kind judged the page
-        subject.human_contact = result.details.get("human_contact_kinds") or []
-    failures = [v.description for v in evaluate_all(checks, subject) if not v.passed]
     own = list(hard_problems)
     if not checks:
         problem = status_problem(response)
         if problem:
             own.insert(0, problem)
+    failures: list[str] = []
+    soft_failures: list[str] = []
+    if checks or soft_checks:
+        subject = subject_of(response, now)
+        if isinstance(result.details.get("human_contact"), list):  # the content kind judged the page
+            subject.human_contact = result.details.get("human_contact_kinds") or []
+
+        def evaluate(stop: threading.Event) -> tuple[list[str], list[str]]:
+            hard = _failed(checks, subject, stop)
+            return hard, ([] if own or hard else _failed(soft_checks, subject, stop))
+
+        try:
+            failures, soft_failures = (budget or _default_budget(spec)).within(evaluate)
+        except OutOfTime as exc:
+            result.outcome, result.error = "down", excerpt(str(exc))
+            result.failed_checks = own + [str(exc)]
+            return result
     if own or failures:
         result.outcome = "down"
         result.failed_checks = own + failures
         result.error = excerpt(own[0] if own else f"Check failed: {failures[0]}")
         return result
-    soft_failures = [v.description for v in evaluate_all(soft_checks, subject) if not v.passed]
     soft_failures.extend(soft_problems)
     total = response.timings.total_ms
     if spec.degraded_after_ms is not None and total is not None and total > spec.degraded_after_ms:
@@ -160,6 +182,23 @@ def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
         result.failed_checks = soft_failures
         result.error = excerpt(soft_failures[0])
     return result
+
+
+def _failed(assertions: Sequence[Assertion], subject: Subject, stop: threading.Event) -> list[str]:
+    """Descriptions of the assertions that fail; stops between assertions once the budget is spent."""
+    failures = []
+    for assertion in assertions:
+        if stop.is_set():
+            break
+        verdict = assertion.evaluate(subject)
+        if not verdict.passed:
+            failures.append(verdict.description)
+    return failures
+
+
+def _default_budget(spec: ProbeSpec) -> Budget:
+    limit = spec.timeout_seconds
+    return Budget(limit if isinstance(limit, (int, float)) and not isinstance(limit, bool) and limit > 0 else 10.0)
 
 
 def slower_than(limit_ms: int, took_ms: float) -> str:

@@ -9,18 +9,21 @@ Options (all optional):
   without a country code are read by the page's language tag, else ``spec.region`` (the practice's country).
 
 Texts are a list (or one text per line) and are matched case-sensitively in the page as sent. They add
-to the page's own checks: a page answering 4xx or 5xx is down even when its texts are all fine.
+to the page's own checks: a page answering 4xx or 5xx is down even when its texts are all fine. The texts
+and the contact scan run within the probe's time budget, as the checks do (probes.budget).
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 
-from probes.base import ProbeKind, from_fetch_error, judge, within_timeout
+from probes.base import ProbeKind, budget_of, failed, from_fetch_error, judge, within_timeout
+from probes.budget import OutOfTime
 from probes.fetch import FetchError, FetchPolicy, fetch
 from probes.human_contact import judge_page
-from probes.spec import ProbeResult, ProbeSpec
+from probes.spec import ProbeResult, ProbeSpec, excerpt
 
 HUMAN_CONTACT_MODES = ("soft", "hard", "off")
 MAX_TEXT_CHARS = 200
@@ -63,24 +66,37 @@ class ContentProbe(ProbeKind):
         return errors
 
     def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+        budget = budget_of(spec, policy)
         try:
             response = fetch(spec.url, policy=within_timeout(spec, policy), method=spec.method, headers=spec.headers,
                              body=spec.body)
         except FetchError as exc:
             return from_fetch_error(exc)
         page = response.text()
-        problems = [f"The page does not contain {_quoted(t)}" for t in _texts(spec.options, "expect_text")
-                    if t not in page]
-        problems += [f"The page contains {_quoted(t)}" for t in _texts(spec.options, "reject_text") if t in page]
         mode = spec.options.get("human_contact", "soft")
-        details: dict[str, Any] = {}
-        soft_problems: list[str] = []
-        asked = any("HUMAN_CONTACT" in check.upper() for check in (*spec.checks, *spec.soft_checks))
-        if mode in ("soft", "hard") or asked:
-            verdict = judge_page(response.body, response.url, spec.region, response.header("content-type"))
-            details.update(verdict.details())
-            if verdict.reachable is False and mode != "off":  # None: not a page that can be judged (a PDF): that says nothing
-                missing = NO_HUMAN_CONTACT.format(found=details["human_contact_summary"])
-                # hard: a client could no longer reach anyone through the page, and that is the failure.
-                (problems if mode == "hard" else soft_problems).append(missing)
-        return judge(response, spec, now, hard_problems=problems, soft_problems=soft_problems, details=details)
+
+        def read_page(stop: threading.Event) -> tuple[list[str], list[str], dict[str, Any]]:
+            problems = [f"The page does not contain {_quoted(t)}" for t in _texts(spec.options, "expect_text")
+                        if t not in page]
+            problems += [f"The page contains {_quoted(t)}" for t in _texts(spec.options, "reject_text") if t in page]
+            details: dict[str, Any] = {}
+            soft_problems: list[str] = []
+            asked = any("HUMAN_CONTACT" in check.upper() for check in (*spec.checks, *spec.soft_checks))
+            if (mode in ("soft", "hard") or asked) and not stop.is_set():
+                verdict = judge_page(response.body, response.url, spec.region, response.header("content-type"))
+                details.update(verdict.details())
+                if verdict.reachable is False and mode != "off":  # None: not a page that can be judged (a PDF): that says nothing
+                    missing = NO_HUMAN_CONTACT.format(found=details["human_contact_summary"])
+                    # hard: a client could no longer reach anyone through the page, and that is the failure.
+                    (problems if mode == "hard" else soft_problems).append(missing)
+            return problems, soft_problems, details
+
+        try:
+            problems, soft_problems, details = budget.within(read_page)
+        except OutOfTime as exc:
+            result = failed(str(exc), timings=response.timings)
+            result.status, result.bytes_read, result.final_url = response.status, response.bytes_read, response.url
+            result.failed_checks = [excerpt(str(exc))]
+            return result
+        return judge(response, spec, now, hard_problems=problems, soft_problems=soft_problems, details=details,
+                     budget=budget)

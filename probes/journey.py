@@ -12,7 +12,7 @@ Options: ``steps``, a list of up to 10 objects::
 
 A value used after the ``?`` of a url is sent as one query value (escaped whole); elsewhere in a url it is
 taken as (part of) a link. A regex value found in an HTML page has its entities decoded (``&amp;`` → ``&``),
-as a browser would for a link. Regular expressions are held to the same safety rules as ``matches``.
+as a browser would for a link. Regular expressions run on RE2, as for ``matches`` (probes.user_regex).
 
 The whole journey shares one deadline — ``spec.timeout_seconds`` or the policy's ``total_timeout``, the
 shorter — so each step gets only the time the earlier ones left. The result names the step that failed
@@ -30,11 +30,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from probes.assertion_regex import risk
 from probes.base import ProbeKind, checks_problem, failed, judge, slower_than, within_timeout
+from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse, fetch
 from probes.network_words import seconds
 from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
+from probes.user_regex import PatternError, compile_pattern
 
 MAX_STEPS = 10
 MAX_NAME_CHARS = 80
@@ -97,12 +98,9 @@ def _check_step(index: int, step: Any, known: set[str]) -> str | None:
             return f"{where}: the rule for {name} must be text starting with regex: or json:."
         if rule.startswith("regex:"):
             try:
-                re.compile(rule[6:])
-            except (re.error, OverflowError, RecursionError) as exc:
-                return f"{where}: the regex for {name} is not valid ({exc})."
-            danger = risk(rule[6:])
-            if danger:
-                return f"{where}: the regex for {name} is refused: {danger[1]}."
+                compile_pattern(rule[6:])
+            except PatternError as exc:
+                return f"{where}: in the regex for {name}, {exc.reason}."
         elif rule.startswith("json:"):
             if not all(rule[5:].split(".")):
                 return f"{where}: the rule for {name} needs a path after json:, e.g. json:session.token."
@@ -130,7 +128,7 @@ def _fill(template: str, values: dict[str, str], *, for_url: bool) -> str:
 
 def _extract(response: FetchResponse, rule: str) -> str | None:
     if rule.startswith("regex:"):
-        match = re.search(rule[6:], response.text())
+        match = compile_pattern(rule[6:]).search(response.text())
         if not match:
             return None
         value = match.group(1) if match.groups() else match.group(0)
@@ -186,7 +184,8 @@ class JourneyProbe(ProbeKind):
             return failed(f"This journey cannot run: {next(iter(unusable.values()))}")
         policy = within_timeout(spec, policy)
         limit = policy.total_timeout
-        deadline = time.perf_counter() + limit
+        budget = Budget(limit)                  # the checks and extraction rules share the journey's deadline
+        deadline = budget.deadline
         values: dict[str, str] = {}
         reports: list[dict[str, Any]] = []
         total_ms = 0.0
@@ -233,7 +232,7 @@ class JourneyProbe(ProbeKind):
                 result.blocked = exc.phase == "blocked"
                 return stop(why, step_ms)
             step_spec = ProbeSpec(kind="http", url=url, checks=tuple(step.get("checks") or ()))
-            verdict = judge(response, step_spec, now)
+            verdict = judge(response, step_spec, now, budget=budget)
             step_ms = response.timings.total_ms or 0.0
             bytes_read += response.bytes_read
             report: dict[str, Any] = {"name": name, "url": response.url, "status": response.status,
@@ -247,8 +246,15 @@ class JourneyProbe(ProbeKind):
                 if step_spec.checks and verdict.failed_checks:
                     return stop(f"{label} failed a check: {first}", step_ms)
                 return stop(f"{label} failed: {_clause(verdict.error or 'it failed')}", step_ms)
-            for var, rule in (step.get("extract") or {}).items():
-                value = _extract(response, rule)
+            rules = dict(step.get("extract") or {})
+            try:
+                found = budget.within(lambda stop: {var: None if stop.is_set() else _extract(response, rule)
+                                                    for var, rule in rules.items()})
+            except OutOfTime as exc:
+                report["outcome"], report["error"] = "down", "ran out of time reading the page"
+                return stop(f"{label} ran out of time: {_clause(str(exc))}", step_ms)
+            for var, rule in rules.items():
+                value = found[var]
                 if value is None:
                     report["outcome"] = "down"
                     report["error"] = f"could not find {var}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from probes.base import ProbeKind, from_fetch_error, judge, parse_json_body, within_timeout
+from probes.base import ProbeKind, budget_of, from_fetch_error, judge, parse_json_body, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch
 from probes.spec import ProbeResult, ProbeSpec
 
@@ -22,6 +22,7 @@ class JsonProbe(ProbeKind):
         headers = spec.headers
         if not any(name.lower() == "accept" for name, _ in headers):
             headers = (*headers, ("Accept", "application/json"))
+        budget = budget_of(spec, policy)
         try:
             response = fetch(spec.url, policy=within_timeout(spec, policy), method=spec.method, headers=headers,
                              body=spec.body)
@@ -29,4 +30,4 @@ class JsonProbe(ProbeKind):
             return from_fetch_error(exc)
         # The "not JSON" problem comes before the checks: "[BODY].status: body is not JSON" says less.
         _, problem = parse_json_body(response)
-        return judge(response, spec, now, hard_problems=[problem] if problem else ())
+        return judge(response, spec, now, hard_problems=[problem] if problem else (), budget=budget)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
@@ -92,6 +95,14 @@ def test_bad_arguments_exit_64_with_one_line(args: list[str], words: str) -> Non
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize(("pattern", "words"), [("(?=x)", "uses a look-ahead (?=…), which partnermon does not"),
+                                               (r"(a)\1", r"uses a backreference (\1)")])
+def test_probe_refuses_a_pattern_re2_cannot_run_with_exit_64_and_one_line(pattern: str, words: str) -> None:
+    result = probe("http://x.test/", "--check", f'[BODY] matches "{pattern}"')
+    assert result.exit_code == 64, result.output
+    assert words in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
 @pytest.fixture
 def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     monkeypatch.setenv("PARTNERMON_DATABASE_URL", runtime.settings.database_url)
@@ -119,6 +130,25 @@ def test_add_touchpoint_with_a_malformed_check_adds_nothing(cli: Callable[..., A
     assert "position" in result.output and "Traceback" not in result.output
     assert session.scalars(select(Probe)).all() == []
     assert [t.name for t in cast.acme.touchpoints] == ["Claims form"]
+
+
+def test_add_touchpoint_with_a_pattern_re2_cannot_run_says_so_in_one_line(cli: Callable[..., Any], cast: Cast,
+                                                                          session: Session) -> None:
+    result = cli("add-touchpoint", "--practice", "harbour", "--partner", "Acme Insurance", "--name", "Portal",
+                 "--moment", "service", "--url", "https://portal.acme.test/", "--check", '[BODY] matches "(a)\\1"')
+    assert result.exit_code != 0
+    assert "uses a backreference (\\1), which partnermon does not support" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert session.scalars(select(Probe)).all() == []
+
+
+def test_probe_refuses_an_unsupported_pattern_in_one_line_from_a_real_process() -> None:
+    # RE2 itself would print to the process's stderr (below Python, where CliRunner cannot see it).
+    command = Path(sys.executable).with_name("partnermon")
+    done = subprocess.run([str(command), "probe", "http://x.test/", "--check", '[BODY] matches "x(?<=y)"'],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 64 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "uses a look-behind (?<=…)" in done.stderr, done.stderr
 
 
 def _results(session: Session, cast: Cast) -> None:

@@ -114,6 +114,17 @@ def test_a_malformed_check_is_shown_with_its_position_and_nothing_is_stored(cast
     assert count(session, Probe) == 0 and count(session, AuditEvent) == audit_before
 
 
+@pytest.mark.parametrize(("pattern", "feature"), [(r"(a)\1", r"a backreference (\1)"), ("(?=x)", "a look-ahead")])
+def test_a_pattern_re2_cannot_run_is_named_at_the_checks_field_and_nothing_is_stored(  # type: ignore[no-untyped-def]
+        cast: Cast, browser, session, pattern: str, feature: str) -> None:
+    browser.sign_in("alice@harbour.test")
+    response = browser.post(page_of(cast) + "/probe", {**SAVE, "checks": f'[BODY] matches "{pattern}"'})
+    assert response.status_code == 422
+    assert 'id="f-checks-error"' in response.get_data(as_text=True)
+    assert f"uses {feature}" in text_of(response) and "which partnermon does not support" in text_of(response)
+    assert count(session, Probe) == 0
+
+
 def test_every_bad_setting_is_named_at_its_field(cast: Cast, browser, session) -> None:  # type: ignore[no-untyped-def]
     browser.sign_in("alice@harbour.test")
     response = browser.post(page_of(cast) + "/probe", {
