@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from partnermon import practices
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
+from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.db import utcnow
 from partnermon.errors import ValidationError
 from partnermon.reports.make import make_pdf
@@ -43,9 +43,7 @@ def report_command(slug: str, month: str, output: str | None) -> None:
         started = time.perf_counter()
         pdf, pages = make_pdf(session, now, practice, period, processes=runtime.settings.report_processes,
                               progress=lambda message: click.echo(f"partnermon report: {message}", err=True))
-    try:
-        target.write_bytes(pdf)
-    except OSError as exc:
-        fail(f"cannot write {target} ({exc.strerror}).")
+    with output_file("-o", target, "wb") as handle:
+        handle.write(pdf)
     click.echo(f"Wrote {target}: {practice.name}, {period.label}, {pages} pages, {len(pdf) / 1024:.0f} KB "
                f"in {time.perf_counter() - started:.1f} s.")
