@@ -14,7 +14,6 @@ from partnermon import practices
 from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.db import utcnow
 from partnermon.errors import ValidationError
-from partnermon.reports.make import make_pdf
 from partnermon.reports.storage import file_name
 from partnermon.scoring import periods
 
@@ -27,6 +26,9 @@ from partnermon.scoring import periods
 @friendly_errors
 def report_command(slug: str, month: str, output: str | None) -> None:
     """Write one practice's monthly report (PDF) for a month."""
+    # Imported here: WeasyPrint takes a second or two to load, which every other command would wait for too.
+    from partnermon.reports.make import make_pdf
+
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:
