@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 import probes
-from partnermon.cli_support import fail
+from partnermon.cli_support import fail, refuse_unusable_text
 from partnermon.config import ConfigError, probe_allow_cidrs
 from partnermon.db import utcnow
 from probes.fetch import DEFAULT_USER_AGENT, FetchPolicy
@@ -27,6 +27,7 @@ class _UsageIs64(click.Command):
     """Click reports bad arguments with exit code 2, which for ``probe`` means "down"; use 64, in one line."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_unusable_text(args, code=EXIT_BAD_ARGUMENTS)
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:

@@ -40,7 +40,11 @@ def report_command(slug: str, month: str, output: str | None) -> None:
         if month.strip() in ("", "30d"):
             fail("--month: a report is for a calendar month; write it as YYYY-MM, e.g. 2026-11.")
         target = Path(output or file_name(practice.slug, period.key))
-        if target.parent and not target.parent.exists():
+        try:
+            folder_missing = not target.parent.is_dir()
+        except OSError as exc:  # a name too long, say: checked before the seconds the PDF takes
+            fail(f"-o: cannot write {str(target)[:100]} ({exc.strerror}).")
+        if folder_missing:
             fail(f"-o: the folder {target.parent} does not exist.")
         started = time.perf_counter()
         pdf, pages = make_pdf(session, now, practice, period, processes=runtime.settings.report_processes,

@@ -74,17 +74,29 @@ def open_runtime(*, require_schema: bool = True) -> Runtime:
 @contextmanager
 def output_file(option: str, path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     """A file a command writes, opened, written and closed with any failure as one line naming the option:
-    a missing folder, no permission, a full disk. A regular file left half-written is removed."""
+    a missing folder, no permission, a name too long, a full disk. A file left half-written is removed (only
+    one this opened: a file it could not open is never touched)."""
     target = Path(path)
     try:
-        with open(target, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"})) as handle:
+        handle = open(target, mode, **({} if "b" in mode else {"newline": "", "encoding": "utf-8"}))
+    except OSError as exc:
+        fail(_cannot_write(option, target, exc))
+    try:
+        with handle:
             yield handle
     except OSError as exc:
-        if target.is_file():
-            target.unlink(missing_ok=True)
-        reason = exc.strerror or type(exc).__name__
-        fail(f"{option}: cannot write {target} ({reason}). Check that its folder exists, that you may write "
-             f"there and that the disk has room.")
+        try:
+            if target.is_file():
+                target.unlink()
+        except OSError:
+            pass  # what was written stays; the line below says it failed
+        fail(_cannot_write(option, target, exc))
+
+
+def _cannot_write(option: str, target: Path, exc: OSError) -> str:
+    shown = str(target) if len(str(target)) <= 100 else str(target)[:100] + "…"
+    return (f"{option}: cannot write {shown} ({exc.strerror or type(exc).__name__}). Check that its folder exists, "
+            f"that you may write there and that the disk has room.")
 
 
 def _runtime_for_serving() -> Runtime:
@@ -125,10 +137,22 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+def refuse_unusable_text(args: list[str], code: int) -> None:
+    """An argument holding bytes that are not UTF-8 (Python passes them on as lone surrogates), or a NUL (only a
+    caller inside Python can pass one), is refused here, before a command stores it where it cannot be encoded
+    (the database, an email) or opens it as a path, and fails there."""
+    for arg in args:
+        if "\x00" in arg or any(0xD800 <= ord(char) <= 0xDFFF for char in arg):
+            shown = ascii(arg if len(arg) <= 60 else arg[:60] + "…")
+            fail(f"the argument {shown} is not text partnermon can use (it holds a NUL or bytes that are not "
+                 f"UTF-8); type it again in UTF-8.", code=code)
+
+
 class OneLineUsage(click.Command):
     """A bad option is one line (``partnermon: …``), like every other mistake, not click's usage block."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_unusable_text(args, code=click.UsageError.exit_code)
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:

@@ -32,7 +32,7 @@ class ConfigError(ValueError):
     """A setting has a value partnermon cannot use; the message names it and the fix."""
 
 
-MAX_SHOWN = 60
+MAX_SHOWN = 100
 
 
 def shown(raw: str) -> str:
@@ -43,11 +43,13 @@ def shown(raw: str) -> str:
 
 def envtext(env: Mapping[str, str], name: str) -> str:
     """The variable's value without surrounding blanks; '' when unset. A control character (a pasted
-    newline, a NUL) is refused here, once for every variable, rather than surfacing later as a
-    half-written header or a path the system cannot open."""
+    newline, a NUL) or bytes that are not UTF-8 are refused here, once for every variable, rather than
+    surfacing later as a half-written header, a path the system cannot open or a driver's traceback."""
     raw = env.get(name, "").strip()
     if any(ord(char) < 32 or ord(char) == 127 for char in raw):
         raise ConfigError(f"{name} contains a control character (such as a line break); set it on one line.")
+    if any(0xD800 <= ord(char) <= 0xDFFF for char in raw):  # bytes that are not UTF-8, as Python decodes them
+        raise ConfigError(f"{name} is not UTF-8 text; set it again in UTF-8 (or plain ASCII).")
     return raw
 
 
@@ -139,7 +141,7 @@ def _folder(name: str, raw: str, unset: str, *, writable: bool) -> Path:
     except OSError as exc:
         problem = exc.strerror or type(exc).__name__
     if problem is not None:
-        raise ConfigError(f"{name} {path} is not a folder partnermon can use ({problem}); create it for "
+        raise ConfigError(f"{name} {shown(str(path))} is not a folder partnermon can use ({problem}); create it for "
                           f"partnermon's user, or leave {name} unset for {unset}.")
     return path
 

@@ -163,13 +163,24 @@ def test_a_bad_command_or_option_is_one_line_not_a_usage_block(args, message, co
 @pytest.mark.parametrize("output, reason", [
     ("missing-folder/x.csv", "No such file or directory"),
     ("/dev/full", "No space left on device"),
+    ("a" * 300 + ".csv", "File name too long"),
 ])
 def test_export_to_a_file_it_cannot_write_is_one_line(cli, cast, tmp_path, output, reason):
     target = output if output.startswith("/") else str(tmp_path / output)
     result = cli("export", "--practice", "harbour", "--what", "results", "-o", target)
     assert result.exit_code == 1
-    assert result.output == (f"partnermon: -o: cannot write {target} ({reason}). Check that its folder exists, that "
+    shown = target if len(target) <= 100 else target[:100] + "…"
+    assert result.output == (f"partnermon: -o: cannot write {shown} ({reason}). Check that its folder exists, that "
                              f"you may write there and that the disk has room.\n")
+
+
+def test_an_argument_that_is_not_utf8_is_one_line_before_anything_is_stored(cli, cast, session):
+    # "\udcff" is how Python hands on the byte 0xff of a command line that is not UTF-8.
+    result = cli("create-partner", "--practice", "harbour", "--name", "Bad \udcff Name")
+    assert result.exit_code == 2
+    assert result.output == ("partnermon: the argument 'Bad \\udcff Name' is not text partnermon can use (it holds a "
+                             "NUL or bytes that are not UTF-8); type it again in UTF-8.\n")
+    assert session.query(Partner).filter(Partner.name.like("Bad%")).count() == 0
 
 
 def test_report_to_a_full_disk_is_one_line(cli, cast, tmp_path, monkeypatch):
