@@ -73,7 +73,7 @@ def database_url(env: Mapping[str, str], instance_dir: Path) -> str:
                "in the instance folder.")
     try:
         url = make_url(raw)
-        port = url.port  # make_url reads the port as a number; one out of range it leaves to the connection
+        port = url.port  # make_url has read it as a number (or raised ValueError); its range is checked below
     except (ArgumentError, ValueError):
         raise ConfigError(f"PARTNERMON_DATABASE_URL {shown(raw)} is not a database URL. {example}") from None
     backend, _, driver = url.drivername.lower().partition("+")
@@ -177,6 +177,16 @@ class Settings:
 def _secret_key(instance_dir: Path) -> str:
     """Return the key kept in the instance folder, creating it once (mode 0600)."""
     path = instance_dir / "secret_key"
+    try:
+        return _kept_secret_key(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(f"PARTNERMON_INSTANCE_DIR {shown(str(instance_dir))} cannot keep the generated secret key "
+                          f"({reason}); let partnermon's user write there, or set "
+                          f"PARTNERMON_SECRET_KEY.") from None
+
+
+def _kept_secret_key(path: Path) -> str:
     if path.exists():
         key = path.read_text().strip()
         if key:

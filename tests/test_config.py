@@ -93,6 +93,13 @@ def test_it_never_quotes_a_database_password_back(tmp_path):
     assert "s3cret" not in str(info.value) and "u:***@" in str(info.value)
 
 
+def test_an_instance_folder_that_cannot_keep_the_secret_key_is_refused_at_start(tmp_path):
+    (tmp_path / "secret_key").mkdir()   # as good as unreadable, even for root
+    with pytest.raises(ConfigError, match="PARTNERMON_INSTANCE_DIR .* cannot keep the generated secret key .*"
+                                          "or set PARTNERMON_SECRET_KEY"):
+        load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path)})
+
+
 def test_a_report_folder_that_cannot_be_made_is_refused_at_start(tmp_path):
     (tmp_path / "a-file").write_text("")
     env = {"PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_REPORT_DIR": str(tmp_path / "a-file" / "reports")}
