@@ -1,5 +1,6 @@
 """The database goes away while the web app runs: pages answer a short 503 with Retry-After, the API a
-problem+json 503, /healthz a 503 naming the cause, and the log gets one line per request, not a traceback.
+problem+json 503, /healthz a 503 naming the cause, and the log gets one line per request, not a traceback (and
+one line per run of a scheduled job).
 
 A real database is taken away: on SQLite its folder is deleted (and the pool let go of, as after a restart of
 the pool); on PostgreSQL the database is dropped WITH (FORCE), which ends every connection to it.
@@ -23,6 +24,7 @@ from partnermon.app import create_app
 from partnermon.config import Settings
 from partnermon.db import make_engine, make_session_factory
 from partnermon.runtime import Runtime
+from partnermon.scheduler import PERIODIC_JOBS, _guarded
 from tests import factories
 from tests.conftest import NOW, PASSWORD, PG_URL, Browser, _pg
 
@@ -132,3 +134,16 @@ def test_healthz_names_an_unreachable_server_but_never_its_password(tmp_path, ca
     assert app.test_client().get("/sign-in").status_code == 503   # the first-run check asks the database
     _one_warning_each(caplog, 2)
     engine.dispose()
+
+
+def test_a_periodic_job_while_the_database_is_away_logs_one_line_not_a_traceback(doomed, caplog):
+    app, take_away = doomed
+    take_away()
+    caplog.set_level(logging.INFO)
+    runtime = app.extensions["partnermon"]
+    for job in PERIODIC_JOBS:
+        if job.name in ("follow-up-deadlines", "incident-alerts"):
+            _guarded(job, runtime)()
+    _one_warning_each(caplog, 2)
+    assert all(r.getMessage().startswith("periodic job ") and " skipped: the database (" in r.getMessage()
+               for r in caplog.records)
