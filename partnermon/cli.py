@@ -12,18 +12,18 @@ import click
 
 from partnermon import accounts, jobs, partners, practices, schema
 from partnermon.cli_support import (
-    fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
+    OneLineUsageGroup, fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
 from partnermon.cli_demo import demo_command
 from partnermon.cli_report import report_command
 from partnermon.cli_exports import export_command
 from partnermon.cli_feedback import feedback_link_command
 from partnermon.cli_monitoring import probe_command
-from partnermon.db import utcnow
+from partnermon.db import DATABASE_DOWN, database_down_reason, utcnow
 from partnermon.monitoring import probe_settings
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="partnermon")
 def main() -> None:
     """partnermon: watch how the partners you recommend treat your clients."""
@@ -218,7 +218,9 @@ def worker_command(threads: int, poll: float) -> None:
         try:
             jobs.send_emails(runtime, utcnow(), worker=name, clock=utcnow)
             jobs.render_reports(runtime, worker=name)
-        except Exception:  # a database blip must not end the worker; log it and look again shortly
+        except DATABASE_DOWN as exc:  # a database blip must not end the worker; one line, and look again shortly
+            logging.getLogger(__name__).warning("worker pass skipped: %s", database_down_reason(exc, runtime.engine.url))
+        except Exception:  # nor must anything else; that is a bug, so with its traceback
             logging.getLogger(__name__).exception("worker pass failed")
         stop.wait(poll)
     probe_thread.join()

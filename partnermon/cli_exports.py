@@ -16,7 +16,7 @@ import click
 from sqlalchemy.orm import Session
 
 from partnermon import practices
-from partnermon.cli_support import fail, friendly_errors, open_runtime
+from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.db import utcnow
 from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
 from partnermon.feedback import exports as feedback_exports
@@ -74,7 +74,7 @@ EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
 }
 
 
-@click.command("export")
+@click.command("export", cls=OneLineUsage)
 @click.option("--practice", "practice_slug", required=True)
 @click.option("--what", type=click.Choice(list(EXPORTS)), required=True,
               help="Feedback requests or responses (by when they were made), follow-ups (by when they were opened), "
@@ -108,7 +108,7 @@ def export_command(practice_slug: str, what: str, format_: str, month: str | Non
             return write_json(rows, out, progress if output else None)
 
         if output:
-            with open(output, "w", newline="", encoding="utf-8") as handle:
+            with output_file("-o", output) as handle:
                 count = write(handle)
             click.echo(f"Wrote {count:,} {what} of {practice.name} for {label} to {output}.", err=True)
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from partnermon import practices
-from partnermon.cli_support import fail, friendly_errors, open_runtime
+from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
 from partnermon.db import utcnow
 from partnermon.errors import ValidationError
 from partnermon.feedback import requests
@@ -19,7 +19,7 @@ OPTION_OF = {"client_email": "--client-email", "client_name": "--client-name", "
              "touchpoint": "--touchpoint", "adviser_email": "--adviser", "external_ref": "--external-ref"}
 
 
-@click.command("feedback-link")
+@click.command("feedback-link", cls=OneLineUsage)
 @click.option("--practice", "practice_slug", required=True, help="The practice's slug.")
 @click.option("--partner", required=True, help="The partner the feedback is about, by name.")
 @click.option("--client-email", required=True, help="Where the invitation goes.")

@@ -13,7 +13,8 @@ from typing import Any
 import click
 
 import probes
-from partnermon.cli_support import fail
+from partnermon.cli_support import fail, refuse_unusable_text
+from partnermon.config import ConfigError, probe_allow_cidrs
 from partnermon.db import utcnow
 from probes.fetch import DEFAULT_USER_AGENT, FetchPolicy
 from probes.spec import ProbeSpec
@@ -23,14 +24,14 @@ EXIT_BAD_ARGUMENTS = 64  # EX_USAGE: 2 already means "down"
 
 
 class _UsageIs64(click.Command):
-    """Click reports bad arguments with exit code 2, which for ``probe`` means "down"; use 64."""
+    """Click reports bad arguments with exit code 2, which for ``probe`` means "down"; use 64, in one line."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        refuse_unusable_text(args, code=EXIT_BAD_ARGUMENTS)
         try:
             return super().parse_args(ctx, args)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_BAD_ARGUMENTS
-            raise
+            fail(exc.format_message(), code=EXIT_BAD_ARGUMENTS)
 
 
 @click.command("probe", cls=_UsageIs64)
@@ -65,7 +66,10 @@ def probe_command(url: str, kind: str, checks: tuple[str, ...], soft_checks: tup
     if problems:
         field, message = next(iter(problems.items()))
         fail(f"{field.replace('_', ' ')}: {message}", code=EXIT_BAD_ARGUMENTS)
-    cidrs = tuple(p.strip() for p in os.environ.get("PARTNERMON_PROBE_ALLOW_CIDRS", "").split(",") if p.strip())
+    try:
+        cidrs = probe_allow_cidrs(os.environ)
+    except ConfigError as exc:
+        fail(str(exc), code=EXIT_BAD_ARGUMENTS)
     policy = FetchPolicy(allow_cidrs=cidrs, allow_private=allow_private, user_agent=DEFAULT_USER_AGENT,
                          total_timeout=timeout, read_timeout=timeout, connect_timeout=min(timeout, 5.0))
     result = probes.run(spec, policy, utcnow())

@@ -11,10 +11,9 @@ from pathlib import Path
 import click
 
 from partnermon import practices
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
+from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.db import utcnow
 from partnermon.errors import ValidationError
-from partnermon.reports.make import make_pdf
 from partnermon.reports.storage import file_name
 from partnermon.scoring import periods
 
@@ -27,6 +26,9 @@ from partnermon.scoring import periods
 @friendly_errors
 def report_command(slug: str, month: str, output: str | None) -> None:
     """Write one practice's monthly report (PDF) for a month."""
+    # Imported here: WeasyPrint takes a second or two to load, which every other command would wait for too.
+    from partnermon.reports.make import make_pdf
+
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:
@@ -38,14 +40,16 @@ def report_command(slug: str, month: str, output: str | None) -> None:
         if month.strip() in ("", "30d"):
             fail("--month: a report is for a calendar month; write it as YYYY-MM, e.g. 2026-11.")
         target = Path(output or file_name(practice.slug, period.key))
-        if target.parent and not target.parent.exists():
+        try:
+            folder_missing = not target.parent.is_dir()
+        except OSError as exc:  # a name too long, say: checked before the seconds the PDF takes
+            fail(f"-o: cannot write {str(target)[:100]} ({exc.strerror}).")
+        if folder_missing:
             fail(f"-o: the folder {target.parent} does not exist.")
         started = time.perf_counter()
         pdf, pages = make_pdf(session, now, practice, period, processes=runtime.settings.report_processes,
                               progress=lambda message: click.echo(f"partnermon report: {message}", err=True))
-    try:
-        target.write_bytes(pdf)
-    except OSError as exc:
-        fail(f"cannot write {target} ({exc.strerror}).")
+    with output_file("-o", target, "wb") as handle:
+        handle.write(pdf)
     click.echo(f"Wrote {target}: {practice.name}, {period.label}, {pages} pages, {len(pdf) / 1024:.0f} KB "
                f"in {time.perf_counter() - started:.1f} s.")

@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +21,12 @@ from sqlalchemy.types import TypeDecorator
 
 class DatabaseUnreachable(RuntimeError):
     """The database did not answer; the message says where and what to check (never the password)."""
+
+
+# What a database that is down, restarting, dropped or out of reach raises while partnermon runs: a failed
+# connection or statement (OperationalError; InterfaceError on a connection already closed), a ping that
+# failed, no pooled connection free in time. The web app answers these with 503, the CLI with one line.
+DATABASE_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -67,11 +74,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # transaction and BEGIN comes just before the first write, so readers never hold the
         # single SQLite write lock. Claims stay safe because they are conditional UPDATEs.
         return engine
+    if "connect_timeout" not in make_url(url).query:
+        # A host that drops packets would otherwise hold a connect for minutes: gunicorn would kill the booting
+        # worker at its timeout and boot another, and a page would hang instead of answering 503.
+        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "checkin", _note_idle)
     event.listen(engine, "checkout", _pinger(engine))
     return engine
 
+
+CONNECT_TIMEOUT_SECONDS = 10
 
 # A pooled PostgreSQL connection idle for longer than this is checked with a round trip (SELECT 1) before a
 # request uses it; one back from a request within the last second is not. That ping was one round trip in
@@ -128,7 +141,7 @@ def as_loaded(session: Session, model: type[Base], row: Row[Any] | Mapping[str, 
     return instance
 
 
-def describe_url(url: str) -> str:
+def describe_url(url: str | URL) -> str:
     """Host and port (or file) of a database URL, never its password."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -136,12 +149,24 @@ def describe_url(url: str) -> str:
     return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
+def database_down_reason(exc: BaseException, url: URL | None = None) -> str:
+    """One line on why the database failed, for a log, /healthz or the CLI: where (with ``url``) and the
+    driver's first line, never the password. Drivers' messages span lines and may quote the connection."""
+    original = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(original).splitlines() if line.strip()]
+    reason = lines[0][:300] if lines else type(original).__name__
+    if url is not None and url.password:
+        reason = reason.replace(str(url.password), "***")
+    where = f" ({describe_url(url)})" if url is not None else ""
+    return f"the database{where} is unavailable: {reason}"
+
+
 def check_database(engine: Engine) -> None:
     """Fail fast with a sentence a person can act on when the database does not answer."""
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
+    except DATABASE_DOWN as exc:
         where = describe_url(engine.url.render_as_string(hide_password=True))
         if engine.url.get_backend_name() == "sqlite":
             hint = "Check that the folder exists and is writable (PARTNERMON_INSTANCE_DIR)."
@@ -150,7 +175,10 @@ def check_database(engine: Engine) -> None:
                 "Is PostgreSQL running there, and do the database name and user in "
                 "PARTNERMON_DATABASE_URL exist?"
             )
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "no answer"
+        original = getattr(exc, "orig", None) or exc
+        reason = (str(original).strip().splitlines() or ["no answer"])[0]
+        if engine.url.password:
+            reason = reason.replace(str(engine.url.password), "***")
         raise DatabaseUnreachable(
             f"PARTNERMON_DATABASE_URL points at {where} but the database could not be reached "
             f"({reason}). {hint}"

@@ -47,7 +47,8 @@ class Runtime:
         """None when PARTNERMON_SMTP_URL is unset: emails then stay queued and are logged."""
         if not self.settings.smtp_url:
             return None
-        from partnermon.mail.smtp import SmtpTransport, parse_smtp_url
+        from partnermon.config import parse_smtp_url
+        from partnermon.mail.smtp import SmtpTransport
 
         target = parse_smtp_url(self.settings.smtp_url)
         return lambda: SmtpTransport(target)

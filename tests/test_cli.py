@@ -101,4 +101,91 @@ def test_a_bad_setting_is_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("PARTNERMON_RESULT_RETENTION_DAYS", "ninety")
     result = CliRunner().invoke(main, ["init-db"])
     assert result.exit_code == 1
-    assert result.output.strip() == "partnermon: PARTNERMON_RESULT_RETENTION_DAYS must be a whole number, not 'ninety'."
+    assert result.output.strip() == ("partnermon: PARTNERMON_RESULT_RETENTION_DAYS must be a whole number from 1 to 36500, "
+                                     "not 'ninety'; set it like PARTNERMON_RESULT_RETENTION_DAYS=90 or leave it unset.")
+
+
+# Each command with the arguments it needs to get as far as reading the settings.
+EVERY_COMMAND = [
+    ["init-db"], ["create-practice", "harbour", "--name", "H"],
+    ["create-user", "--practice", "harbour", "--email", "x@harbour.test", "--role", "owner"],
+    ["create-partner", "--practice", "harbour", "--name", "P"],
+    ["add-touchpoint", "--practice", "harbour", "--partner", "P", "--name", "T", "--moment", "claim"],
+    ["serve", "--port", "1"], ["scheduler"], ["worker"], ["demo"],
+    ["export", "--practice", "harbour", "--what", "results"], ["report", "--practice", "harbour", "--month", "2026-10"],
+    ["feedback-link", "--practice", "harbour", "--partner", "P", "--client-email", "c@client.test"],
+]
+BAD_SETTINGS = [
+    ("PARTNERMON_DATABASE_URL", "not a url", "is not a database URL"),
+    ("PARTNERMON_DATABASE_URL", "postgresql://h:abc/db", "is not a database URL"),
+    ("PARTNERMON_DATABASE_URL", "mysql://u@h/db", "does not support"),
+    ("PARTNERMON_DATABASE_URL", "foo://", "does not support"),
+    ("PARTNERMON_PROBE_ALLOW_CIDRS", "10.0.0.0/33", "is not a network"),
+    ("PARTNERMON_SMTP_URL", "smtp://h:abc", "host or port that cannot be used"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "-5", "whole number from 1"),
+    ("PARTNERMON_BASE_URL", "http://[::1", "must be the address people open partnermon at"),
+    ("PARTNERMON_MAIL_FROM", "not an address", "must be one email address"),
+]
+
+
+@pytest.mark.parametrize("name, value, message", BAD_SETTINGS)
+@pytest.mark.parametrize("args", EVERY_COMMAND, ids=lambda args: args[0])
+def test_every_command_refuses_a_bad_setting_at_start_in_one_line(monkeypatch, tmp_path, args, name, value, message):
+    monkeypatch.setenv("PARTNERMON_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1 and result.output.startswith(f"partnermon: {name}")
+    assert message in result.output
+
+
+def test_probe_refuses_a_bad_allow_list_in_one_line(monkeypatch):
+    monkeypatch.setenv("PARTNERMON_PROBE_ALLOW_CIDRS", "10.0.0.0/33")
+    result = CliRunner().invoke(main, ["probe", "http://127.0.0.1:1/"], catch_exceptions=False)
+    assert result.exit_code == 64
+    assert result.output == "partnermon: PARTNERMON_PROBE_ALLOW_CIDRS: '10.0.0.0/33' is not a network; list them like " \
+                            "10.1.2.0/24,192.168.0.0/16.\n"
+
+
+@pytest.mark.parametrize("args, message, code", [
+    (["bogus"], "partnermon: No such command 'bogus'.", 2),
+    (["--bogus"], "partnermon: No such option '--bogus'.", 2),
+    (["create-practice"], "partnermon: Missing argument 'SLUG'.", 2),
+    (["export", "--practice", "harbour", "--what", "everything"], "partnermon: Invalid value for '--what'", 2),
+    (["probe", "http://x.test", "--timeout", "-1"], "partnermon: Invalid value for '--timeout'", 64),
+])
+def test_a_bad_command_or_option_is_one_line_not_a_usage_block(args, message, code):
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert result.exit_code == code
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize("output, reason", [
+    ("missing-folder/x.csv", "No such file or directory"),
+    ("/dev/full", "No space left on device"),
+    ("a" * 300 + ".csv", "File name too long"),
+])
+def test_export_to_a_file_it_cannot_write_is_one_line(cli, cast, tmp_path, output, reason):
+    target = output if output.startswith("/") else str(tmp_path / output)
+    result = cli("export", "--practice", "harbour", "--what", "results", "-o", target)
+    assert result.exit_code == 1
+    shown = target if len(target) <= 100 else target[:100] + "…"
+    assert result.output == (f"partnermon: -o: cannot write {shown} ({reason}). Check that its folder exists, that "
+                             f"you may write there and that the disk has room.\n")
+
+
+def test_an_argument_that_is_not_utf8_is_one_line_before_anything_is_stored(cli, cast, session):
+    # "\udcff" is how Python hands on the byte 0xff of a command line that is not UTF-8.
+    result = cli("create-partner", "--practice", "harbour", "--name", "Bad \udcff Name")
+    assert result.exit_code == 2
+    assert result.output == ("partnermon: the argument 'Bad \\udcff Name' is not text partnermon can use (it holds a "
+                             "NUL or bytes that are not UTF-8); type it again in UTF-8.\n")
+    assert session.query(Partner).filter(Partner.name.like("Bad%")).count() == 0
+
+
+def test_report_to_a_full_disk_is_one_line(cli, cast, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = cli("report", "--practice", "harbour", "--month", "2026-10", "-o", "/dev/full")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith("partnermon: -o: cannot write /dev/full (No space left on device).")
+

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import stat
 
 import pytest
@@ -51,12 +52,69 @@ def test_reports_are_laid_out_on_the_machines_cores_by_default(tmp_path, monkeyp
 
 
 @pytest.mark.parametrize("name, value, message", [
-    ("PARTNERMON_RESULT_RETENTION_DAYS", "0", "at least 1"),
-    ("PARTNERMON_REPORT_PROCESSES", "0", "at least 1"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "0", "from 1 to 36500"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "abc", "whole number"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "-5", "whole number from 1"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "²", "whole number"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "٣٠", "whole number"),   # Arabic-Indic 30: int() takes it
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "9" * 5000, "whole number"),
+    ("PARTNERMON_REPORT_PROCESSES", "0", "from 1 to 64"),
     ("PARTNERMON_REPORT_PROCESSES", "two", "whole number"),
-    ("PARTNERMON_BASE_URL", "partnermon.example", "must start with http"),
+    ("PARTNERMON_BASE_URL", "partnermon.example", "starting with http:// or https://"),
+    ("PARTNERMON_BASE_URL", "http://", "https://partnermon.example.com"),
+    ("PARTNERMON_BASE_URL", "http://[::1", "https://partnermon.example.com"),
+    ("PARTNERMON_BASE_URL", "https://pm.example.com:99999", "https://partnermon.example.com"),
+    ("PARTNERMON_DATABASE_URL", "not a url", "is not a database URL. Write it like postgresql://"),
+    ("PARTNERMON_DATABASE_URL", "postgresql://h:abc/db", "is not a database URL"),
+    ("PARTNERMON_DATABASE_URL", "postgresql://u:p@h:99999/db", "port is from 1 to 65535"),
+    ("PARTNERMON_DATABASE_URL", "mysql://u@h/db", "'mysql', which partnermon does not support"),
+    ("PARTNERMON_DATABASE_URL", "foo://", "'foo', which partnermon does not support"),
+    ("PARTNERMON_DATABASE_URL", "postgresql+psycopg2://h/db", "does not ship; write postgresql://"),
+    ("PARTNERMON_PROBE_ALLOW_CIDRS", "10.0.0.0/33", "is not a network"),
+    ("PARTNERMON_SMTP_URL", "smtp://h:abc", "host or port that cannot be used"),
+    ("PARTNERMON_SMTP_URL", "smtp://[::1", "host or port that cannot be used"),
+    ("PARTNERMON_SMTP_URL", "imap://h", "must name an SMTP server"),
+    ("PARTNERMON_MAIL_FROM", "not an address", "must be one email address"),
+    ("PARTNERMON_MAIL_FROM", "a@b.example, c@d.example", "must be one email address"),
+    ("PARTNERMON_MAIL_FROM", "a@b.example\nBcc: c@d.example", "control character"),
+    ("PARTNERMON_INSTANCE_DIR", "a\0b", "control character"),
 ])
-def test_a_bad_value_names_the_variable(tmp_path, name, value, message):
-    with pytest.raises(ConfigError, match=message) as info:
-        load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path), name: value})
-    assert name in str(info.value)
+def test_a_bad_value_names_the_variable_and_the_fix(tmp_path, name, value, message):
+    env = {"PARTNERMON_INSTANCE_DIR": str(tmp_path), name: value}
+    with pytest.raises(ConfigError, match=re.escape(message)) as info:
+        load_settings(env)
+    assert str(info.value).startswith(name) and "\n" not in str(info.value)
+
+
+def test_it_never_quotes_a_database_password_back(tmp_path):
+    env = {"PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_DATABASE_URL": "postgresql://u:s3cret@[::1/db"}
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    assert "s3cret" not in str(info.value) and "u:***@" in str(info.value)
+
+
+def test_an_instance_folder_that_cannot_keep_the_secret_key_is_refused_at_start(tmp_path):
+    (tmp_path / "secret_key").mkdir()   # as good as unreadable, even for root
+    with pytest.raises(ConfigError, match="PARTNERMON_INSTANCE_DIR .* cannot keep the generated secret key .*"
+                                          "or set PARTNERMON_SECRET_KEY"):
+        load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path)})
+
+
+def test_a_report_folder_that_cannot_be_made_is_refused_at_start(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    env = {"PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_REPORT_DIR": str(tmp_path / "a-file" / "reports")}
+    with pytest.raises(ConfigError, match="PARTNERMON_REPORT_DIR .* is not a folder partnermon can use"):
+        load_settings(env)
+
+
+@pytest.mark.parametrize("name, value", [
+    ("PARTNERMON_DATABASE_URL", "sqlite:///relative.sqlite3"),
+    ("PARTNERMON_DATABASE_URL", "postgresql:///pm"),   # a local socket
+    ("PARTNERMON_SMTP_URL", "smtps://mail.example.test"),
+    ("PARTNERMON_MAIL_FROM", "Harbour Advice <alerts@harbour.example>"),
+    ("PARTNERMON_MAIL_FROM", '"Harbour, Advice" <alerts@harbour.example>'),
+    ("PARTNERMON_BASE_URL", "https://example.com/partnermon"),
+    ("PARTNERMON_RESULT_RETENTION_DAYS", "+30"),
+])
+def test_good_values_are_still_taken(tmp_path, name, value):
+    load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path), name: value})

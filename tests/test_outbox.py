@@ -23,7 +23,8 @@ from partnermon.mail import outbox
 from partnermon.mail.sender import (
     MAX_ATTEMPTS, SendReport, claim_due, mark_failed, mark_retry, mark_sent, send_claimed,
 )
-from partnermon.mail.smtp import SmtpTarget, SmtpTransport, parse_smtp_url
+from partnermon.config import SmtpTarget, parse_smtp_url
+from partnermon.mail.smtp import SmtpTransport
 from partnermon.models import OutboxEmail
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, text_of

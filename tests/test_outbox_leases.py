@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from partnermon import jobs
 from partnermon.mail.sender import SendReport, claim_due, mark_sent, send_claimed
-from partnermon.mail.smtp import SmtpTransport, TemporaryFailure, parse_smtp_url
+from partnermon.config import parse_smtp_url
+from partnermon.mail.smtp import SmtpTransport, TemporaryFailure
 from partnermon.runtime import Runtime
 from tests.conftest import NOW
 from tests.factories import Cast

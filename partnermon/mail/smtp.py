@@ -10,13 +10,11 @@ from __future__ import annotations
 import smtplib
 import ssl
 import time
-from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
 from types import TracebackType
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from partnermon.config import ConfigError
+from partnermon.config import SmtpTarget
 from partnermon.models import OutboxEmail
 
 
@@ -26,39 +24,6 @@ class TemporaryFailure(Exception):
 
 class PermanentFailure(Exception):
     pass
-
-
-@dataclass(frozen=True)
-class SmtpTarget:
-    host: str
-    port: int
-    mode: str  # "plain", "starttls" or "tls"
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 20.0
-
-    def describe(self) -> str:
-        return f"{self.host}:{self.port} ({self.mode})"
-
-
-def parse_smtp_url(url: str) -> SmtpTarget:
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ConfigError("PARTNERMON_SMTP_URL must look like smtp://user:pass@host:587?starttls=1 or smtps://host:465.")
-    query = parse_qs(parts.query)
-    starttls = query.get("starttls", ["0"])[0].lower() in ("1", "true", "yes")
-    mode = "tls" if parts.scheme == "smtps" else ("starttls" if starttls else "plain")
-    try:
-        port = parts.port or (465 if mode == "tls" else 587 if mode == "starttls" else 25)
-    except ValueError:
-        raise ConfigError("PARTNERMON_SMTP_URL has a port that is not a number.") from None
-    return SmtpTarget(
-        host=parts.hostname,
-        port=port,
-        mode=mode,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-    )
 
 
 def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:

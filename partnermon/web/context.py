@@ -8,7 +8,7 @@ from typing import Callable, TypeVar
 from flask import Flask, abort, current_app, g, request
 from sqlalchemy.orm import Session
 
-from partnermon.db import utcnow
+from partnermon.db import DATABASE_DOWN, utcnow
 from partnermon.errors import NotFound
 from partnermon.runtime import Runtime
 
@@ -49,9 +49,13 @@ def or_404(lookup: Callable[..., T], *args: object) -> T:
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db", None)
     if session is not None:
-        # Anything a view did not commit is not kept: a failed request leaves nothing half-written.
-        session.rollback()
-        session.close()
+        try:
+            # Anything a view did not commit is not kept: a failed request leaves nothing half-written.
+            session.rollback()
+        except DATABASE_DOWN:
+            pass  # the connection is gone, and its transaction with it; the request has answered 503 already
+        finally:
+            session.close()
 
 
 def init_app(app: Flask) -> None:

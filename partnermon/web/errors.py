@@ -1,11 +1,18 @@
-"""Error pages in the product's layout. Nobody sees a traceback; a 500 is logged in full instead."""
+"""Error pages in the product's layout. Nobody sees a traceback; a 500 is logged in full instead.
+
+A database that does not answer is not a bug: every page then answers a short 503 (the API a problem+json
+503) with Retry-After, and the log gets one line per request, not a traceback.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 
-from flask import Flask, g, render_template, request
+from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from partnermon.db import DATABASE_DOWN, database_down_reason
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +59,10 @@ def _server_error(exc: BaseException) -> tuple[object, int]:
     original = getattr(exc, "original_exception", None) or exc
     session = g.get("db")
     if session is not None:
-        session.rollback()  # so the error page itself can still read the signed-in user
+        try:
+            session.rollback()  # so the error page itself can still read the signed-in user
+        except DATABASE_DOWN:
+            g.user = None  # the database went too: the page must not ask it about the user
     # The route's pattern, not the path: a path may hold a client's feedback token or an invitation token.
     where = request.url_rule.rule if request.url_rule is not None else "(no route)"
     log.error("Unhandled error on %s %s", request.method, where, exc_info=original)
@@ -64,7 +74,28 @@ def _server_error(exc: BaseException) -> tuple[object, int]:
     ), 500
 
 
+# Seconds a client, proxy or load balancer is asked to wait before trying again.
+RETRY_AFTER_SECONDS = 30
+
+
+def _database_down(exc: Exception) -> Response:
+    # No rollback here (the connection is what failed); the request's teardown closes the session.
+    where = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    log.warning("Database unavailable on %s %s: %s", request.method, where,
+                database_down_reason(exc, current_app.extensions["partnermon"].engine.url))
+    g.user = None  # the page must not ask the database about the signed-in user or their practice
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS), "Cache-Control": "no-store"}
+    if _wants_json():
+        detail = "partnermon cannot reach its database just now. Nothing was saved; try again shortly."
+        body = json.dumps({"type": "about:blank", "title": "Service temporarily unavailable", "status": 503,
+                           "detail": detail, "error": "Service temporarily unavailable"})
+        return Response(body, status=503, mimetype="application/problem+json", headers=headers)
+    return Response(render_template("unavailable.html"), status=503, headers=headers)
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
+    for database_error in DATABASE_DOWN:
+        app.register_error_handler(database_error, _database_down)
     app.register_error_handler(Exception, _server_error)

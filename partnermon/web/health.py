@@ -1,20 +1,30 @@
 """``GET /healthz`` for load balancers and uptime checks: the app answers and its database does.
 
 It reads nothing of any practice and needs no sign-in; it is also the ceiling the feedback benchmark
-compares against (the cheapest request that still goes through the whole app and the database).
+compares against (the cheapest request that still goes through the whole app and the database). With the
+database unavailable it answers 503 naming the cause (where, and the driver's reason; never a password).
 """
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint
 from sqlalchemy import text
 
-from partnermon.web.context import db
+from partnermon.db import DATABASE_DOWN, database_down_reason
+from partnermon.web.context import db, runtime
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
-def healthz() -> tuple[dict[str, str], int]:
-    db().execute(text("SELECT 1"))
-    return {"status": "ok"}, 200
+def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
+    try:
+        db().execute(text("SELECT 1"))
+    except DATABASE_DOWN as exc:
+        reason = database_down_reason(exc, runtime().engine.url)
+        log.warning("Health check failed: %s", reason)
+        return {"status": "unavailable", "reason": reason}, 503, {"Retry-After": "30", "Cache-Control": "no-store"}
+    return {"status": "ok"}, 200, {"Cache-Control": "no-store"}
