@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import uuid
 from pathlib import Path
 from typing import Callable, Iterator
@@ -22,7 +23,8 @@ from sqlalchemy.engine import make_url
 from partnermon import schema
 from partnermon.app import create_app
 from partnermon.config import Settings
-from partnermon.db import make_engine, make_session_factory
+from partnermon.db import make_engine, make_session_factory, utcnow
+from partnermon.monitoring.worker import ProbeWorker
 from partnermon.runtime import Runtime
 from partnermon.scheduler import PERIODIC_JOBS, _guarded
 from tests import factories
@@ -147,3 +149,29 @@ def test_a_periodic_job_while_the_database_is_away_logs_one_line_not_a_traceback
     _one_warning_each(caplog, 2)
     assert all(r.getMessage().startswith("periodic job ") and " skipped: the database (" in r.getMessage()
                for r in caplog.records)
+
+
+def test_the_probe_worker_while_the_database_is_away_logs_one_line_a_poll_not_a_traceback(doomed, caplog):
+    app, take_away = doomed
+    take_away()
+    caplog.set_level(logging.INFO)
+    runtime = app.extensions["partnermon"]
+    worker = ProbeWorker(runtime.session_factory, runtime.probe_policy, worker_id="w-down", threads=1, clock=utcnow,
+                         idle_poll=0.01)
+    stop = threading.Event()
+
+    class StopAfterThreePolls(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if len(caplog.records) >= 3:  # three polls logged (whatever they said): enough to judge
+                stop.set()
+
+    stopper = StopAfterThreePolls()
+    logging.getLogger("partnermon.monitoring.worker").addHandler(stopper)
+    try:
+        worker.run(stop)  # returns once three polls have each found the database away
+    finally:
+        logging.getLogger("partnermon.monitoring.worker").removeHandler(stopper)
+    records = [r for r in caplog.records if r.name.startswith("partnermon")]
+    assert len(records) >= 3
+    assert all(r.levelno == logging.WARNING and r.exc_info is None for r in records)
+    assert all("claiming paused: the database is unavailable: " in r.getMessage() for r in records)
