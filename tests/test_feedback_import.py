@@ -111,7 +111,7 @@ def test_a_file_that_cannot_be_imported_is_one_clear_error(text: str, words: str
     (b"PK\x03\x04\x14\x00\x06\x00", "looks like an Excel workbook"),
     ("client_email".encode("utf-16"), "UTF-16"),
     (b"\x89PNG\r\n\x1a\n\x00\x00", "not a text file"),
-    (b"client_email,partner\n" + b"x" * imports.MAX_BYTES, "larger than 1 MB"),
+    (b"client_email,partner\n" + b"x" * imports.MAX_BYTES, "larger than 1.5 MB"),
 ])
 def test_a_file_that_is_not_utf8_csv_text_is_refused_with_the_reason(data: bytes, words: str) -> None:
     with pytest.raises(ValidationError) as refused:
