@@ -31,7 +31,7 @@ def record_many(session: Session, now: datetime, practice_id: int, actor: User |
     """Many rows like ``record``'s, one per (object id, summary), in one INSERT (a CSV import makes thousands)."""
     user_id, name = (actor.id, actor.email) if isinstance(actor, User) else (None, actor)
     if events:
-        session.execute(insert(AuditEvent), [
+        session.execute(insert(AuditEvent).execution_options(render_nulls=True), [
             {"practice_id": practice_id, "user_id": user_id, "actor": name, "action": action,
              "object_type": object_type, "object_id": object_id, "summary": summary[:500], "at": now}
             for object_id, summary in events])

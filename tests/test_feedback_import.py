@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from partnermon.errors import ValidationError
 from partnermon.feedback import imports, requests
 from partnermon.models import AuditEvent, FeedbackRequest, OutboxEmail
+from partnermon.web import feedback_import
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
 
@@ -215,6 +216,50 @@ def test_a_formula_looking_name_is_stored_as_text(session: Session, cast: Cast) 
     assert session.scalar(select(FeedbackRequest.client_name)) == '=HYPERLINK("http://evil.test","x")'
 
 
+def statements_run(session: Session, work: Any) -> int:
+    """How many SQL statements ``work()`` sends (an executemany counts once)."""
+    sent: list[str] = []
+    engine = session.get_bind()
+    listener = lambda *args: sent.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        work()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(sent)
+
+
+def a_file(rows: int) -> str:
+    """Rows naming the partner, touchpoints and moments in several ways, advisers and references, and bad rows."""
+    lines = []
+    for i in range(rows):
+        about = ("Claims form", "CLAIMS FORM", "claim", "Everyday service", "", "Nowhere")[i % 6]
+        adviser = ("bob@harbour.test", "ALICE@harbour.test", "", "nobody@harbour.test")[i % 4]
+        email = f"client{i}@client.test" if i % 7 else "not-an-email"
+        lines.append(f"Client {i},{email},{'Acme Insurance' if i % 5 else 'acme insurance'},{about},{adviser},R-{i}\n")
+    return HEADER + "".join(lines)
+
+
+def test_checking_and_importing_a_file_takes_as_many_queries_for_many_rows_as_for_a_few(session: Session,
+                                                                                       cast: Cast) -> None:
+    # Each row used to cost about five queries to check and fourteen to import: 10,000 rows took minutes.
+    def cost(rows: int) -> tuple[int, int]:
+        text = a_file(rows)
+        session.refresh(cast.harbour)   # as a page has it: loaded with the signed-in user
+        checking = statements_run(session, lambda: imports.preview(session, NOW, cast.harbour, text))
+        session.rollback()
+        summary: list[imports.ImportSummary] = []
+        importing = statements_run(session, lambda: summary.append(run_import(session, cast, text)))
+        assert counts(session)[:2] == (len(summary[0].created), len(summary[0].created)) and summary[0].skipped
+        session.execute(delete(AuditEvent))
+        session.execute(delete(OutboxEmail))
+        session.execute(delete(FeedbackRequest))
+        session.commit()
+        return checking, importing
+
+    assert cost(6) == cost(120)
+
+
 # --- the pages ------------------------------------------------------------------------------------------------
 
 def upload(browser: Any, text: str | bytes, name: str = "requests.csv") -> Any:
@@ -251,6 +296,22 @@ def test_the_preview_page_shows_each_bad_line_and_escapes_html_and_writes_nothin
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Import the 3 good rows" in page and "Import only if every row is good" in page
     assert counts(session) == before
+
+
+def test_a_long_preview_lists_the_first_bad_rows_in_full_and_the_others_by_line(
+        cast: Cast, browser: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real page lists 500 bad rows and 100 of the others: a file of 10,000 rows is a page that loads.
+    monkeypatch.setattr(feedback_import, "PROBLEMS_LISTED", 2)
+    monkeypatch.setattr(feedback_import, "OTHERS_LISTED", 1)
+    browser.sign_in("bob@harbour.test")
+    page = text_of(upload(browser, MIXED + "Hal,hal.client.test,Acme Insurance,,,\nIda,ida@client.test,Nobody,,,\n"))
+    assert "2 ready to send" in page and "4 with problems" in page
+    assert re.search(r"3 Eli .*“not-an-email” is not an email address", page)
+    assert re.search(r"4 Fay .*“Zenith Platform” is not one of your partners", page)
+    assert "2 more rows with problems are not listed above, on lines 6, 7." in page
+    assert "“Nobody” is not one of your partners" not in page
+    assert "Dana" in page and "Gus" not in page and "… and 1 more row ready to send." in page
+    assert "Import the 2 good rows" in page
 
 
 def test_confirming_sends_the_good_rows_and_says_how_many(cast: Cast, browser: Any, session: Session) -> None:

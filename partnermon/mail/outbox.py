@@ -79,4 +79,4 @@ def enqueue_new(session: Session, now: datetime, *, template: str, base_url: str
                          kind=template, to_addr=to, subject=subject[:300], text_body=text_body, html_body=html_body,
                          status="queued", attempts=0, next_attempt_at=now, list_unsubscribe=None, created_at=now))
     if rows:
-        session.execute(insert(OutboxEmail), rows)
+        session.execute(insert(OutboxEmail).execution_options(render_nulls=True), rows)
