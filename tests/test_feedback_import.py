@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import delete, event, func, select
+from sqlalchemy import text as sa_text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from partnermon.errors import ValidationError
 from partnermon.feedback import imports, requests
-from partnermon.models import AuditEvent, FeedbackRequest, OutboxEmail
+from partnermon.models import AuditEvent, FeedbackRequest, OutboxEmail, Practice, User
+from partnermon.runtime import Runtime
 from partnermon.web import feedback_import
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
@@ -209,6 +214,40 @@ def test_importing_the_same_file_again_sends_nothing_twice(session: Session, cas
     assert again.imported and again.created == [] and [row.line for row in again.existing] == [2, 5]
     assert [row.line for row in again.skipped] == [3, 4]
     assert counts(session)[:2] == (2, 2)
+
+
+def test_two_confirmations_of_one_file_at_once_import_it_once(runtime: Runtime, cast: Cast) -> None:
+    # Kept from when rows were created one by one: the second import waits on the first one's references,
+    # then fails on them, and rolls back whole (the page says so, 409).
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock at BEGIN (IMMEDIATE), so two imports cannot race here")
+    text = HEADER + "".join(f"C {i},c{i}@client.test,Acme Insurance,,,R-{i}\n" for i in range(50))
+    with runtime.session_factory() as session:
+        before = counts(session)
+    with runtime.session_factory() as first:
+        imports.import_rows(first, NOW, first.get(Practice, cast.harbour.id), text,  # type: ignore[arg-type]
+                            actor=first.get(User, cast.bob.id), base_url=BASE)   # type: ignore[arg-type]
+
+        def second() -> None:
+            with runtime.session_factory() as other:
+                imports.import_rows(other, NOW, other.get(Practice, cast.harbour.id), text,  # type: ignore[arg-type]
+                                    actor=other.get(User, cast.alice.id), base_url=BASE)   # type: ignore[arg-type]
+                other.commit()
+
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(second)
+            deadline = time.monotonic() + 10
+            with runtime.engine.connect() as watcher:
+                while not future.done() and time.monotonic() < deadline and not watcher.execute(sa_text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                        " AND wait_event_type = 'Lock'")).scalar_one():
+                    time.sleep(0.01)
+            assert not future.done(), "the second import never waited on the first one's rows"
+            first.commit()
+            with pytest.raises(IntegrityError):
+                future.result(timeout=10)
+    with runtime.session_factory() as session:
+        assert counts(session) == (before[0] + 50, before[1] + 50, before[2] + 51)   # 50 requests, one import
 
 
 def test_a_formula_looking_name_is_stored_as_text(session: Session, cast: Cast) -> None:
