@@ -14,7 +14,7 @@ it writes nothing and is meant to live for one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from itertools import islice
 
@@ -39,6 +39,7 @@ class Lookups:
         self._partners: tuple[dict[int, Partner], dict[str, Partner]] | None = None
         self._touchpoints: dict[int, tuple[dict[int, Touchpoint], dict[str, Touchpoint]]] = {}
         self._moments: dict[str, MomentOfTruth] | None = None
+        self._all_moments: Sequence[MomentOfTruth] = ()
         self._advisers: dict[str, User] | None = None
         self._by_ref: dict[str, FeedbackRequest | None] = {}
         self._recent: dict[str, FeedbackRequest | None] = {}
@@ -84,6 +85,7 @@ class Lookups:
             # Retired moments too: touchpoints may still carry one.
             found = self.session.scalars(select(MomentOfTruth).where(MomentOfTruth.practice_id == self.practice.id)
                                          .order_by(MomentOfTruth.id)).all()
+            self._all_moments = found   # held: the session's identity map keeps only objects someone holds
             self._moments = {}
             for moment in found:
                 if not moment.retired:

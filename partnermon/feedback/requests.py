@@ -145,7 +145,8 @@ def create_checked(session: Session, now: datetime, practice: Practice, checked:
                    actor: User | str, source: str, base_url: str, adviser: User | None = None,
                    override_throttle: bool = False) -> list[NewRequest]:
     """Create a request, its invitation email and its audit event for each request ``check_request`` passed
-    (none with ``existing``), in order: three INSERTs however many there are (a CSV import has thousands)."""
+    (none with ``existing``), in order: three INSERTs and a read-back of the requests however many there are
+    (a CSV import has thousands)."""
     tokens = [new_token() for _ in checked]
     rows = []
     for token, ask in zip(tokens, checked):
