@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -65,3 +65,18 @@ def enqueue(session: Session, now: datetime, *, template: str, to: str, dedupe_k
     email = session.scalar(select(OutboxEmail).where(OutboxEmail.dedupe_key == dedupe_key))
     assert email is not None
     return email
+
+
+def enqueue_new(session: Session, now: datetime, *, template: str, base_url: str, practice_id: int | None,
+                emails: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Queue many emails of one template, each (to, dedupe key, context), in one INSERT: for keys that cannot
+    have been used before (made from a fresh token), so the lookups ``enqueue`` makes to dedupe are not needed.
+    A key used before is an IntegrityError, which leaves the caller's transaction to roll back."""
+    rows = []
+    for to, dedupe_key, context in emails:
+        subject, text_body, html_body = render_email(template, {"base_url": base_url, **context})
+        rows.append(dict(practice_id=practice_id, dedupe_key=dedupe_key, message_id=new_message_id(base_url),
+                         kind=template, to_addr=to, subject=subject[:300], text_body=text_body, html_body=html_body,
+                         status="queued", attempts=0, next_attempt_at=now, list_unsubscribe=None, created_at=now))
+    if rows:
+        session.execute(insert(OutboxEmail).execution_options(render_nulls=True), rows)

@@ -23,6 +23,10 @@ from partnermon.web.security import current_user, role_required
 bp = Blueprint("feedback_import", __name__, url_prefix="/feedback/import")
 
 IMPORTERS = ("owner", "adviser")
+# A file may have 10,000 rows: the preview page lists this many in its tables (bad rows first, as they need
+# fixing), and the rest of the bad rows by their line numbers, so the page stays quick to load and to read.
+PROBLEMS_LISTED = 500
+OTHERS_LISTED = 100
 import_required = role_required(*IMPORTERS)
 
 
@@ -47,7 +51,7 @@ def _form_page(errors: dict[str, str], pasted: str = "", status: int = 200) -> t
 
 def _preview_page(preview: imports.Preview, text: str, *, refusal: str = "", status: int = 200) -> tuple[str, int]:
     return render_template("feedback/import_preview.html", preview=preview, csv_text=text, refusal=refusal,
-                           labels=imports.LABELS), status
+                           labels=imports.LABELS, problems_listed=PROBLEMS_LISTED, others_listed=OTHERS_LISTED), status
 
 
 @bp.route("", methods=["GET", "POST"])
