@@ -156,7 +156,7 @@ def test_a_partner_with_only_thin_answers_has_no_index_no_damage_and_ranks_last(
     assert (scores[1].index, scores[1].damage, scores[1].basis) == (None, None, None)
     total = row(export(session, cast.harbour), "Aardvark Life", "All moments")
     assert (total["rank"], total["experience_index"], total["brand_damage"]) == (None, None, None)
-    assert total["left_out"] == "Claims and hardship: not counted: 3 of 5 answers needed"
+    assert total["left_out"] == "Claims and hardship: 3 of 5 answers needed, and nothing else measured"
     home = page(browser.sign_in("alice@harbour.test"), "/?period=2026-11")
     aardvark_row = home[home.index("Aardvark Life"):]
     assert aardvark_row.split("Aardvark Life", 1)[1].lstrip().startswith("Other · 500 clients not measured yet")
@@ -176,10 +176,10 @@ def test_moments_left_out_of_an_index_are_named_with_the_reason_on_the_page_and_
     session.commit()
     text = page(browser.sign_in("alice@harbour.test"), f"/partners/{cast.acme.id}/experience?period=2026-11")
     assert "Index from checks only: too few answers yet (9 in all, 5 needed per moment)." in text
-    assert ("Left out of the index: Everyday service (not counted: 4 of 5 answers needed); Renewal and price "
-            "changes (not counted: 4 of 5 answers needed); Recommending (not counted: 1 of 5 answers needed).") in text
-    assert "Left out of the index: Everyday service (not counted: 4 of 5 answers needed)" in pdf_text(session,
-                                                                                                      cast.harbour)
+    said = ("Left out of the index: Everyday service (4 of 5 answers needed, and nothing else measured); Renewal and "
+            "price changes (4 of 5 answers needed, and nothing else measured); Recommending (1 of 5 answers needed, and "
+            "nothing else measured).")
+    assert said in text and said in pdf_text(session, cast.harbour)
 
 
 # --- comparisons read true ---------------------------------------------------------------------------------

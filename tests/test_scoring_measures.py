@@ -158,7 +158,7 @@ def test_the_whole_board_matches_the_hand_computed_figures(session: Session, cas
     assert triple(acme.index) == approx(57.5381, 27.3567, 81.8921)
     assert triple(acme.damage) == approx(50.9542, 21.7295, 87.1719)
     assert acme.basis == "from client feedback and checks"
-    assert acme.left_out == [("Everyday service", "not counted: 3 of 5 answers needed")]
+    assert acme.left_out == [("Everyday service", "3 of 5 answers needed, and nothing else measured")]
     assert (acme.exposure, acme.exposure_assumed, acme.feedback.n, acme.feedback.dissatisfied) == (120, False, 13, 6)
     assert (acme.probes.checks, acme.probes.incidents, acme.probes.p95_ms) == (1000, 2, pytest.approx(2775.0))
     assert (acme.health.open_follow_ups, acme.health.overdue_follow_ups, acme.feedback.contact_requests) == (3, 1, 2)

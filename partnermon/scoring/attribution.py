@@ -160,8 +160,8 @@ class PartnerScore:
             reason = m.left_out
             if reason is None:
                 continue
-            found.append((m.name, f"not counted: {reason}" if m.harm is None
-                          else f"feedback not counted ({reason}); its checks are"))
+            found.append((m.name, f"{reason}, and nothing else measured" if m.harm is None
+                          else f"{reason}, so only its checks count"))
         return found
 
     @property
