@@ -29,6 +29,7 @@ moment has no index and no damage (and ranks last), and what was left out, and w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import median
 from typing import Iterable
 
@@ -82,8 +83,9 @@ class MomentScore:
     def name(self) -> str:
         return self.moment.name if self.moment is not None else "Moment not given"
 
-    @property
+    @cached_property
     def readings(self) -> Readings:
+        # Read many times per page; a score's counts are final once it is made.
         return self.feedback.readings(self.min_responses)
 
     @property
@@ -129,8 +131,9 @@ class PartnerScore:
     def has_data(self) -> bool:
         return self.harm is not None
 
-    @property
+    @cached_property
     def readings(self) -> Readings:
+        # Read many times per page; a score's counts are final once it is made.
         return self.feedback.readings(self.min_responses)
 
     @property

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any, Sequence
 
-from sqlalchemy import Float, and_, case, cast, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -185,6 +186,8 @@ class ProbeCounts:
         default_factory=lambda: {name: (0.0, 0.0, 0.0, 0) for name in CLUSTERED_SHARES})
 
     def add(self, other: "ProbeCounts") -> None:
+        for name in ("bh_down_share", "down_share", "slow_share"):
+            self.__dict__.pop(name, None)   # the cached shares no longer hold
         for f in fields(self):
             if f.name == "histogram":
                 self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
@@ -211,16 +214,16 @@ class ProbeCounts:
         y2, ym, m2, clusters = self.spread[name]
         return clustered_wilson(Clustered(failed, checks, y2, ym, m2, clusters))
 
-    @property
+    @cached_property
     def bh_down_share(self) -> Estimate:
         """Business-hours checks that found the page down, with an interval that respects runs of failures."""
         return self._clustered("bh_down", self.bh_down, self.bh_checks)
 
-    @property
+    @cached_property
     def down_share(self) -> Estimate:
         return self._clustered("down", self.down, self.checks)
 
-    @property
+    @cached_property
     def slow_share(self) -> Estimate:
         """Answered checks slower than SLOW_MS, among answered checks."""
         return self._clustered("slow", min(self.slow, self.answered), self.answered)
@@ -256,11 +259,26 @@ def _complement(estimate: Estimate) -> Estimate:
 
 
 def _spread(failed: Any, checks: Any) -> list[ColumnElement[Any]]:
-    """Σy², Σy·m, Σm² and the count of rows with checks, over the daily rows of a group (as floats: a
+    """Σy², Σy·m, Σm² and the count of rows with checks, over the daily rows of a group (in 64 bits: a
     busy touchpoint's m² overflows a 32-bit integer)."""
-    y, m = cast(failed, Float), cast(checks, Float)
-    return [func.coalesce(func.sum(y * y), 0.0), func.coalesce(func.sum(y * m), 0.0),
-            func.coalesce(func.sum(m * m), 0.0), _count(checks > 0)]
+    y, m = cast(failed, BigInteger), cast(checks, BigInteger)
+    return [func.coalesce(func.sum(y * y), 0), func.coalesce(func.sum(y * m), 0),
+            func.coalesce(func.sum(m * m), 0), _count(checks > 0)]
+
+
+@lru_cache(maxsize=1)
+def _rollup_columns() -> tuple[ColumnElement[Any], ...]:
+    """The aggregates probe_counts selects, built once: they do not depend on the periods asked for, and
+    building some forty expressions anew costs more than running the cached statement."""
+    d = DailyRollup
+    sums = [func.coalesce(func.sum(getattr(d, name)), 0)
+            for name in ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")]
+    # The fixed-bucket histograms add up bucket by bucket, in SQL, from the rollups' bucket columns.
+    buckets = [func.coalesce(func.sum(getattr(d, name)), 0) for name in LATENCY_COLUMNS]
+    slow_day = sum((getattr(d, name) for name in LATENCY_COLUMNS[_SLOW_FROM_BUCKET:]), start=0)
+    spreads = [*_spread(d.bh_down, d.bh_up + d.bh_degraded + d.bh_down), *_spread(d.down, d.up + d.degraded + d.down),
+               *_spread(slow_day, d.up + d.degraded)]
+    return (*sums, *buckets, *spreads)
 
 
 def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], *,
@@ -269,14 +287,7 @@ def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], 
     d, t = DailyRollup, Touchpoint
     day_bounds = [(p.first_day, p.end_day) for p in periods]
     bucket = _bucket(d.day, day_bounds).label("bucket")
-    sums = [func.coalesce(func.sum(getattr(d, name)), 0)
-            for name in ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")]
-    # The fixed-bucket histograms add up bucket by bucket, in SQL, from the rollups' bucket columns.
-    buckets = [func.coalesce(func.sum(getattr(d, name)), 0) for name in LATENCY_COLUMNS]
-    slow_day = sum((getattr(d, name) for name in LATENCY_COLUMNS[_SLOW_FROM_BUCKET:]), start=0)
-    spreads = [*_spread(d.bh_down, d.bh_up + d.bh_degraded + d.bh_down), *_spread(d.down, d.up + d.degraded + d.down),
-               *_spread(slow_day, d.up + d.degraded)]
-    query = (select(t.partner_id, t.moment_id, bucket, *sums, *buckets, *spreads)
+    query = (select(t.partner_id, t.moment_id, bucket, *_rollup_columns())
              .join(t, t.id == d.touchpoint_id)
              .where(d.practice_id == practice_id, _in_any(d.day, day_bounds))
              .group_by(t.partner_id, t.moment_id, bucket))

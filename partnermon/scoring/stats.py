@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 from scipy.stats import fisher_exact
 
@@ -185,13 +186,19 @@ def two_proportion_test(before_k: int, before_n: int, after_k: int, after_n: int
     if pooled <= 0.0 or pooled >= 1.0:
         return None
     if not normal_approximation_holds(before_k, before_n, after_k, after_n):
-        table = [[after_k, after_n - after_k], [before_k, before_n - before_k]]
-        p_value = float(fisher_exact(table, alternative="two-sided").pvalue)
+        p_value = _fisher_p(after_k, after_n - after_k, before_k, before_n - before_k)
         odds = ((after_k + 0.5) * (before_n - before_k + 0.5)) / ((after_n - after_k + 0.5) * (before_k + 0.5))
         return TestResult(FISHER, odds, min(1.0, p_value), p1, p2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / before_n + 1 / after_n))
     z = (p2 - p1) / se
     return TestResult(Z_TEST, z, math.erfc(abs(z) / math.sqrt(2)), p1, p2)
+
+
+@lru_cache(maxsize=8192)
+def _fisher_p(a: int, b: int, c: int, d: int) -> float:
+    # scipy's test costs about a millisecond, and a board makes dozens of them on every page view of data that
+    # has not changed: the same table always has the same p-value.
+    return float(fisher_exact([[a, b], [c, d]], alternative="two-sided").pvalue)
 
 
 def format_p(p: float) -> str:
