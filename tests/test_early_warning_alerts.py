@@ -46,7 +46,9 @@ def test_a_significant_worsening_emails_each_owner_once_with_the_test(
     message = smtp_server.wait_for(1)[0].message
     assert "Getting worse: dissatisfied clients at Acme Insurance – Claims and hardship" in message["Subject"]
     body = message.get_body(("plain",)).get_content()
-    assert "5.0 % before, 50.0 % now" in body and "two-proportion z-test" in body
+    assert "5 % before, 50 % now" in body and "two-proportion z-test" in body
+    # Plain words first, the statistics after.
+    assert body.index("Dissatisfied clients rose from 5 % to 50 % — unlikely to be chance") < body.index("How we know:")
     assert "http://partnermon.test/partners/" in body and message["List-Unsubscribe"]
 
 

@@ -99,7 +99,7 @@ def test_league_table_numbers_are_the_dashboards_for_the_same_month(session: Ses
             assert f"{theirs.probes.bh_availability.value * 100:.2f} %" in league
     acme = next(s for s in dashboard.scores if s.partner.id == cast.acme.id)
     assert f"{acme.feedback.dissatisfaction.value * 100:.0f} %" in league and f"n={acme.feedback.n}" in league
-    assert "not enough feedback yet" in league       # Beacon: 5 answers naming no moment only, Coral: none
+    assert "not enough answers yet (0 of 5)" in league   # Coral: none; Beacon's NPS: nobody answered recommend
     assert "too little feedback" in league
     # Quay's partner never appears in Harbour's report.
     assert "Zenith" not in html

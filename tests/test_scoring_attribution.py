@@ -108,9 +108,11 @@ def breaching_month(session: Session, cast: Cast):  # type: ignore[no-untyped-de
     alpha, bravo = two_partners(session, cast)
     alpha_claims = factories.touchpoint(session, NOW, alpha, "Claims", "claim", "https://alpha.test/")
     bravo_portal = factories.touchpoint(session, NOW, bravo, "Portal", "service", "https://bravo.test/")
-    feedback(session, alpha, bad=1, good=4, brand_effect="worse")      # 2 of 6 dissatisfied, 1 of 6 worse
+    # Alpha: 2 of 6 dissatisfied; 1 "worse" of the 5 who answered the brand question (20 %)
+    respond_many(session, alpha, NOVEMBER, 1, "claim", satisfaction=1, brand_effect="worse")
+    respond_many(session, alpha, NOVEMBER.replace(hour=12), 4, "claim", satisfaction=5, brand_effect="same")
     feedback(session, alpha, bad=1, good=0)
-    feedback(session, bravo, bad=1, good=4, moment_key="service")     # 1 of 5 = 20 %: on the limit
+    feedback(session, bravo, bad=1, good=9, moment_key="service")     # 1 of 10 = 10 %: on the limit
     # Alpha: 990 of 1000 up in business hours (99 % < 99.5 %); p95 3000 + 1000·950/1000 = 3950 ms (> 3 s)
     daily(session, alpha_claims, date(2026, 11, 2), up=990, down=10, bh_up=990, bh_down=10, buckets={14: 990})
     # Bravo: 995 of 1000 (99.5 %: on the limit); p95 2000 + 1000·0.95 = 2950 ms
@@ -130,10 +132,10 @@ def test_the_default_thresholds_are_breached_above_their_limits_and_not_on_them(
     assert found(scores) == [("Alpha Life", "claim", "dissatisfaction"), ("Alpha Life", "claim", "brand_harm"),
                              ("Alpha Life", "claim", "bh_availability"), ("Alpha Life", "claim", "p95_ms")]
     assert [b.describe() for b in scores.breaches] == [
-        "Dissatisfied clients 33.3 %, above the limit of 20.0 %",
-        "Clients who think less of the practice 16.7 %, above the limit of 10.0 %",
-        "Availability in business hours 99.0 %, below the limit of 99.5 %",
-        "p95 response time 4.0 s, above the limit of 3.0 s",
+        "Dissatisfied clients 33 %, above the limit of 10 %",
+        "Clients who think less of the practice 20 %, above the limit of 10 %",
+        "Availability in business hours 99.00 %, below the limit of 99.5 %",
+        "p95 response time 4.0 s, above the limit of 3 s",
     ]
 
 
@@ -142,7 +144,7 @@ def test_an_owner_can_override_a_limit_per_moment_and_turn_a_measure_off(session
     claim, service = moment(session, cast.harbour, "claim").id, moment(session, cast.harbour, "service").id
     thresholds.save_limits(session, NOW, cast.harbour.id, list(cast.harbour.moments), {
         "all:dissatisfaction": "40 %",            # every moment: Alpha's 33 % is now inside
-        f"{service}:dissatisfaction": "10",        # but service is stricter: Bravo's 20 % breaches
+        f"{service}:dissatisfaction": "5",         # but service is stricter: Bravo's 10 % breaches
         f"{claim}:p95_ms": "4000",                 # Alpha's 3950 ms is inside for claims
         f"off:{claim}:bh_availability": "on",      # and claims availability is not judged at all
     })
@@ -188,16 +190,19 @@ def test_a_significant_rise_is_flagged_worse_with_the_test_that_found_it(session
     feedback(session, bravo, bad=10, good=90, at=NOVEMBER)
     session.commit()
     worse, better = november(session, cast).warnings
-    # 10/100 → 30/100: pooled 0.2; se √(0.2·0.8·0.02) = 0.056569; z = 0.2/0.056569 = 3.5355; p = 0.000407.
-    # Three tests were made (brand harm 5/100 → 8/100 has p = 0.3895; Bravo has no brand harm to test):
-    # Benjamini–Hochberg gives both p = 0.000407 the adjusted value min(0.000407·3/1, 0.000407·3/2) = 0.000610.
+    # 10/100 → 30/100: pooled 0.2, expected counts 20 and 80 in each month (all ≥ 5: the z-test holds);
+    # se √(0.2·0.8·0.02) = 0.056569; z = 0.2/0.056569 = 3.5355; p = 0.000407. Two tests were made: brand harm is
+    # "worse" from all of the clients who answered the brand question in both months (5/5 → 8/8: nothing to test),
+    # and Bravo answered no brand question. Benjamini–Hochberg over two equal p: min(p·2/2, p·2/1) = 0.000407.
     assert (worse.partner.partner.name, worse.rate.key, worse.direction) == ("Alpha Life", "dissatisfaction", "worse")
     assert (worse.result.statistic, worse.result.p_value, worse.adjusted_p) == pytest.approx(
-        (3.53553, 0.000407, 0.000610), abs=1e-5)
-    assert worse.describe() == ("Dissatisfied clients went from 10.0 % to 30.0 % "
-                                "(two-proportion z-test: z = 3.54, p < 0.001; adjusted p < 0.001)")
+        (3.53553, 0.000407, 0.000407), abs=1e-5)
+    assert worse.describe() == "Dissatisfied clients rose from 10 % to 30 % — unlikely to be chance"
+    assert worse.how_we_know() == ("100 then 100 answers; two-proportion z-test: z = 3.54, p < 0.001; adjusted "
+                                   "p < 0.001 after Benjamini–Hochberg over 2 comparisons (5 % false discovery rate)")
     assert (better.partner.partner.name, better.rate.key, better.direction) == ("Bravo Super", "dissatisfaction", "better")
-    assert (better.result.statistic, better.adjusted_p) == pytest.approx((-3.53553, 0.000610), abs=1e-5)
+    assert (better.result.statistic, better.adjusted_p) == pytest.approx((-3.53553, 0.000407), abs=1e-5)
+    assert better.describe() == "Dissatisfied clients fell from 30 % to 10 % — unlikely to be chance"
 
 
 def test_a_small_change_with_a_big_sample_is_not_flagged_even_when_significant(session: Session, cast: Cast) -> None:
@@ -222,8 +227,14 @@ def test_below_the_minimum_number_of_answers_nothing_is_tested(session: Session,
     feedback(session, cast.acme, bad=4, good=0, at=NOVEMBER)     # 0 of 4 → 4 of 4: four answers each
     session.commit()
     assert november(session, cast).warnings == []
-    # The minimum is what held it back: at 4, 0/4 → 4/4 (pooled 0.5, se 0.35355, z = 2.8284, p = 0.0047) is flagged.
+    # The minimum is what held it back. At 4, 0/4 → 4/4 has expected counts of 2 (pooled 0.5 × 4): the normal
+    # approximation does not hold (the z-test would say z = 2.83, p = 0.0047). Fisher's exact test: with 4 of 8
+    # dissatisfied, the tables as extreme as this one are all 4 in October or all 4 in November, each with
+    # probability 1/C(8, 4) = 1/70: two-sided p = 2/70 = 0.028571 — still flagged, one comparison, but 6 times less sure.
     cast.harbour.score_min_responses = 4
     session.commit()
     (warning,) = november(session, cast).warnings
-    assert (warning.rate.key, warning.result.p_value) == ("dissatisfaction", pytest.approx(0.004678, abs=1e-5))
+    assert (warning.rate.key, warning.result.name) == ("dissatisfaction", "Fisher's exact test")
+    assert warning.result.p_value == pytest.approx(2 / 70, abs=1e-9)
+    assert warning.describe() == "Dissatisfied clients rose from 0 % to 100 % — unlikely to be chance"
+    assert "Fisher's exact test (two-sided): p = 0.029" in warning.how_we_know()

@@ -39,20 +39,26 @@ def test_it_counts_every_feedback_measure_of_a_partner_moment_and_month(session:
     claim = moment(session, cast.harbour, "claim").id
     found = measures.feedback_counts(session, cast.harbour.id, [november.previous(), november])
     # scoring_fixtures.ACME_CLAIMS by hand: satisfied (4–5) rows 0,1,2,3,8,9; dissatisfied (≤2) rows 5,6,7;
-    # worse rows 4,6; harmful = either = rows 4,5,6,7; recommend given 9 times, promoters (9–10) rows 0,1,2,8,
-    # detractors (0–6) rows 5,6,7; effort given 9 times, easy (5–7) rows 0,1,2,8,9; contact rows 6,7.
+    # brand answered by rows 0,2,3,4,6,9 (6), worse rows 4,6; harmful = either = rows 4,5,6,7; recommend given
+    # 9 times, promoters (9–10) rows 0,1,2,8, detractors (0–6) rows 5,6,7; effort given 9 times, easy (5–7) rows
+    # 0,1,2,8,9; contact rows 6,7.
     assert found[(cast.acme.id, claim, 1)] == FeedbackCounts(
-        n=10, satisfied=6, dissatisfied=3, brand_harm=2, harmful=4, recommend_n=9, promoters=4, detractors=3,
-        effort_n=9, easy=5, contact_requests=2)
+        n=10, satisfied=6, dissatisfied=3, brand_n=6, brand_harm=2, harmful=4, recommend_n=9, promoters=4,
+        detractors=3, effort_n=9, easy=5, contact_requests=2)
     # 31 October 23:30 UTC is still October in London (GMT since the 25th)
     assert found[(cast.acme.id, claim, 0)].n == 1
     counts = found[(cast.acme.id, claim, 1)]
-    # CSAT Wilson 6/10 = (0.3127, 0.8318); dissatisfaction 3/10 = (0.1078, 0.6032); brand harm 2/10 =
-    # (0.0567, 0.5098); CES 5/9 = (0.2667, 0.8112); NPS 100·(4 − 3)/9 = 11.11, n' 12, P' 4.75/12, D' 3.75/12
-    # → (−39.0512, 55.7179)
+    # CSAT Wilson 6/10 = (0.3127, 0.8318); dissatisfaction 3/10 = (0.1078, 0.6032); brand harm among the six who
+    # answered the brand question, 2/6: denominator 1 + 3.8415/6 = 1.64025, centre (0.33333 + 0.32013)/1.64025 =
+    # 0.39839, half 1.96·√(0.037037 + 0.026677)/1.64025 = 0.30162 → (0.0968, 0.7000) — not 2/10 of all responses;
+    # CES 5/9 = (0.2667, 0.8112); NPS 100·(4 − 3)/9 = 11.11, n' 12, P' 4.75/12, D' 3.75/12 → (−39.0512, 55.7179)
     assert triple(counts.csat) == approx(0.6, 0.3127, 0.8318)
     assert triple(counts.dissatisfaction) == approx(0.3, 0.1078, 0.6032)
-    assert triple(counts.brand_harm_rate) == approx(0.2, 0.0567, 0.5098)
+    assert triple(counts.brand_harm_rate) == approx(1 / 3, 0.0968, 0.7000)
+    readings = counts.readings(5)
+    assert [(r.key, r.n) for r in (readings.csat, readings.dissatisfaction, readings.brand_harm, readings.nps,
+                                   readings.ces)] == [("csat", 10), ("dissatisfaction", 10), ("brand_harm", 6),
+                                                      ("nps", 9), ("ces", 9)]
     assert triple(counts.ces) == approx(5 / 9, 0.2667, 0.8112)
     assert triple(counts.nps) == approx(11.1111, -39.0512, 55.7179)
 
@@ -132,18 +138,27 @@ def test_the_whole_board_matches_the_hand_computed_figures(session: Session, cas
     # Acme: claims (high stake) is the only moment with data; its 3 service answers are below the minimum.
     service, claims = acme.moments
     assert (service.name, service.feedback.n, service.feedback_harm, service.harm) == ("Everyday service", 3, None, None)
-    # feedback harm Wilson 4/10 = (0.4, 0.1682, 0.6873); business-hours down 10/475 = (0.0211, 0.0115, 0.0383);
-    # slow ½ × Wilson 40/980 = (0.0204, 0.0151, 0.0276); either: 1 − (1 − 0.4)(1 − 0.021053)(1 − 0.020408) = 0.4246,
-    # low 1 − 0.83182·0.98853·0.98494 = 0.1901, high 1 − 0.31267·0.96168·0.97245 = 0.7076
+    # feedback harm (6 brand answers reach the minimum, so they count) Wilson 4/10 = (0.4, 0.1682, 0.6873);
+    # business-hours down 10/475 = (0.0211, 0.0115, 0.0383): its two days (5 of 265, 5 of 210) spread less than
+    # independent checks would, so the design effect stays 1. Slow: all 40 slow checks fell on 2 November
+    # (40 of 540, then 0 of 440): p = 40/980 = 0.040816; Σ(y − p·m)² = (40 − 22.041)² + (0 − 17.959)² = 645.06;
+    # cluster variance 2/1 · 645.06/980² = 0.0013433 against p(1 − p)/980 = 0.00003995: design effect 33.626,
+    # effective n 980/33.626 = 29.144, Wilson(0.040816, 29.144) = (0.0082, 0.1804); half of it (0.0204, 0.0041,
+    # 0.0902). Probes: 1 − 0.978947·0.979592 = 0.0410, 1 − 0.988525·0.995921 = 0.0155,
+    # 1 − 0.961685·0.909787 = 0.1251. Either with feedback: 1 − 0.6·0.958969 = 0.4246, 1 − 0.831820·0.984493 =
+    # 0.1811, 1 − 0.312674·0.874929 = 0.7264
     assert triple(claims.feedback_harm) == approx(0.4, 0.1682, 0.6873)
-    # probe harm alone: 1 − 0.978947·0.979592 = 0.0410, 1 − 0.988525·0.984942 = 0.0264, 1 − 0.961685·0.972449 = 0.0648
-    assert triple(claims.probe_harm) == approx(0.0410, 0.0264, 0.0648)
-    assert triple(acme.harm) == approx(0.4246, 0.1901, 0.7076)
-    assert triple(claims.harm) == approx(0.4246, 0.1901, 0.7076)
+    assert claims.feedback_harm_uses_brand
+    assert claims.probes.slow_share.design_effect == pytest.approx(33.6257, abs=A)
+    assert triple(claims.probe_harm) == approx(0.0410, 0.0155, 0.1251)
+    assert triple(acme.harm) == approx(0.4246, 0.1811, 0.7264)
+    assert triple(claims.harm) == approx(0.4246, 0.1811, 0.7264)
     # one high-stake moment: mean stake 3; index 100·(1 − harm) with the bounds swapped; damage 120·3/3·harm
     assert acme.mean_stake == 3.0
-    assert triple(acme.index) == approx(57.5381, 29.2409, 80.9893)
-    assert triple(acme.damage) == approx(50.9542, 22.8129, 84.9109)
+    assert triple(acme.index) == approx(57.5381, 27.3567, 81.8921)
+    assert triple(acme.damage) == approx(50.9542, 21.7295, 87.1719)
+    assert acme.basis == "from client feedback and checks"
+    assert acme.left_out == [("Everyday service", "3 of 5 answers needed, and nothing else measured")]
     assert (acme.exposure, acme.exposure_assumed, acme.feedback.n, acme.feedback.dissatisfied) == (120, False, 13, 6)
     assert (acme.probes.checks, acme.probes.incidents, acme.probes.p95_ms) == (1000, 2, pytest.approx(2775.0))
     assert (acme.health.open_follow_ups, acme.health.overdue_follow_ups, acme.feedback.contact_requests) == (3, 1, 2)
@@ -167,21 +182,27 @@ def test_the_whole_board_matches_the_hand_computed_figures(session: Session, cas
     assert (coral.has_data, coral.index, coral.damage) == (False, None, None)
     assert (coral.exposure, coral.exposure_assumed) == (90, True)
 
-    # The month before: Acme's claims probes (0 of 50 business-hours checks down) → index 100; 31 October's
-    # one answer is below the minimum. The index fell 42.46 points.
+    # The month before: Acme's claims probes (0 of 50 business-hours checks down) → index 100, from checks only;
+    # 31 October's one answer is below the minimum. The index fell 42.46 points.
     assert scores.previous[cast.acme.id].index.value == pytest.approx(100.0)
+    assert scores.previous[cast.acme.id].basis == ("from checks only: too few answers yet "
+                                                   "(1 in all, 5 needed per moment)")
     assert (scores.trend(acme), scores.index_change(acme)) == ("down", pytest.approx(-42.4619, abs=A))
     assert (scores.trend(beacon), scores.trend(coral)) == (None, None)
 
+    # Brand harm is 2 of the 6 who answered the brand question; Beacon's unnamed answers, 1 of 5 dissatisfied,
+    # breach the default of 10 %.
     assert [(b.partner.partner.name, b.moment.name, b.measure.key, round(b.value, 4)) for b in scores.breaches] == [
         ("Acme Insurance", "Claims and hardship", "dissatisfaction", 0.3),
-        ("Acme Insurance", "Claims and hardship", "brand_harm", 0.2),
+        ("Acme Insurance", "Claims and hardship", "brand_harm", 0.3333),
         ("Acme Insurance", "Claims and hardship", "bh_availability", 0.9789),
         ("Beacon Platform", "Everyday service", "bh_availability", 0.99),
         ("Beacon Platform", "Everyday service", "p95_ms", 4950.0),
+        ("Beacon Platform", "Moment not given", "dissatisfaction", 0.2),
     ]
-    # The only test run: slow checks 0/100 → 40/980 (z = 2.06, p = 0.0395), but a 4.1-point change is below the
-    # 5 points that matter; nothing else has enough data in both months.
+    # The only test run: slow checks 0/100 → 40/980 (expected slow count before 100·40/1080 = 3.7 < 5, so Fisher's
+    # exact test), but a 4.1-point change is below the 5 points that matter; nothing else has enough data in both
+    # months.
     assert scores.warnings == []
 
 

@@ -161,3 +161,22 @@ def test_a_malformed_or_future_month_is_refused_naming_the_field() -> None:
         assert list(caught.value.errors) == ["month"]
     with pytest.raises(ValidationError, match="has not started yet"):
         periods.parse("2026-12", NOW, "Europe/London")
+
+
+# --- written for people: intervals never collapse, comparisons read true (partnermon.scoring.formatting) ----
+
+def test_an_interval_that_is_not_a_point_never_reads_as_one() -> None:
+    from partnermon.scoring.formatting import interval
+    # 99.953–100 at whole points is "100–100": one more digit each until the bounds differ, zeros trimmed
+    assert interval(99.953, 100.0, 0) == "99.95–100"
+    assert interval(99.6, 100.0, 0) == "99.6–100"
+    assert interval(12.3, 45.6, 0) == "12–46"          # already apart: as asked
+    assert interval(100.0, 100.0, 0) == "100–100"      # a true point stays one
+
+
+def test_a_value_next_to_its_limit_gets_the_digits_the_comparison_needs() -> None:
+    from partnermon.scoring.formatting import compare_digits
+    assert compare_digits(99.46, 99.5, True, 1) == 2      # "99.5 below 99.5" → "99.46 below 99.5"
+    assert compare_digits(10.4, 10.0, True, 0) == 1       # "10 above 10" → "10.4 above 10"
+    assert compare_digits(33.3, 10.0, True, 0) == 0       # already plain
+    assert compare_digits(9.96, 10.0, False, 0) == 0      # "10", not above 10: reads true as it is

@@ -78,7 +78,7 @@ def _tell_owners(session: Session, now: datetime, practice: Practice, row: Early
     context = {
         "practice": practice, "partner": partner, "moment_name": change.moment.name, "change": change,
         "description": change.describe(), "measure": change.rate.label,
-        "before": f"{change.result.before * 100:.1f} %", "after": f"{change.result.after * 100:.1f} %",
+        "before": change.shares[0], "after": change.shares[1],
         "since_text": local_time(practice, now),
         "link": f"{base_url}/partners/{partner.id}/experience", "partner_link": f"{base_url}/partners/{partner.id}",
         "about": f"{partner.name} – {change.moment.name}",

@@ -142,7 +142,8 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
             breaches=breaches, changes=changes, actions=suggested_actions(score, breaches, changes),
             incidents=sections.incident_rows(found, zone)[: sections.INCIDENTS_SHOWN], incidents_total=len(found),
             comments=sections.representative_comments(comments.get(pid, []), zone),
-            unverified=board.unverified.get(pid), cells=sections.heat_cells(limits, score)))
+            unverified=board.unverified.get(pid), cells=sections.heat_cells(limits, score),
+            cell_digits=sections.heat_digits(limits, score)))
 
     counted = [(i, s, bh) for rows in outages.values() for i, _m, s, bh in rows if not i.in_maintenance]
     summary = IncidentSummary(

@@ -68,6 +68,7 @@ class PartnerSection:
     comments: list[Comment]
     unverified: FeedbackCounts | None
     cells: dict[tuple[int, str], str] = field(default_factory=dict)   # (moment index, measure) → status
+    cell_digits: dict[tuple[int, str], int] = field(default_factory=dict)   # … → digits its comparison needs
 
     @property
     def name(self) -> str:
@@ -75,6 +76,9 @@ class PartnerSection:
 
     def status(self, moment_index: int, key: str) -> str:
         return self.cells.get((moment_index, key), "unknown")
+
+    def digits(self, moment_index: int, key: str) -> int:
+        return self.cell_digits.get((moment_index, key), thresholds.MEASURES[key].digits)
 
 
 # --- the heat map -------------------------------------------------------------------------------------------
@@ -84,6 +88,12 @@ HEAT_KEYS = ("dissatisfaction", "brand_harm", "bh_availability", "p95_ms", "harm
 
 def heat_cells(limits: thresholds.Limits, score: PartnerScore) -> dict[tuple[int, str], str]:
     return {(i, key): thresholds.cell_status(limits, m, key) for i, m in enumerate(score.moments) for key in HEAT_KEYS}
+
+
+def heat_digits(limits: thresholds.Limits, score: PartnerScore) -> dict[tuple[int, str], int]:
+    """The digits each thresholded cell needs so that its number agrees with its colour."""
+    return {(i, key): thresholds.cell_digits(limits, m, key) for i, m in enumerate(score.moments)
+            for key in thresholds.MEASURES}
 
 
 # --- why a partner does damage ------------------------------------------------------------------------------
@@ -107,27 +117,26 @@ def what_went_wrong(moment: MomentScore) -> str:
     fb, pr = moment.feedback, moment.probes
     if moment.feedback_harm is not None and feedback >= probes:
         rate = fb.dissatisfaction
-        text = (f"{_pct(rate.value)} of {fb.n} clients dissatisfied (95 % interval {_pct(rate.low)}–"
-                f"{_pct(rate.high)})")
-        if fb.brand_harm:
-            text += f", {fb.brand_harm} saying your practice now looks worse"
+        text = f"{_pct(rate.value)} of {fb.n:,} clients dissatisfied (95 % interval {rate.bounds()} %)"
+        if fb.brand_harm and moment.readings.brand_harm.shown:
+            text += (f", {fb.brand_harm:,} of the {fb.brand_n:,} who answered the brand question saying your "
+                     "practice now looks worse")
         return text
     parts = []
     if moment.health.contact_missing:
         parts.append("no way to reach a person on the page")
-    availability = pr.bh_availability.value
-    if availability is not None and (pr.bh_down or pr.incidents):
-        text = f"available {_pct(availability, 2)} of business hours"
+    availability = pr.bh_availability
+    if availability.value is not None and (pr.bh_down or pr.incidents):
+        text = f"available {availability.shown(2)} % of business hours ({availability.bounds(2)} %)"
         if pr.incidents:
             text += (f", {pr.incidents} outage{'s' if pr.incidents != 1 else ''}"
                      f"{f' ({describe_duration(pr.bh_incident_seconds)} in business hours)' if pr.bh_incident_seconds else ''}")
         parts.append(text)
-    if pr.slow and pr.p95_ms is not None:
-        answered = pr.up + pr.degraded
-        parts.append(f"slow pages: p95 {pr.p95_ms / 1000:.1f} s, {_pct(min(pr.slow, answered) / answered if answered else None)} "
-                     "of checks over 3 s")
-    if not parts and fb.n:
-        parts.append(f"{_pct(fb.dissatisfaction.value)} of {fb.n} clients dissatisfied")
+    if pr.slow and pr.p95_ms is not None and pr.answered:
+        parts.append(f"slow pages: p95 {pr.p95_ms / 1000:.1f} s, {min(pr.slow, pr.answered):,} of {pr.answered:,} "
+                     "answered checks over 3 s")
+    if not parts and moment.readings.dissatisfaction.shown:
+        parts.append(f"{_pct(fb.dissatisfaction.value)} of {fb.n:,} clients dissatisfied")
     return "; ".join(parts) or "small problems across its checks"
 
 

@@ -38,9 +38,9 @@ def suggested_actions(score: PartnerScore, breaches: list[Breach], changes: list
                                     f"{breach.describe().lower()}.")
     for change in changes:
         if change.direction == "worse":
+            before, after = change.shares
             add(change.moment.name, "change", f"Ask {name} what changed at “{change.moment.name}”: "
-                                              f"{change.rate.label.lower()} rose from {change.result.before * 100:.0f} % "
-                                              f"to {change.result.after * 100:.0f} %.")
+                                              f"{change.rate.label.lower()} rose from {before} to {after}.")
     for moment in score.moments:
         if moment.health.certificates_expiring:
             add(moment.name, "certificate", f"Remind {name} that a certificate on their {moment.name.lower()} "

@@ -5,10 +5,13 @@ words with a worked example, and every page that shows a score can show these pa
 Per partner × moment of truth, the **harm rate** is the chance that a client's moment went badly:
 
 - from feedback: the share of responses that were dissatisfied or said the practice now looks worse
-  (used only with at least the practice's minimum number of responses);
+  (used only with at least the practice's minimum number of responses). A response that skipped the brand
+  question is judged by its satisfaction alone; and the brand answers count at all only when the brand
+  question itself has the minimum number of answers — below it, feedback harm is dissatisfaction alone;
 - from probes: the share of business-hours checks that found the touchpoint down, half the share of checks
   slower than 3 s, and a fixed 10 % while a page no longer offers a way to reach a person, combined as the
-  chance of any of them (as below);
+  chance of any of them (as below); their intervals are widened by the design effect of failures that
+  come in runs (``stats.clustered_wilson``);
 - both together: 1 − (1 − feedback harm) × (1 − probe harm), the chance of either.
 
 Per partner, the harm rates of its moments are averaged with the moments' stakes as weights (high 3,
@@ -18,17 +21,21 @@ clients had a bad moment with this partner, counting one at a low-stake moment a
 claim. Every number carries a 95 % interval, from the parts' intervals (lower bounds together, upper bounds
 together, which is conservative). Partners are ranked by the lower end of their damage interval, so a
 partner rises to the top only when the evidence says so, never on the noise of a few answers.
+
+A score never comes from nothing: a moment with no part measured has no harm, a partner with no measured
+moment has no index and no damage (and ranks last), and what was left out, and why, is kept to be said.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import median
 from typing import Iterable
 
 from partnermon.models import MomentOfTruth, Partner
 from partnermon.models.practice import STAKES
-from partnermon.scoring.measures import FeedbackCounts, Health, ProbeCounts
+from partnermon.scoring.measures import FeedbackCounts, Health, ProbeCounts, Readings
 from partnermon.scoring.stats import Estimate, wilson
 
 SLOW_WEIGHT = 0.5             # a slow check is half as bad as a failed one
@@ -47,6 +54,11 @@ class Harm:
         assert estimate.value is not None
         return Harm(estimate.value, estimate.low, estimate.high)
 
+    @property
+    def estimate(self) -> Estimate:
+        """As an Estimate, for writing it out (``Estimate.shown``/``bounds``); n is not its own to give."""
+        return Estimate(self.value, self.low, self.high, 0)
+
     def either(self, other: "Harm") -> "Harm":
         """The chance of this harm or the other (independent): 1 − (1 − a)(1 − b), bounds alike."""
         return Harm(1 - (1 - self.value) * (1 - other.value), 1 - (1 - self.low) * (1 - other.low),
@@ -63,12 +75,25 @@ class MomentScore:
     health: Health
     min_responses: int
     feedback_harm: Harm | None = None
+    feedback_harm_uses_brand: bool = False   # the brand answers reached the minimum and count in it
     probe_harm: Harm | None = None
     harm: Harm | None = None
 
     @property
     def name(self) -> str:
         return self.moment.name if self.moment is not None else "Moment not given"
+
+    @cached_property
+    def readings(self) -> Readings:
+        # Read many times per page; a score's counts are final once it is made.
+        return self.feedback.readings(self.min_responses)
+
+    @property
+    def left_out(self) -> str | None:
+        """Why this moment's feedback is not in its harm (None when it is, or there is none)."""
+        if self.feedback.n and self.feedback_harm is None:
+            return f"{self.feedback.n} of {self.min_responses} answers needed"
+        return None
 
     @property
     def stake(self) -> str:
@@ -80,7 +105,7 @@ class MomentScore:
 
     @property
     def enough_feedback(self) -> bool:
-        return self.feedback.n >= self.min_responses
+        return self.feedback.n >= max(1, self.min_responses)
 
     @property
     def has_data(self) -> bool:
@@ -100,10 +125,47 @@ class PartnerScore:
     feedback: FeedbackCounts = field(default_factory=FeedbackCounts)
     probes: ProbeCounts = field(default_factory=ProbeCounts)
     health: Health = field(default_factory=Health)
+    min_responses: int = 5
 
     @property
     def has_data(self) -> bool:
         return self.harm is not None
+
+    @cached_property
+    def readings(self) -> Readings:
+        # Read many times per page; a score's counts are final once it is made.
+        return self.feedback.readings(self.min_responses)
+
+    @property
+    def from_checks_only(self) -> bool:
+        """The index rests on probes alone: no measured moment had enough answers to count."""
+        return self.has_data and all(m.feedback_harm is None for m in self.moments if m.harm is not None)
+
+    @property
+    def basis(self) -> str | None:
+        """What the index rests on, in words, or None when there is no index."""
+        if not self.has_data:
+            return None
+        if self.from_checks_only:
+            if not self.feedback.n:
+                return "from checks only: no client has answered yet"
+            return f"from checks only: too few answers yet ({self.feedback.n} in all, {self.min_responses} needed per moment)"
+        if all(m.probe_harm is None for m in self.moments if m.harm is not None):
+            return "from client feedback only: no checks"
+        return "from client feedback and checks"
+
+    @property
+    def left_out(self) -> list[tuple[str, str]]:
+        """(moment, why) for every moment whose answers are not in the index: left out entirely (nothing else
+        measured there) or with only its checks counted."""
+        found = []
+        for m in self.moments:
+            reason = m.left_out
+            if reason is None:
+                continue
+            found.append((m.name, f"{reason}, and nothing else measured" if m.harm is None
+                          else f"{reason}, so only its checks count"))
+        return found
 
     @property
     def rank_key(self) -> tuple[int, float, float, str]:
@@ -112,24 +174,34 @@ class PartnerScore:
         return (0, -self.damage.low, -self.damage.value, self.partner.name.lower())
 
 
+def uses_brand(counts: FeedbackCounts, min_responses: int) -> bool:
+    """Brand answers count in feedback harm only when the brand question reached the minimum itself."""
+    return counts.brand_n >= max(1, min_responses)
+
+
 def feedback_harm(counts: FeedbackCounts, min_responses: int) -> Harm | None:
+    """Responses that were dissatisfied or (when brand answers count) said "worse", over all responses.
+
+    Every response answered satisfaction, so every response is judged; one that skipped the brand question
+    counts as harmful only if it was dissatisfied. That can only understate brand harm, never invent it."""
     if counts.n < max(1, min_responses):
         return None
-    return Harm.of(counts.harm_rate)
+    if uses_brand(counts, min_responses):
+        return Harm.of(wilson(counts.harmful, counts.n))
+    return Harm.of(wilson(counts.dissatisfied, counts.n))
 
 
 def probe_harm(counts: ProbeCounts, health: Health) -> Harm | None:
-    """Down share in business hours (all hours when the practice has none measured), slow share, lost contact."""
-    checks, down = (counts.bh_checks, counts.bh_down) if counts.bh_checks else (counts.checks, counts.down)
-    if not checks and not health.contact_missing:
+    """Down share in business hours (all hours when the practice has none measured), slow share, lost contact.
+    Both shares' intervals carry their design effect (checks in a row are not independent)."""
+    down = counts.bh_down_share if counts.bh_checks else counts.down_share
+    if down.value is None and not health.contact_missing:
         return None
     harm = Harm(0.0, 0.0, 0.0)
-    if checks:
-        harm = harm.either(Harm.of(wilson(down, checks)))
-        answered = counts.up + counts.degraded
-        if answered:
-            slow = wilson(min(counts.slow, answered), answered)
-            assert slow.value is not None
+    if down.value is not None:
+        harm = harm.either(Harm.of(down))
+        slow = counts.slow_share
+        if slow.value is not None:
             harm = harm.either(Harm(SLOW_WEIGHT * slow.value, SLOW_WEIGHT * slow.low, SLOW_WEIGHT * slow.high))
     if health.contact_missing:
         harm = harm.either(Harm(CONTACT_MISSING_HARM, CONTACT_MISSING_HARM, CONTACT_MISSING_HARM))
@@ -140,6 +212,7 @@ def score_moment(moment: MomentOfTruth | None, feedback: FeedbackCounts, probes:
                  min_responses: int) -> MomentScore:
     score = MomentScore(moment, feedback, probes, health, min_responses)
     score.feedback_harm = feedback_harm(feedback, min_responses)
+    score.feedback_harm_uses_brand = score.feedback_harm is not None and uses_brand(feedback, min_responses)
     score.probe_harm = probe_harm(probes, health)
     parts = [h for h in (score.feedback_harm, score.probe_harm) if h is not None]
     if parts:
@@ -150,8 +223,9 @@ def score_moment(moment: MomentOfTruth | None, feedback: FeedbackCounts, probes:
     return score
 
 
-def score_partner(partner: Partner, moments: list[MomentScore], exposure: int, exposure_assumed: bool) -> PartnerScore:
-    score = PartnerScore(partner, moments, exposure, exposure_assumed)
+def score_partner(partner: Partner, moments: list[MomentScore], exposure: int, exposure_assumed: bool,
+                  min_responses: int = 5) -> PartnerScore:
+    score = PartnerScore(partner, moments, exposure, exposure_assumed, min_responses=min_responses)
     for moment in moments:
         score.feedback.add(moment.feedback)
         score.probes.add(moment.probes)

@@ -116,7 +116,7 @@ def score_periods(session: Session, now: datetime, practice: Practice, periods: 
                     health.get((pid, m), Health()) if index in current else Health(),
                     minimum)
                 for m in ordered]
-            by_partner[pid] = attribution.score_partner(partner, moment_scores, exposure[pid], pid in assumed)
+            by_partner[pid] = attribution.score_partner(partner, moment_scores, exposure[pid], pid in assumed, minimum)
         results.append(by_partner)
     return results
 

@@ -1,8 +1,10 @@
 """The scores as rows, for ``partnermon export --what scores`` and the dashboard's CSV download: one row per
-partner × moment of truth and one per partner ("all moments"), every rate with its n and 95 % interval.
+partner × moment of truth and one per partner ("All moments"), every rate with its own n and 95 % interval.
 
 Values are plain numbers (shares 0–1, milliseconds, minutes); names pass through ``safe_cell`` on the way
-out like every other export. A feedback measure below the minimum n is left empty, as on the pages.
+out like every other export. Each feedback measure carries its own n (``csat_n``, ``brand_harm_n``, …) in
+every row; below the minimum its value and interval are empty, as on the pages and in the PDF. A partner
+without an index has an empty index, damage and rank, and ``index_basis`` and ``left_out`` say why.
 """
 
 from __future__ import annotations
@@ -14,68 +16,98 @@ from sqlalchemy.orm import Session
 
 from partnermon.models import Practice
 from partnermon.scoring import board as board_
-from partnermon.scoring.attribution import Harm
-from partnermon.scoring.measures import FeedbackCounts, ProbeCounts
+from partnermon.scoring.attribution import Harm, MomentScore, PartnerScore
+from partnermon.scoring.measures import FeedbackCounts, ProbeCounts, Reading, Readings
 from partnermon.scoring.periods import Period
 from partnermon.scoring.stats import Estimate
 
 _RATES = ("csat", "dissatisfaction", "brand_harm", "ces", "nps")
+SHARE_DIGITS = 6       # shares 0–1: enough for every digit a page may show (formatting.MAX_EXTRA_DIGITS)
+SCORE_DIGITS = 4       # index, damage, NPS
 SCORE_FIELDS: tuple[str, ...] = (
     "period", "rank", "partner", "category", "moment", "stake", "exposure", "experience_index", "index_low",
-    "index_high", "brand_damage", "damage_low", "damage_high", "harm_rate", "feedback_harm", "probe_harm",
-    "responses", *[f"{r}{s}" for r in _RATES for s in ("", "_low", "_high")], "contact_requests",
-    "unverified_responses", "open_follow_ups", "overdue_follow_ups", "checks", "availability", "bh_checks",
-    "bh_availability", "bh_availability_low", "bh_availability_high", "degraded_share", "p95_ms", "incidents",
-    "bh_incident_minutes", "contact_missing", "certificates_expiring", "breaches", "warnings",
+    "index_high", "index_basis", "brand_damage", "damage_low", "damage_high", "harm_rate", "harm_low", "harm_high",
+    "feedback_harm", "feedback_harm_low", "feedback_harm_high", "feedback_harm_uses_brand", "probe_harm", "left_out",
+    "responses", *[f"{r}{s}" for r in _RATES for s in ("", "_low", "_high", "_n")], "contact_requests",
+    "unverified_responses", "open_follow_ups", "overdue_follow_ups", "checks", "availability", "availability_low",
+    "availability_high", "bh_checks", "bh_down", "bh_availability", "bh_availability_low", "bh_availability_high",
+    "bh_design_effect", "answered_checks", "slow_checks", "slow_share", "slow_share_low", "slow_share_high",
+    "slow_design_effect", "degraded_share", "p95_ms", "incidents", "bh_incident_minutes", "contact_missing",
+    "certificates_expiring", "breaches", "warnings",
 )
 
 
-def _estimate(prefix: str, estimate: Estimate | None, enough: bool, digits: int = 4, *,
-              bounds: str | None = None) -> dict[str, Any]:
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _estimate(prefix: str, estimate: Estimate | None, digits: int, *, bounds: str | None = None) -> dict[str, Any]:
     """``prefix``, ``<bounds>_low`` and ``<bounds>_high`` (bounds defaults to the prefix), empty when unknown."""
     bounds = bounds or prefix
-    if not enough or estimate is None or estimate.value is None:
+    if estimate is None or estimate.value is None:
         return {prefix: None, f"{bounds}_low": None, f"{bounds}_high": None}
     return {prefix: round(estimate.value, digits), f"{bounds}_low": round(estimate.low, digits),
             f"{bounds}_high": round(estimate.high, digits)}
 
 
-def _harm(harm: Harm | None) -> float | None:
-    return None if harm is None else round(harm.value, 4)
+def _reading(reading: Reading, digits: int) -> dict[str, Any]:
+    """A feedback measure: its own n always, its value and interval only from the minimum."""
+    row = _estimate(reading.key, reading.estimate if reading.shown else None, digits)
+    row[f"{reading.key}_n"] = reading.n
+    return row
 
 
-def _measures(feedback: FeedbackCounts, probes: ProbeCounts, enough: bool) -> dict[str, Any]:
+def _harm(prefix: str, harm: Harm | None, *, bounds: str | None = None) -> dict[str, Any]:
+    bounds = bounds or prefix
+    if harm is None:
+        return {prefix: None, f"{bounds}_low": None, f"{bounds}_high": None}
+    return {prefix: round(harm.value, SHARE_DIGITS), f"{bounds}_low": round(harm.low, SHARE_DIGITS),
+            f"{bounds}_high": round(harm.high, SHARE_DIGITS)}
+
+
+def _measures(feedback: FeedbackCounts, readings: Readings, probes: ProbeCounts) -> dict[str, Any]:
     row: dict[str, Any] = {"responses": feedback.n, "contact_requests": feedback.contact_requests}
-    row |= _estimate("csat", feedback.csat, enough)
-    row |= _estimate("dissatisfaction", feedback.dissatisfaction, enough)
-    row |= _estimate("brand_harm", feedback.brand_harm_rate, enough)
-    row |= _estimate("ces", feedback.ces, enough)
-    row |= _estimate("nps", feedback.nps, enough, 1)
-    availability = probes.availability.value
+    for key in ("csat", "dissatisfaction", "brand_harm", "ces"):
+        row |= _reading(getattr(readings, key), SHARE_DIGITS)
+    row |= _reading(readings.nps, SCORE_DIGITS)
     p95 = probes.p95_ms
-    degraded = probes.degraded_share.value
-    row |= {"checks": probes.checks, "availability": None if availability is None else round(availability, 5),
-            "bh_checks": probes.bh_checks, "degraded_share": None if degraded is None else round(degraded, 4),
+    bh, slow = probes.bh_availability, probes.slow_share
+    row |= {"checks": probes.checks, "bh_checks": probes.bh_checks, "bh_down": probes.bh_down,
+            "bh_design_effect": round(bh.design_effect, 3) if bh.value is not None else None,
+            "answered_checks": probes.answered, "slow_checks": min(probes.slow, probes.answered),
+            "slow_design_effect": round(slow.design_effect, 3) if slow.value is not None else None,
+            "degraded_share": _round(probes.degraded_share.value, SHARE_DIGITS),
             "p95_ms": None if p95 is None else round(p95), "incidents": probes.incidents,
             "bh_incident_minutes": round(probes.bh_incident_seconds / 60)}
-    row |= _estimate("bh_availability", probes.bh_availability, True, 5)
+    row |= _estimate("availability", probes.availability, SHARE_DIGITS)
+    row |= _estimate("bh_availability", bh, SHARE_DIGITS)
+    row |= _estimate("slow_share", slow, SHARE_DIGITS)
     return row
+
+
+def _left_out(score: PartnerScore) -> str:
+    return "; ".join(f"{name}: {why}" for name, why in score.left_out)
+
+
+def _moment_left_out(moment: MomentScore) -> str:
+    return moment.left_out or ""
 
 
 def score_rows(session: Session, now: datetime, practice: Practice, period: Period) -> Iterator[dict[str, Any]]:
     board = board_.build(session, now, practice, period)
-    minimum = practice.score_min_responses
     for rank, score in enumerate(board.scores, start=1):
         partner = score.partner
         common = {"period": period.key, "rank": rank if score.has_data else None, "partner": partner.name,
                   "category": partner.category, "exposure": score.exposure}
         breaches = board.breaches_of(partner.id)
         changes = board.warnings_of(partner.id)
-        total: dict[str, Any] = dict(common, moment="All moments", stake=None)
-        total |= _estimate("experience_index", score.index, True, 1, bounds="index")
-        total |= _estimate("brand_damage", score.damage, True, 2, bounds="damage")
-        total |= {"harm_rate": _harm(score.harm), "feedback_harm": None, "probe_harm": None}
-        total |= _measures(score.feedback, score.probes, score.feedback.n >= minimum)
+        total: dict[str, Any] = dict(common, moment="All moments", stake=None, index_basis=score.basis,
+                                     left_out=_left_out(score))
+        total |= _estimate("experience_index", score.index, SCORE_DIGITS, bounds="index")
+        total |= _estimate("brand_damage", score.damage, SCORE_DIGITS, bounds="damage")
+        total |= _harm("harm_rate", score.harm, bounds="harm")
+        total |= {"feedback_harm": None, "probe_harm": None}
+        total |= _measures(score.feedback, score.readings, score.probes)
         total |= {"unverified_responses": board.unverified.get(partner.id, FeedbackCounts()).n,
                   "open_follow_ups": score.health.open_follow_ups, "overdue_follow_ups": score.health.overdue_follow_ups,
                   "contact_missing": score.health.contact_missing,
@@ -83,10 +115,12 @@ def score_rows(session: Session, now: datetime, practice: Practice, period: Peri
                   "breaches": len(breaches), "warnings": len(changes)}
         yield {field: total.get(field) for field in SCORE_FIELDS}
         for moment in score.moments:
-            row: dict[str, Any] = dict(common, moment=moment.name, stake=moment.stake)
-            row |= {"harm_rate": _harm(moment.harm), "feedback_harm": _harm(moment.feedback_harm),
-                    "probe_harm": _harm(moment.probe_harm)}
-            row |= _measures(moment.feedback, moment.probes, moment.enough_feedback)
+            row: dict[str, Any] = dict(common, moment=moment.name, stake=moment.stake, left_out=_moment_left_out(moment))
+            row |= _harm("harm_rate", moment.harm, bounds="harm")
+            row |= _harm("feedback_harm", moment.feedback_harm)
+            row["feedback_harm_uses_brand"] = moment.feedback_harm_uses_brand if moment.feedback_harm else None
+            row["probe_harm"] = None if moment.probe_harm is None else round(moment.probe_harm.value, SHARE_DIGITS)
+            row |= _measures(moment.feedback, moment.readings, moment.probes)
             row |= {"open_follow_ups": moment.health.open_follow_ups,
                     "overdue_follow_ups": moment.health.overdue_follow_ups,
                     "contact_missing": moment.health.contact_missing,

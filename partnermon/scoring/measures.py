@@ -6,16 +6,20 @@ serves the dashboard's one period and the partner page's twelve months alike. Pe
 by a CASE over their bounds, computed here in the practice's time zone, so SQLite and PostgreSQL group the
 same rows the same way without either's date functions.
 
-Counts only: what they mean (rates, intervals, p95) is in the dataclasses' properties.
+Counts only: what they mean (rates, intervals, p95) is in the dataclasses' properties. Each feedback
+measure has its own n — the clients who answered that question — and its own ``Reading``, which knows
+whether that n reached the practice's minimum. Probe shares carry, beside their counts, the sums over each
+touchpoint's days that their design effect needs (``stats.Clustered``), added up in SQL like the counts.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
+from functools import cached_property, lru_cache
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -23,7 +27,7 @@ from partnermon.models import DailyRollup, FeedbackResponse, FollowUp, Incident,
 from partnermon.models.monitoring import HISTOGRAM_SIZE, LATENCY_COLUMNS, LATENCY_EDGES_MS
 from partnermon.monitoring.rollups import percentile
 from partnermon.scoring.periods import Period
-from partnermon.scoring.stats import Estimate, nps, wilson
+from partnermon.scoring.stats import Clustered, Estimate, clustered_wilson, nps, wilson
 
 # (partner id, moment id or None, period index)
 Key = tuple[int, int | None, int]
@@ -50,11 +54,49 @@ def _in_any(column: Any, bounds: Sequence[tuple[Any, Any]]) -> ColumnElement[boo
 
 # --- feedback -------------------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Reading:
+    """One feedback measure of one partner × moment (or partner): its estimate and whether its own n — the
+    clients who answered its question — reached the minimum. Below it the measure is not shown as a number,
+    not ranked and not used (DESIGN.md §5): ``value`` is then None, and pages say "not enough answers yet"."""
+
+    key: str
+    estimate: Estimate
+    minimum: int
+
+    @property
+    def n(self) -> int:
+        return self.estimate.n
+
+    @property
+    def shown(self) -> bool:
+        return self.estimate.n >= max(1, self.minimum) and self.estimate.value is not None
+
+    @property
+    def value(self) -> float | None:
+        return self.estimate.value if self.shown else None
+
+    def not_enough(self) -> str:
+        return f"not enough answers yet ({self.n} of {self.minimum})"
+
+
+@dataclass(frozen=True)
+class Readings:
+    csat: Reading
+    dissatisfaction: Reading
+    brand_harm: Reading
+    nps: Reading
+    ces: Reading
+
+
 @dataclass
 class FeedbackCounts:
+    # Every response answers the satisfaction question (the form requires it), so CSAT and dissatisfaction
+    # rest on all responses, n; the other questions may be skipped and have their own n.
     n: int = 0
     satisfied: int = 0          # satisfaction 4–5 (CSAT's top two boxes)
     dissatisfied: int = 0       # DESIGN.md §4
+    brand_n: int = 0            # answered the brand question
     brand_harm: int = 0         # brand effect "worse"
     harmful: int = 0            # dissatisfied or brand harm: one bad moment per response, counted once
     recommend_n: int = 0
@@ -78,11 +120,8 @@ class FeedbackCounts:
 
     @property
     def brand_harm_rate(self) -> Estimate:
-        return wilson(self.brand_harm, self.n)
-
-    @property
-    def harm_rate(self) -> Estimate:
-        return wilson(self.harmful, self.n)
+        """"Worse" among the clients who answered the brand question (not among all responses)."""
+        return wilson(self.brand_harm, self.brand_n)
 
     @property
     def nps(self) -> Estimate:
@@ -91,6 +130,11 @@ class FeedbackCounts:
     @property
     def ces(self) -> Estimate:
         return wilson(self.easy, self.effort_n)
+
+    def readings(self, minimum: int) -> Readings:
+        return Readings(Reading("csat", self.csat, minimum), Reading("dissatisfaction", self.dissatisfaction, minimum),
+                        Reading("brand_harm", self.brand_harm_rate, minimum), Reading("nps", self.nps, minimum),
+                        Reading("ces", self.ces, minimum))
 
 
 def feedback_counts(session: Session, practice_id: int, periods: Sequence[Period], *, partner_id: int | None = None,
@@ -104,7 +148,7 @@ def feedback_counts(session: Session, practice_id: int, periods: Sequence[Period
     harm = r.brand_effect == "worse"
     bucket = _bucket(r.created_at, bounds).label("bucket")
     query = (select(r.partner_id, r.moment_id, bucket, func.count(), _count(r.satisfaction >= 4), _count(dissatisfied),
-                    _count(harm), _count(or_(dissatisfied, harm)), func.count(r.recommend), _count(r.recommend >= 9),
+                    func.count(r.brand_effect), _count(harm), _count(or_(dissatisfied, harm)), func.count(r.recommend), _count(r.recommend >= 9),
                     _count(r.recommend <= 6), func.count(r.effort), _count(r.effort >= 5), _count(r.wants_contact))
              .where(r.practice_id == practice_id, r.verified.is_(verified), _in_any(r.created_at, bounds))
              .group_by(r.partner_id, r.moment_id, bucket))
@@ -119,6 +163,10 @@ def feedback_counts(session: Session, practice_id: int, periods: Sequence[Period
 
 # --- probes ---------------------------------------------------------------------------------------------
 
+# The three probe shares whose intervals respect runs of failures: (name, failed part, checks) per daily row.
+CLUSTERED_SHARES = ("bh_down", "down", "slow")
+
+
 @dataclass
 class ProbeCounts:
     up: int = 0
@@ -132,11 +180,21 @@ class ProbeCounts:
     incidents: int = 0                 # down incidents that began in the period, outside maintenance
     incident_seconds: int = 0
     bh_incident_seconds: int = 0       # of those, in business hours
+    # Per share of CLUSTERED_SHARES, over the touchpoint-days (clusters) of the period: Σy², Σy·m, Σm² and the
+    # number of days with checks, where y is a day's failed checks (down, or slow) and m its checks.
+    spread: dict[str, tuple[float, float, float, int]] = field(
+        default_factory=lambda: {name: (0.0, 0.0, 0.0, 0) for name in CLUSTERED_SHARES})
 
     def add(self, other: "ProbeCounts") -> None:
+        for name in ("bh_down_share", "down_share", "slow_share"):
+            self.__dict__.pop(name, None)   # the cached shares no longer hold
         for f in fields(self):
             if f.name == "histogram":
                 self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
+            elif f.name == "spread":
+                # Touchpoint-days of different moments are different clusters: their sums simply add.
+                self.spread = {k: tuple(a + b for a, b in zip(self.spread[k], other.spread[k]))  # type: ignore[misc]
+                               for k in CLUSTERED_SHARES}
             else:
                 setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
@@ -149,12 +207,36 @@ class ProbeCounts:
         return self.bh_up + self.bh_degraded + self.bh_down
 
     @property
+    def answered(self) -> int:
+        return self.up + self.degraded
+
+    def _clustered(self, name: str, failed: int, checks: int) -> Estimate:
+        y2, ym, m2, clusters = self.spread[name]
+        return clustered_wilson(Clustered(failed, checks, y2, ym, m2, clusters))
+
+    @cached_property
+    def bh_down_share(self) -> Estimate:
+        """Business-hours checks that found the page down, with an interval that respects runs of failures."""
+        return self._clustered("bh_down", self.bh_down, self.bh_checks)
+
+    @cached_property
+    def down_share(self) -> Estimate:
+        return self._clustered("down", self.down, self.checks)
+
+    @cached_property
+    def slow_share(self) -> Estimate:
+        """Answered checks slower than SLOW_MS, among answered checks."""
+        return self._clustered("slow", min(self.slow, self.answered), self.answered)
+
+    @property
     def availability(self) -> Estimate:
-        return wilson(self.up + self.degraded, self.checks)
+        return _complement(self.down_share)
 
     @property
     def bh_availability(self) -> Estimate:
-        return wilson(self.bh_up + self.bh_degraded, self.bh_checks)
+        """Business-hours checks that found the page working: 1 − the down share, interval alike. Its
+        ``low``/``high`` are what a chart's error bar should draw."""
+        return _complement(self.bh_down_share)
 
     @property
     def degraded_share(self) -> Estimate:
@@ -170,28 +252,57 @@ class ProbeCounts:
         return percentile(self.histogram, 0.95)
 
 
+def _complement(estimate: Estimate) -> Estimate:
+    if estimate.value is None:
+        return estimate
+    return Estimate(1 - estimate.value, 1 - estimate.high, 1 - estimate.low, estimate.n, estimate.design_effect)
+
+
+def _spread(failed: Any, checks: Any) -> list[ColumnElement[Any]]:
+    """Σy², Σy·m, Σm² and the count of rows with checks, over the daily rows of a group (in 64 bits: a
+    busy touchpoint's m² overflows a 32-bit integer)."""
+    y, m = cast(failed, BigInteger), cast(checks, BigInteger)
+    return [func.coalesce(func.sum(y * y), 0), func.coalesce(func.sum(y * m), 0),
+            func.coalesce(func.sum(m * m), 0), _count(checks > 0)]
+
+
+@lru_cache(maxsize=1)
+def _rollup_columns() -> tuple[ColumnElement[Any], ...]:
+    """The aggregates probe_counts selects, built once: they do not depend on the periods asked for, and
+    building some forty expressions anew costs more than running the cached statement."""
+    d = DailyRollup
+    sums = [func.coalesce(func.sum(getattr(d, name)), 0)
+            for name in ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")]
+    # The fixed-bucket histograms add up bucket by bucket, in SQL, from the rollups' bucket columns.
+    buckets = [func.coalesce(func.sum(getattr(d, name)), 0) for name in LATENCY_COLUMNS]
+    slow_day = sum((getattr(d, name) for name in LATENCY_COLUMNS[_SLOW_FROM_BUCKET:]), start=0)
+    spreads = [*_spread(d.bh_down, d.bh_up + d.bh_degraded + d.bh_down), *_spread(d.down, d.up + d.degraded + d.down),
+               *_spread(slow_day, d.up + d.degraded)]
+    return (*sums, *buckets, *spreads)
+
+
 def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], *,
                  partner_id: int | None = None) -> dict[Key, ProbeCounts]:
     """Daily rollups and incidents per partner × moment (the touchpoint's) × period."""
     d, t = DailyRollup, Touchpoint
     day_bounds = [(p.first_day, p.end_day) for p in periods]
     bucket = _bucket(d.day, day_bounds).label("bucket")
-    sums = [func.coalesce(func.sum(getattr(d, name)), 0)
-            for name in ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")]
-    # The fixed-bucket histograms add up bucket by bucket, in SQL, from the rollups' bucket columns.
-    buckets = [func.coalesce(func.sum(getattr(d, name)), 0) for name in LATENCY_COLUMNS]
-    query = (select(t.partner_id, t.moment_id, bucket, *sums, *buckets)
+    query = (select(t.partner_id, t.moment_id, bucket, *_rollup_columns())
              .join(t, t.id == d.touchpoint_id)
              .where(d.practice_id == practice_id, _in_any(d.day, day_bounds))
              .group_by(t.partner_id, t.moment_id, bucket))
     if partner_id is not None:
         query = query.where(t.partner_id == partner_id)
     found: dict[Key, ProbeCounts] = {}
+    size = len(LATENCY_COLUMNS)
     for partner, moment, index, *numbers in session.execute(query):
         if index < 0:
             continue
         counts = ProbeCounts(*(int(x) for x in numbers[:7]))
-        counts.histogram = [int(x) for x in numbers[7:]]
+        counts.histogram = [int(x) for x in numbers[7:7 + size]]
+        rest = numbers[7 + size:]
+        counts.spread = {name: (float(rest[4 * i]), float(rest[4 * i + 1]), float(rest[4 * i + 2]), int(rest[4 * i + 3]))
+                         for i, name in enumerate(CLUSTERED_SHARES)}
         found[(partner, moment, index)] = counts
     i = Incident
     bounds = [(p.start, p.end) for p in periods]

@@ -20,6 +20,7 @@ from partnermon.scoring import periods as periods_
 from partnermon.scoring.attribution import PartnerScore
 from partnermon.scoring.board import Board, score_periods
 from partnermon.scoring.periods import Period
+from partnermon.scoring.stats import Estimate
 
 RECENT_COMMENTS = 8
 RECENT_INCIDENTS = 20
@@ -38,21 +39,37 @@ class Trends:
     def series(self, what: str) -> list[float | None]:
         values: list[float | None] = []
         for score in self.scores:
-            if what == "index":
-                values.append(score.index.value if score.index else None)
-            elif what == "dissatisfaction":
-                rate = score.feedback.dissatisfaction.value
-                enough = score.feedback.n >= max(1, self.min_responses)
-                values.append(100 * rate if enough and rate is not None else None)
-            elif what == "bh_availability":
-                value = score.probes.bh_availability.value
-                values.append(100 * value if value is not None else None)
-            elif what == "p95_s":
+            if what == "p95_s":
                 p95 = score.probes.p95_ms
                 values.append(p95 / 1000 if p95 is not None else None)
-            else:
-                raise KeyError(what)
+                continue
+            estimate = self._estimate(score, what)
+            values.append(None if estimate is None or estimate.value is None
+                          else estimate.value * (1 if what == "index" else 100))
         return values
+
+    def intervals(self, what: str) -> list[tuple[float, float] | None]:
+        """Each month's 95 % interval of a series, on the series' own scale (None where it has no value):
+        what a chart's error bars draw. Not for "p95_s", which has none."""
+        found: list[tuple[float, float] | None] = []
+        scale = 1 if what == "index" else 100
+        for score in self.scores:
+            estimate = self._estimate(score, what)
+            found.append(None if estimate is None or estimate.value is None
+                         else (estimate.low * scale, estimate.high * scale))
+        return found
+
+    @staticmethod
+    def _estimate(score: PartnerScore, what: str) -> Estimate | None:
+        if what == "index":
+            return score.index
+        if what == "dissatisfaction":
+            # Months under the minimum of answers have no value (DESIGN.md §5): the chart leaves them out.
+            reading = score.readings.dissatisfaction
+            return reading.estimate if reading.shown else None
+        if what == "bh_availability":
+            return score.probes.bh_availability
+        raise KeyError(what)
 
 
 # The four trend charts, the measure each draws (Trends.series) and what it says: the partner page and the
@@ -137,22 +154,22 @@ def account_manager_summary(board: Board, score: PartnerScore, actions: list[str
     """Plain text a practice could paste into an email to the partner's account manager. Names no client."""
     practice, partner, period = board.practice, score.partner, board.period
     lines = [f"{partner.name}: how our clients experienced you in {period.label}", ""]
-    fb = score.feedback
-    if fb.n >= board.min_responses:
-        line = (f"{fb.n} of our clients answered our feedback request: {_pct(fb.csat.value)} satisfied, "
-                f"{_pct(fb.dissatisfaction.value)} dissatisfied")
-        if fb.recommend_n:
-            line += f", NPS {fb.nps.value:+.0f}"
+    fb, readings = score.feedback, score.readings
+    if readings.dissatisfaction.shown:
+        line = (f"{fb.n} of our clients answered our feedback request: {_pct(readings.csat.value)} satisfied, "
+                f"{_pct(readings.dissatisfaction.value)} dissatisfied")
+        if readings.nps.shown:
+            line += f", NPS {readings.nps.estimate.shown(0, 1, signed=True)} (of {readings.nps.n} who answered)"
         lines.append(line + ".")
     elif fb.n:
         lines.append(f"{fb.n} of our clients answered our feedback request (too few to draw conclusions yet).")
     for moment in score.moments:
         parts = []
-        if moment.enough_feedback:
+        if moment.readings.dissatisfaction.shown:
             parts.append(f"{_pct(moment.feedback.dissatisfaction.value)} dissatisfied of {moment.feedback.n}")
-        availability = moment.probes.bh_availability.value
-        if availability is not None:
-            parts.append(f"available {availability * 100:.2f} % of business hours")
+        availability = moment.probes.bh_availability
+        if availability.value is not None:
+            parts.append(f"available {availability.shown(2)} % of business hours")
         if moment.probes.incidents:
             parts.append(f"{moment.probes.incidents} outage{'s' if moment.probes.incidents != 1 else ''}, "
                          f"{describe_duration(moment.probes.bh_incident_seconds)} in business hours")

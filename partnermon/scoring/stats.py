@@ -1,14 +1,23 @@
-"""The statistics behind every score (DESIGN.md §5): intervals for rates and NPS, and the test that early
-warnings use. Pure arithmetic on counts, no database and no third-party maths library, so the numbers can
-be checked by hand (tests/test_scoring_stats.py does, at n = 0, 1, 5 and 1,000).
+"""The statistics behind every score (DESIGN.md §5): intervals for rates and NPS, intervals for probe shares
+whose checks are not independent, and the tests that early warnings use. Pure arithmetic on counts, no
+database, so the numbers can be checked by hand (tests/test_scoring_stats.py does, at n = 0, 1, 4, 5 and
+1,000). Fisher's exact test comes from scipy.stats; the rest is a few lines of arithmetic.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
+
+from scipy.stats import fisher_exact
+
+from partnermon.scoring import formatting
 
 Z95 = 1.959963984540054  # the two-sided 95 % point of the standard normal
+# The normal approximation of the two-proportion test is trusted only when every expected count of the 2 × 2
+# table (under "nothing changed") is at least this; otherwise Fisher's exact test is used.
+MIN_EXPECTED = 5.0
 
 
 @dataclass(frozen=True)
@@ -16,16 +25,38 @@ class Estimate:
     """A rate (0–1) or an NPS (−100 to 100) with its 95 % interval and the n behind it.
 
     ``value`` is None when there is nothing to estimate from (n = 0); the interval is then the whole range,
-    which is the honest statement of what is known."""
+    which is the honest statement of what is known. ``design_effect`` (probe shares only) is how much wider
+    than for independent checks the interval was made, because checks in a row are not independent."""
 
     value: float | None
     low: float
     high: float
     n: int
+    design_effect: float = 1.0
 
     @property
     def known(self) -> bool:
         return self.value is not None
+
+    def shown(self, digits: int = 0, scale: float = 100.0, signed: bool = False) -> str:
+        """The value as written: a share in percent by default (``scale=1`` for an NPS or an index)."""
+        assert self.value is not None
+        text = formatting.fixed(self.value * scale, digits)
+        return f"+{text}" if signed and not text.startswith("-") else text
+
+    def bounds(self, digits: int = 0, scale: float = 100.0, sep: str = "–", signed: bool = False) -> str:
+        """The interval as written, never collapsed to one point (``formatting.interval``)."""
+        text = formatting.interval(self.low * scale, self.high * scale, digits, sep)
+        if not signed:
+            return text
+        return sep.join(part if part.startswith("-") else f"+{part}" for part in text.split(sep))
+
+
+def _wilson_bounds(p: float, n: float, z: float) -> tuple[float, float]:
+    z2 = z * z
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def wilson(successes: int, n: int, z: float = Z95) -> Estimate:
@@ -38,10 +69,53 @@ def wilson(successes: int, n: int, z: float = Z95) -> Estimate:
     if not 0 <= successes <= n:
         raise ValueError(f"{successes} successes out of {n} is not a share")
     p = successes / n
-    z2 = z * z
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = z / (1 + z2 / n) * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
-    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n)
+    low, high = _wilson_bounds(p, n, z)
+    return Estimate(p, low, high, n)
+
+
+@dataclass(frozen=True)
+class Clustered:
+    """A share counted over clusters (one touchpoint's checks of one day), as sums the database adds up:
+    successes Σy and checks Σm over the clusters, and Σy², Σy·m, Σm² for the spread between clusters."""
+
+    successes: int = 0
+    n: int = 0
+    sum_y2: float = 0.0
+    sum_ym: float = 0.0
+    sum_m2: float = 0.0
+    clusters: int = 0
+
+
+def design_effect(c: Clustered) -> float:
+    """How much larger the variance of the share is than if every check were independent (at least 1).
+
+    The ratio estimator's variance over clusters (a textbook cluster-sample formula): with p = Σy / Σm,
+    v = k / (k − 1) · Σ (y − p·m)² / (Σm)², where Σ (y − p·m)² = Σy² − 2p·Σym + p²·Σm² and k is the number of
+    clusters. Divided by the variance of independent checks, p(1 − p) / Σm. With fewer than two clusters,
+    or with no failure at all (p = 0 or 1: nothing bunches), there is nothing to measure and it is 1."""
+    if c.n <= 0 or c.clusters < 2 or c.successes <= 0 or c.successes >= c.n:
+        return 1.0
+    p = c.successes / c.n
+    spread = max(c.sum_y2 - 2 * p * c.sum_ym + p * p * c.sum_m2, 0.0)
+    clustered = c.clusters / (c.clusters - 1) * spread / (c.n * c.n)
+    independent = p * (1 - p) / c.n
+    return max(1.0, clustered / independent)
+
+
+def clustered_wilson(c: Clustered, z: float = Z95) -> Estimate:
+    """A probe share with a Wilson interval on its *effective* number of checks, n ÷ design effect.
+
+    One outage fails many checks in a row: counting each as an independent trial makes the interval far too
+    narrow. Shrinking n by the observed design effect (Kish) keeps the share and widens the interval by as
+    much as the failures bunched together in the data."""
+    if c.n <= 0:
+        return Estimate(None, 0.0, 1.0, 0)
+    if not 0 <= c.successes <= c.n:
+        raise ValueError(f"{c.successes} successes out of {c.n} is not a share")
+    deff = design_effect(c)
+    p = c.successes / c.n
+    low, high = _wilson_bounds(p, c.n / deff, z)
+    return Estimate(p, low, high, c.n, deff)
 
 
 def nps(promoters: int, detractors: int, n: int, z: float = Z95) -> Estimate:
@@ -64,9 +138,16 @@ def nps(promoters: int, detractors: int, n: int, z: float = Z95) -> Estimate:
     return Estimate(value, max(-100.0, 100.0 * (centre - half)), min(100.0, 100.0 * (centre + half)), n)
 
 
+Z_TEST = "two-proportion z-test"
+FISHER = "Fisher's exact test"
+
+
 @dataclass(frozen=True)
 class TestResult:
-    """The outcome of a two-proportion test: the statistic, its two-sided p-value and the two shares."""
+    """The outcome of a test of two shares: which test, its statistic, its two-sided p-value and the shares.
+
+    ``statistic`` is z for the z-test; for Fisher's exact test it is the odds ratio with ½ added to every
+    cell (finite even when a cell is 0), kept for the record — the p-value is Fisher's own."""
 
     name: str
     statistic: float
@@ -78,23 +159,46 @@ class TestResult:
         return self.p_value < alpha
 
     def describe(self) -> str:
-        return f"{self.name}: z = {self.statistic:.2f}, p {format_p(self.p_value)}"
+        if self.name == Z_TEST:
+            return f"{self.name}: z = {self.statistic:.2f}, p {format_p(self.p_value)}"
+        return f"{self.name} (two-sided): p {format_p(self.p_value)}"
+
+
+def normal_approximation_holds(before_k: int, before_n: int, after_k: int, after_n: int) -> bool:
+    """Every expected count of the 2 × 2 table under "nothing changed" (pooled share × n, and its
+    complement, for both periods) is at least MIN_EXPECTED: the usual rule for trusting the z-test."""
+    total = before_n + after_n
+    pooled = (before_k + after_k) / total
+    expected = [pooled * before_n, (1 - pooled) * before_n, pooled * after_n, (1 - pooled) * after_n]
+    return min(expected) >= MIN_EXPECTED
 
 
 def two_proportion_test(before_k: int, before_n: int, after_k: int, after_n: int) -> TestResult | None:
-    """The pooled two-proportion z-test of ``after_k/after_n`` against ``before_k/before_n`` (two-sided).
+    """``after_k/after_n`` against ``before_k/before_n``, two-sided: the pooled z-test where the normal
+    approximation holds (``normal_approximation_holds``), Fisher's exact test where it does not.
 
     None when either sample is empty or the pooled share is 0 or 1 (no variation: nothing to test). A
-    positive statistic means the share went up."""
+    positive z means the share went up."""
     if before_n <= 0 or after_n <= 0:
         return None
     p1, p2 = before_k / before_n, after_k / after_n
     pooled = (before_k + after_k) / (before_n + after_n)
     if pooled <= 0.0 or pooled >= 1.0:
         return None
+    if not normal_approximation_holds(before_k, before_n, after_k, after_n):
+        p_value = _fisher_p(after_k, after_n - after_k, before_k, before_n - before_k)
+        odds = ((after_k + 0.5) * (before_n - before_k + 0.5)) / ((after_n - after_k + 0.5) * (before_k + 0.5))
+        return TestResult(FISHER, odds, min(1.0, p_value), p1, p2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / before_n + 1 / after_n))
     z = (p2 - p1) / se
-    return TestResult("two-proportion z-test", z, math.erfc(abs(z) / math.sqrt(2)), p1, p2)
+    return TestResult(Z_TEST, z, math.erfc(abs(z) / math.sqrt(2)), p1, p2)
+
+
+@lru_cache(maxsize=8192)
+def _fisher_p(a: int, b: int, c: int, d: int) -> float:
+    # scipy's test costs about a millisecond, and a board makes dozens of them on every page view of data that
+    # has not changed: the same table always has the same p-value.
+    return float(fisher_exact([[a, b], [c, d]], alternative="two-sided").pvalue)
 
 
 def format_p(p: float) -> str:

@@ -1,7 +1,12 @@
 """Thresholds per moment of truth (DESIGN.md §5): owner-set limits for a measure, and the breaches they find.
 
 Defaults apply until an owner changes them; an owner may set a limit for every moment or for one, and may
-turn a measure off for a moment. A feedback measure is judged only with enough responses to mean anything.
+turn a measure off for a moment. A feedback measure is judged only when its own answers reach the minimum.
+A value compared with a limit is written with as many digits as the comparison needs to read true.
+
+The default for dissatisfaction is 10 % (issue 14: one client in ten fundamentally dissatisfied is already a
+big problem for a practice). Practices that existed under the old default of 20 % have it stored as their
+own limit (migration 0011), so their choice does not change under them.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.errors import ValidationError
 from partnermon.models import MomentOfTruth, ScoreThreshold
+from partnermon.scoring import formatting
 from partnermon.scoring.attribution import MomentScore, PartnerScore
 
 
@@ -27,28 +33,45 @@ class Measure:
     unit: str           # "%" (stored as a share 0–1) or "ms"
     minimum: float
     maximum: float
+    digits: int         # as pages show it: a share in percent, a time in seconds
 
-    def describe(self, value: float) -> str:
-        return f"{value * 100:.1f} %" if self.unit == "%" else f"{value / 1000:.1f} s"
+    def scaled(self, value: float) -> float:
+        return value * 100 if self.unit == "%" else value / 1000
+
+    def describe(self, value: float, digits: int | None = None) -> str:
+        d = self.digits if digits is None else digits
+        return f"{formatting.fixed(self.scaled(value), d)} {'%' if self.unit == '%' else 's'}"
+
+    def describe_limit(self, limit: float) -> str:
+        """A limit as the owner set it, without padding: "99.5 %", "10 %", "3 s"."""
+        return f"{formatting.trimmed(self.scaled(limit), 4)} {'%' if self.unit == '%' else 's'}"
 
     def breached(self, value: float, limit: float) -> bool:
         return value > limit if self.direction == ">" else value < limit
 
+    def digits_against(self, value: float, limit: float) -> int:
+        """Digits that make ``value`` read true against ``limit`` (99.46 % below 99.5 %, not 99.5 %)."""
+        return formatting.compare_digits(self.scaled(value), self.scaled(limit), self.breached(value, limit),
+                                         self.digits)
+
 
 MEASURES: dict[str, Measure] = {m.key: m for m in (
-    Measure("dissatisfaction", "Dissatisfied clients", ">", 0.20, "%", 0.0, 1.0),
-    Measure("brand_harm", "Clients who think less of the practice", ">", 0.10, "%", 0.0, 1.0),
-    Measure("bh_availability", "Availability in business hours", "<", 0.995, "%", 0.0, 1.0),
-    Measure("p95_ms", "p95 response time", ">", 3000.0, "ms", 100.0, 60000.0),
+    Measure("dissatisfaction", "Dissatisfied clients", ">", 0.10, "%", 0.0, 1.0, 0),
+    Measure("brand_harm", "Clients who think less of the practice", ">", 0.10, "%", 0.0, 1.0, 0),
+    Measure("bh_availability", "Availability in business hours", "<", 0.995, "%", 0.0, 1.0, 2),
+    Measure("p95_ms", "p95 response time", ">", 3000.0, "ms", 100.0, 60000.0, 1),
 )}
+# What a practice made before migration 0011 had as its dissatisfaction limit, and keeps.
+OLD_DISSATISFACTION_DEFAULT = 0.20
 
 
 def value_of(measure: str, moment: MomentScore) -> float | None:
-    """The moment's value of a measure, or None when it is not known well enough to judge."""
+    """The moment's value of a measure, or None when it is not known well enough to judge (a feedback
+    measure below the minimum of its own answers)."""
     if measure == "dissatisfaction":
-        return moment.feedback.dissatisfaction.value if moment.enough_feedback else None
+        return moment.readings.dissatisfaction.value
     if measure == "brand_harm":
-        return moment.feedback.brand_harm_rate.value if moment.enough_feedback else None
+        return moment.readings.brand_harm.value
     if measure == "bh_availability":
         return moment.probes.bh_availability.value
     if measure == "p95_ms":
@@ -97,8 +120,9 @@ class Breach:
 
     def describe(self) -> str:
         side = "above" if self.measure.direction == ">" else "below"
-        return (f"{self.measure.label} {self.measure.describe(self.value)}, {side} the limit of "
-                f"{self.measure.describe(self.limit)}")
+        digits = self.measure.digits_against(self.value, self.limit)
+        return (f"{self.measure.label} {self.measure.describe(self.value, digits)}, {side} the limit of "
+                f"{self.measure.describe_limit(self.limit)}")
 
 
 def breaches(scores: Iterable[PartnerScore], limits: Limits) -> list[Breach]:
@@ -129,6 +153,17 @@ def cell_status(limits: Limits, moment: MomentScore, key: str) -> str:
     if not limit.enabled:
         return "ok"
     return "bad" if limit.measure.breached(value, limit.limit) else "good"
+
+
+def cell_digits(limits: Limits, moment: MomentScore, key: str) -> int:
+    """How many digits a heat-map cell needs so that its colour and its number agree (a cell shown "10 %"
+    is not red against a limit of 10 %: it shows "10.4 %")."""
+    spec = MEASURES[key]
+    value = value_of(key, moment)
+    limit = limits.for_moment(moment.moment.id if moment.moment is not None else None, key)
+    if value is None or not limit.enabled:
+        return spec.digits
+    return spec.digits_against(value, limit.limit)
 
 
 def save_limits(session: Session, now: datetime, practice_id: int, moments: list[MomentOfTruth],

@@ -1,12 +1,18 @@
 """Early warning (DESIGN.md §5): a partner × moment whose measures changed significantly since the period
 before, flagged even while still inside its thresholds.
 
-The test: for each rate (dissatisfaction, brand harm, business-hours downtime, share of slow checks), a
-pooled two-proportion z-test of this period against the one before. A practice makes hundreds of these
+The test: for each rate (dissatisfaction, brand harm, business-hours downtime, share of slow checks), this
+period against the one before: the pooled two-proportion z-test where its normal approximation holds (every
+expected count of the 2 × 2 table at least 5), Fisher's exact test where it does not — at n = 4 the z-test
+calls 0/4 → 4/4 p = 0.005, where the exact answer is p = 0.029. A practice makes hundreds of these
 comparisons at once, and at p < 0.05 one in twenty would fire on noise alone, so the p-values are
 corrected together with Benjamini–Hochberg (a false discovery rate of 5 %). A change must also be big
 enough to matter — probe counts run to thousands, where a tiny change is "significant" — and each sample
-large enough: the minimum number of responses for feedback, 100 checks for probes.
+large enough: the minimum number of the measure's own answers for feedback, 100 checks for probes.
+
+Each change is said in plain words first ("Dissatisfied clients rose from 15 % to 39 % — unlikely to be
+chance"); the test, its p-value and the correction are ``how_we_know``, behind a disclosure on pages and in
+the report's appendix.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from partnermon.scoring import formatting
 from partnermon.scoring.attribution import MomentScore, PartnerScore
 from partnermon.scoring.stats import TestResult, format_p, two_proportion_test
 
@@ -37,15 +44,17 @@ def _answered(m: MomentScore) -> int:
 
 RATES: tuple[Rate, ...] = (
     Rate("dissatisfaction", "Dissatisfied clients", 0.05, lambda m: (m.feedback.dissatisfied, m.feedback.n),
-         lambda m, n: m.enough_feedback),
-    Rate("brand_harm", "Clients who think less of the practice", 0.05, lambda m: (m.feedback.brand_harm, m.feedback.n),
-         lambda m, n: m.enough_feedback),
+         lambda m, n: m.readings.dissatisfaction.shown),
+    # Brand harm among those who answered the brand question, with that question's own minimum.
+    Rate("brand_harm", "Clients who think less of the practice", 0.05,
+         lambda m: (m.feedback.brand_harm, m.feedback.brand_n), lambda m, n: m.readings.brand_harm.shown),
     Rate("bh_downtime", "Downtime in business hours", 0.005, lambda m: (m.probes.bh_down, m.probes.bh_checks),
          lambda m, n: n >= MIN_CHECKS),
     Rate("slow_checks", "Checks slower than 3 s", 0.05, lambda m: (min(m.probes.slow, _answered(m)), _answered(m)),
          lambda m, n: n >= MIN_CHECKS),
 )
 RATE_LABELS = {rate.key: rate.label for rate in RATES}
+PROBE_RATES = ("bh_downtime", "slow_checks")
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class Change:
     rate: Rate
     result: TestResult
     adjusted_p: float
+    comparisons: int = 1       # how many tests the correction was made over
+    before_n: int = 0
+    after_n: int = 0
 
     @property
     def direction(self) -> str:
@@ -64,9 +76,22 @@ class Change:
     def moment_id(self) -> int | None:
         return self.moment.moment.id if self.moment.moment is not None else None
 
+    @property
+    def shares(self) -> tuple[str, str]:
+        """Before and after, written so that two different shares never read the same."""
+        return formatting.percent_pair(self.result.before, self.result.after)
+
     def describe(self) -> str:
-        return (f"{self.rate.label} went from {self.result.before * 100:.1f} % to {self.result.after * 100:.1f} % "
-                f"({self.result.describe()}; {benjamini_label(self.adjusted_p)})")
+        """The change in plain words: "Dissatisfied clients rose from 15 % to 39 % — unlikely to be chance"."""
+        before, after = self.shares
+        verb = "rose" if self.result.after > self.result.before else "fell"
+        return f"{self.rate.label} {verb} from {before} to {after} — unlikely to be chance"
+
+    def how_we_know(self) -> str:
+        """The statistics behind ``describe``: the counts, the test and its result, and the correction."""
+        return (f"{self.before_n:,} then {self.after_n:,} {'checks' if self.rate.key in PROBE_RATES else 'answers'}; "
+                f"{self.result.describe()}; {benjamini_label(self.adjusted_p)} after Benjamini–Hochberg over "
+                f"{self.comparisons:,} comparison{'s' if self.comparisons != 1 else ''} (5 % false discovery rate)")
 
 
 def benjamini_label(adjusted: float) -> str:
@@ -88,7 +113,7 @@ def benjamini_hochberg(p_values: list[float]) -> list[float]:
 
 def early_warnings(current: Iterable[PartnerScore], previous: dict[int, PartnerScore]) -> list[Change]:
     """Every significant change between each partner × moment now and in the period before, worst first."""
-    candidates: list[tuple[PartnerScore, MomentScore, Rate, TestResult]] = []
+    candidates: list[tuple[PartnerScore, MomentScore, Rate, TestResult, int, int]] = []
     for partner in current:
         before_partner = previous.get(partner.partner.id)
         if before_partner is None:
@@ -105,9 +130,10 @@ def early_warnings(current: Iterable[PartnerScore], previous: dict[int, PartnerS
                     continue
                 result = two_proportion_test(k1, n1, k2, n2)
                 if result is not None:
-                    candidates.append((partner, moment, rate, result))
+                    candidates.append((partner, moment, rate, result, n1, n2))
     adjusted = benjamini_hochberg([c[3].p_value for c in candidates])
-    found = [Change(p, m, rate, result, q) for (p, m, rate, result), q in zip(candidates, adjusted)
+    found = [Change(p, m, rate, result, q, len(candidates), n1, n2)
+             for (p, m, rate, result, n1, n2), q in zip(candidates, adjusted)
              if q < FALSE_DISCOVERY_RATE and abs(result.after - result.before) >= rate.min_change]
     return sorted(found, key=lambda w: (w.direction != "worse", w.adjusted_p))
 

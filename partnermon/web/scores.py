@@ -70,7 +70,8 @@ def partner(partner_id: int) -> tuple[str, int]:
         follow_ups=partner_page.open_follow_ups(session, found),
         summary=partner_page.account_manager_summary(board, score, actions),
         period=period, period_options=period_options(practice), errors=errors, measures=thresholds.MEASURES,
-        status=lambda moment, key: thresholds.cell_status(limits, moment, key), describe_duration=describe_duration,
+        status=lambda moment, key: thresholds.cell_status(limits, moment, key),
+        digits=lambda moment, key: thresholds.cell_digits(limits, moment, key), describe_duration=describe_duration,
         board_now=clock,
     ), 200
 

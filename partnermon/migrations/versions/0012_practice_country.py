@@ -3,7 +3,7 @@
 Existing practices get the country of their time zone (Pacific/Auckland: NZ), as new ones do.
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-06 10:10:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
