@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, false, func, select, update
 from sqlalchemy.orm import Session
 
 from partnermon import audit
@@ -41,10 +41,12 @@ class Throttled(ValidationError):
     """The client was asked recently (the practice's throttle period); an adviser or the API may insist."""
 
 
-def _is_id(ref: str) -> bool:
-    # str.isdigit() is also true for "²" (int() refuses it), and a 20-digit id overflows SQLite's INTEGER:
-    # such refs are treated as names, which simply match nothing.
-    return ref.isascii() and ref.isdigit() and len(ref) <= 18
+def _by_id_or_name(query: Select[Any], id_column: Any, name_column: Any, ref: str) -> Select[Any]:
+    """``ref`` written in digits is an id (one out of range, such as 2147483648, finds nothing); else a name."""
+    if v.looks_like_id(ref):
+        found = v.as_row_id(ref)
+        return query.where(id_column == found) if found is not None else query.where(false())
+    return query.where(func.lower(name_column) == ref.lower())
 
 
 def link_for(base_url: str, token: str) -> str:
@@ -72,16 +74,14 @@ def _resolve(session: Session, practice: Practice, data: Mapping[str, Any], form
         form.add("partner", "Choose the partner this feedback is about.")
     elif partner_ref is not None:
         query = select(Partner).where(Partner.practice_id == practice.id)
-        partner = session.scalar(query.where(Partner.id == int(partner_ref)) if _is_id(partner_ref)
-                                 else query.where(func.lower(Partner.name) == partner_ref.lower()))
+        partner = session.scalar(_by_id_or_name(query, Partner.id, Partner.name, partner_ref))
         if partner is None:
             form.add("partner", f"“{partner_ref[:60]}” {UNKNOWN_PARTNER}")
     about = form.check(v.text, "touchpoint", str(data.get("touchpoint") or ""), required=False,
                        max_length=REF_MAX_LENGTH)
     if about and partner is not None:
         query = select(Touchpoint).where(Touchpoint.partner_id == partner.id, Touchpoint.practice_id == practice.id)
-        touchpoint = session.scalar(query.where(Touchpoint.id == int(about)) if _is_id(about)
-                                    else query.where(func.lower(Touchpoint.name) == about.lower()))
+        touchpoint = session.scalar(_by_id_or_name(query, Touchpoint.id, Touchpoint.name, about))
         if touchpoint is None:
             # Not a touchpoint of this partner: perhaps a moment of truth (by key or name).
             moment = session.scalar(select(MomentOfTruth).where(
