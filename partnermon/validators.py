@@ -194,11 +194,10 @@ def month(field: str, value: str | None) -> date:
     match = _MONTH.fullmatch(raw)
     if not match or not 1 <= int(match[2]) <= 12:
         raise ValidationError({field: f"“{raw[:20]}” is not a month: write it as YYYY-MM, e.g. 2026-11."})
-    first = date(int(match[1]), int(match[2]), 1)
-    if not FIRST_MONTH <= first <= LAST_MONTH:
+    if not FIRST_MONTH.year <= int(match[1]) <= LAST_MONTH.year:   # before date(): it refuses year 0
         raise ValidationError({field: f"{raw} is out of range: choose a month from {FIRST_MONTH:%Y-%m} "
                                       f"to {LAST_MONTH:%Y-%m}."})
-    return first
+    return date(int(match[1]), int(match[2]), 1)
 
 
 def clock_time(field: str, value: str | None, label: str) -> int:
