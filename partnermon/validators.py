@@ -1,7 +1,7 @@
 """Checks for values people type. Each returns the clean value or raises ValidationError for one field.
 
 One check per kind of value, used by every form, API field, CSV cell and command-line option that takes it:
-ids (``row_id``), whole numbers (``whole_number``), months (``month``), web addresses (``web_url``) and text
+ids (``as_row_id``), whole numbers (``whole_number``), months (``month``), web addresses (``web_url``) and text
 (``text``, which also guards lookups by name or key: PostgreSQL refuses a NUL in any text it is sent).
 """
 
@@ -152,20 +152,6 @@ def looks_like_id(value: object) -> bool:
     if isinstance(value, int) and not isinstance(value, bool):
         return True
     return bool(re.fullmatch(r"[0-9]+", str(value or "").strip()))
-
-
-def row_id(field: str, value: object, *, label: str | None = None, required: bool = True) -> int | None:
-    """An id someone sent: ValidationError naming ``field`` when it cannot be one (an id out of range is as
-    unknown as any other id the practice does not have)."""
-    if value is None or str(value).strip() == "":
-        if required:
-            raise ValidationError({field: f"Choose {label or field.replace('_', ' ')}."})
-        return None
-    found = as_row_id(value)
-    if found is None:
-        raise ValidationError({field: f"“{str(value)[:20]}” is not one of the {label or field.replace('_', ' ')} "
-                                      "choices; choose one from the list."})
-    return found
 
 
 def whole_number(field: str, value: str | int | None, *, minimum: int = 0, maximum: int = 10_000_000,
