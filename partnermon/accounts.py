@@ -138,6 +138,9 @@ def _check_new_password(password: str, confirm: str) -> None:
 def authenticate(session: Session, now: datetime, email: str, password: str, ip: str) -> User:
     """Return the user, or raise SignInRefused (which commits the failure record first)."""
     email = (email or "").strip().lower()[:254]
+    if v.has_control_characters(email):
+        # No account has one, and PostgreSQL refuses a NUL in the lookups (and the failure record) below.
+        raise SignInRefused("That email and password do not match an active account.")
     since = now - SIGN_IN_WINDOW
     by_email_count = session.scalar(
         select(func.count()).select_from(SignInFailure).where(SignInFailure.email == email, SignInFailure.at > since)

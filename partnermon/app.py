@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.config.update(flask_config)
     app.extensions["partnermon"] = runtime
 
-    from partnermon.web import assets, context, errors, security
+    from partnermon.web import assets, context, converters, errors, security
     from partnermon.web import account, admin, auth, home, maintenance, moments, partners, practice_settings
     from partnermon.web import touchpoints, users
     from partnermon.web import feedback_form, health
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import scores
     from partnermon.web import reports
 
+    converters.init_app(app)   # before any blueprint: every rule is built with them
     context.init_app(app)
     security.init_app(app)
     assets.init_app(app)

@@ -6,7 +6,6 @@ in memory. CSV cells a person typed are neutralised against formula injection (`
 
 from __future__ import annotations
 
-import re
 import sys
 from datetime import datetime
 from typing import Any, Callable, Iterator, TextIO
@@ -15,9 +14,10 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.orm import Session
 
-from partnermon import practices
+from partnermon import practices, validators
 from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.db import utcnow
+from partnermon.errors import ValidationError
 from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
 from partnermon.feedback import exports as feedback_exports
 from partnermon.feedback import staff
@@ -86,8 +86,12 @@ EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
 @friendly_errors
 def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
     """Export one month of a practice's feedback requests or responses, follow-ups, probe results, incidents or scores."""
-    if month is not None and not re.match(r"^\d{4}-(0[1-9]|1[0-2])$", month):
-        fail(f"--month {month[:20]!r} is not a month like 2026-11.")
+    if month is not None:
+        try:
+            validators.month("--month", month)
+        except ValidationError as exc:
+            fail(exc.first_line())
+        month = month.strip()
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:

@@ -105,10 +105,11 @@ def _touchpoint_fields(session: Session, partner: Partner, touchpoint_id: int | 
     name = form.check(v.text, "name", data.get("name"), label="Name")
     url = form.check(v.web_url, "url", data.get("url"))
     moment = None
-    moment_ref = (data.get("moment") or "").strip()
-    if not moment_ref:
+    moment_ref = form.check(v.text, "moment", data.get("moment"), required=False, max_length=120,
+                            label="Moment of truth")
+    if moment_ref == "":
         form.add("moment", "Choose the moment of truth this touchpoint belongs to.")
-    else:
+    elif moment_ref is not None:
         moment = _moment_by_ref(session, partner.practice_id, moment_ref)
         if moment is None:
             form.add("moment", f"“{moment_ref[:40]}” is not one of this practice's moments of truth.")
@@ -128,8 +129,9 @@ def _touchpoint_fields(session: Session, partner: Partner, touchpoint_id: int | 
 def _moment_by_ref(session: Session, practice_id: int, ref: str) -> MomentOfTruth | None:
     """A moment by id (from forms) or key (from the CLI), within the practice."""
     query = select(MomentOfTruth).where(MomentOfTruth.practice_id == practice_id)
-    if ref.isdigit():
-        return session.scalar(query.where(MomentOfTruth.id == int(ref)))
+    if v.looks_like_id(ref):
+        moment_id = v.as_row_id(ref)
+        return session.scalar(query.where(MomentOfTruth.id == moment_id)) if moment_id is not None else None
     return session.scalar(query.where(MomentOfTruth.key == ref.lower()))
 
 

@@ -65,8 +65,8 @@ def update_settings(session: Session, now: datetime, practice: Practice, actor: 
         form.add("business_end", "Closing time must be after opening time.")
     mask = 0
     for day in business_days:
-        if day.isdigit() and 0 <= int(day) <= 6:
-            mask |= 1 << int(day)
+        if (number := v.ascii_number(day)) is not None and 0 <= number <= 6:
+            mask |= 1 << number
         else:
             form.add("business_days", "Choose weekdays from the list.")
     if not mask:

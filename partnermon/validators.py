@@ -1,9 +1,15 @@
-"""Checks for values people type. Each returns the clean value or raises ValidationError for one field."""
+"""Checks for values people type. Each returns the clean value or raises ValidationError for one field.
+
+One check per kind of value, used by every form, API field, CSV cell and command-line option that takes it:
+ids (``as_row_id``), whole numbers (``whole_number``), months (``month``), web addresses (``web_url``) and text
+(``text``, which also guards lookups by name or key: PostgreSQL refuses a NUL in any text it is sent).
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from datetime import date
+from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from partnermon.errors import ValidationError
@@ -13,6 +19,21 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Only ASCII digits: Python's int() and \d also take "٣" or "३" (and str.isdigit() "²", which int() refuses).
+# Bounded, because int() refuses more than 4,300 digits (ValueError) and no field needs 19.
+_ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9][0-9,]{0,24}")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+# Ids are PostgreSQL INTEGER columns (32-bit): a bigger number is no row, not an error from the database.
+MAX_ROW_ID = 2**31 - 1
+# The months a period may be: the year after the last has no following month to end it (date tops out at 9999).
+FIRST_MONTH, LAST_MONTH = date(2000, 1, 1), date(9998, 12, 1)
+
+
+def has_control_characters(value: str) -> bool:
+    """True when ``value`` holds a character no typed text has: NUL (which PostgreSQL refuses) and the other
+    C0 controls and DEL, except tab and line breaks."""
+    return bool(_CONTROL.search(value))
 
 
 def text(field: str, value: str | None, *, required: bool = True, max_length: int = 200,
@@ -77,6 +98,18 @@ def colour(field: str, value: str | None) -> str:
     return value.lower()
 
 
+def url_parts(value: str) -> SplitResult | None:
+    """``urlsplit`` of an address someone typed, or None when it cannot be read at all: an unclosed IPv6
+    bracket (``http://[::1``), a bad port (``:99999``, ``:abc``) or a malformed IPv6 address raise ValueError
+    from urlsplit or from reading ``.port``/``.hostname``."""
+    try:
+        parts = urlsplit(value)
+        parts.hostname, parts.port  # noqa: B018 - both raise ValueError for a malformed address
+    except ValueError:
+        return None
+    return parts
+
+
 def web_url(field: str, value: str | None, *, required: bool = False) -> str | None:
     value = (value or "").strip()
     if not value:
@@ -85,31 +118,77 @@ def web_url(field: str, value: str | None, *, required: bool = False) -> str | N
         return None
     if len(value) > 2000:
         raise ValidationError({field: "URL must be at most 2,000 characters."})
-    parts = urlsplit(value)
+    if _CONTROL.search(value) or any(c in value for c in "\t\r\n"):
+        raise ValidationError({field: "A web address cannot contain line breaks, tabs or control characters."})
+    parts = url_parts(value)
+    if parts is None:
+        raise ValidationError({field: f"“{value[:60]}” is not a web address that can be read: check the brackets "
+                                      "around an IPv6 address and the port number."})
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({field: "Use a full web address starting with http:// or https://."})
     return value
 
 
+def ascii_number(value: object) -> int | None:
+    """``value`` as a number when it is nothing but ASCII digits (at most 18 of them), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 0 else None
+    raw = str(value if value is not None else "").strip()
+    return int(raw) if _ASCII_DIGITS.fullmatch(raw) else None
+
+
+def as_row_id(value: object) -> int | None:
+    """The id in ``value`` (a form field, URL part, JSON number or CSV cell) if it can name a row: ASCII digits
+    from 1 to 2³¹−1. Anything else names no row, so a lookup with it finds nothing rather than failing."""
+    number = ascii_number(value)
+    return number if number is not None and 1 <= number <= MAX_ROW_ID else None
+
+
+def looks_like_id(value: object) -> bool:
+    """True for a reference written as a number (``"12"``, a JSON 12): it is looked up as an id, even when it is
+    too big to be one (then nothing is found), never as a name."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return True
+    return bool(re.fullmatch(r"[0-9]+", str(value or "").strip()))
+
+
 def whole_number(field: str, value: str | int | None, *, minimum: int = 0, maximum: int = 10_000_000,
                  default: int | None = None, label: str | None = None) -> int:
+    """A whole number typed in ASCII digits (thousands commas and a sign allowed), within [minimum, maximum]."""
     label = label or field.replace("_", " ").capitalize()
     if value is None or (isinstance(value, str) and not value.strip()):
         if default is not None:
             return default
         raise ValidationError({field: f"{label} is required."})
-    try:
-        number = int(str(value).strip().replace(",", ""))
-    except ValueError:
-        raise ValidationError({field: f"{label} must be a whole number."}) from None
+    raw = str(value).strip()
+    if not _WHOLE_NUMBER.fullmatch(raw):
+        if len(raw) > 25 and raw.isascii() and raw.lstrip("+-").replace(",", "").isdigit():
+            raise ValidationError({field: f"{label} must be between {minimum:,} and {maximum:,}."})
+        raise ValidationError({field: f"{label} must be a whole number written with the digits 0–9."})
+    number = int(raw.replace(",", ""))
     if not minimum <= number <= maximum:
         raise ValidationError({field: f"{label} must be between {minimum:,} and {maximum:,}."})
     return number
 
 
+def month(field: str, value: str | None) -> date:
+    """``YYYY-MM`` (ASCII digits) as the month's first day, from 2000-01 to 9998-12 (so the month after it, which
+    ends a period, exists too). Whether the month may be in the future is the caller's business."""
+    raw = (value or "").strip()
+    match = _MONTH.fullmatch(raw)
+    if not match or not 1 <= int(match[2]) <= 12:
+        raise ValidationError({field: f"“{raw[:20]}” is not a month: write it as YYYY-MM, e.g. 2026-11."})
+    if not FIRST_MONTH.year <= int(match[1]) <= LAST_MONTH.year:   # before date(): it refuses year 0
+        raise ValidationError({field: f"{raw} is out of range: choose a month from {FIRST_MONTH:%Y-%m} "
+                                      f"to {LAST_MONTH:%Y-%m}."})
+    return date(int(match[1]), int(match[2]), 1)
+
+
 def clock_time(field: str, value: str | None, label: str) -> int:
     """'09:30' → minutes after midnight."""
-    match = re.match(r"^\s*(\d{1,2}):(\d{2})\s*$", value or "")
+    match = re.match(r"^\s*([0-9]{1,2}):([0-9]{2})\s*$", value or "")
     if not match or int(match[1]) > 24 or int(match[2]) > 59 or (int(match[1]) == 24 and int(match[2])):
         raise ValidationError({field: f"{label} must be a time like 09:00."})
     return int(match[1]) * 60 + int(match[2])
@@ -117,7 +196,7 @@ def clock_time(field: str, value: str | None, label: str) -> int:
 
 def choice(field: str, value: str | None, options: dict[str, str] | tuple[str, ...], label: str | None = None) -> str:
     value = (value or "").strip()
-    if value not in options:
+    if not isinstance(value, str) or value not in options:
         names = ", ".join(options)
         raise ValidationError({field: f"{label or field.capitalize()} must be one of: {names}."})
     return value

@@ -18,7 +18,7 @@ import threading
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Iterable, Sequence
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, parse_all
 from probes.budget import Budget, OutOfTime
@@ -27,6 +27,19 @@ from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
 
 # Distinct check lists kept parsed; a worker runs the same few thousand probes over and over.
 PARSED_CHECKS_CACHE = 4096
+
+
+def url_parts(url: object) -> SplitResult | None:
+    """``urlsplit`` of a spec's address, or None when there is none or it cannot be read: urlsplit raises
+    ValueError for an unclosed IPv6 bracket (``http://[::1``), and ``.port`` for a port that is no number."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname, parts.port  # noqa: B018 - both raise ValueError for a malformed address
+    except ValueError:
+        return None
+    return parts
 
 
 class ProbeKind:
@@ -44,8 +57,11 @@ class ProbeKind:
             if problem:
                 errors[field] = problem
         if self.needs_web_address:
-            parts = urlsplit(spec.url) if isinstance(spec.url, str) else None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            parts = url_parts(spec.url)
+            if parts is None:
+                errors["url"] = (f"“{str(spec.url)[:60]}” is not a web address that can be read: check the brackets "
+                                 "around an IPv6 address and the port number.")
+            elif parts.scheme not in ("http", "https") or not parts.hostname:
                 errors["url"] = "Use a full web address starting with http:// or https://."
         timeout = spec.timeout_seconds
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:

@@ -212,6 +212,9 @@ class JourneyProbe(ProbeKind):
                 body = _fill(body, values, for_url=False) if body is not None else None
             except KeyError as missing:
                 return stop(f"{label} failed: it uses {{{missing.args[0]}}}, which no earlier step found")
+            except ValueError:   # urljoin of an address that cannot be read, e.g. an unclosed "[" of IPv6
+                return stop(f"{label} failed: its url is not a web address that can be read "
+                            "(check the brackets around an IPv6 address and the port number)")
             left = deadline - time.perf_counter()
             if left <= 0:
                 reports.append({"name": name, "url": url, "outcome": "down", "error": "not started: out of time"})

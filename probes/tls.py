@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from probes.assertion_parser import AssertionSyntaxError, parse_comparison
 from probes.assertions import Subject, evaluate_all
-from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, within_timeout
+from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, url_parts, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch_certificate
 from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
 
@@ -36,7 +35,8 @@ class TlsProbe(ProbeKind):
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors = {}
-        if urlsplit(spec.url).scheme != "https":
+        parts = url_parts(spec.url)
+        if parts is not None and parts.scheme != "https":   # an unreadable address is reported by check()
             errors["url"] = NEEDS_HTTPS
         if _min_days(spec.options.get("min_days", DEFAULT_MIN_DAYS)) is None:
             errors["min_days"] = f"Warn this many days before expiry: a whole number from 0 to {MAX_MIN_DAYS}."
@@ -52,7 +52,8 @@ class TlsProbe(ProbeKind):
         return errors
 
     def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
-        if urlsplit(spec.url).scheme != "https":
+        parts = url_parts(spec.url)
+        if parts is None or parts.scheme != "https":
             return failed(NEEDS_HTTPS)
         started = time.perf_counter()
         try:

@@ -56,7 +56,7 @@ class Lookups:
             self._partners = ({p.id: p for p in found}, by_name)
         return self._partners
 
-    def partner_by_id(self, partner_id: int) -> Partner | None:
+    def partner_by_id(self, partner_id: int | None) -> Partner | None:
         return self._partner_maps()[0].get(partner_id)
 
     def partner_by_name(self, name: str) -> Partner | None:
@@ -74,7 +74,7 @@ class Lookups:
             self._touchpoints[partner.id] = ({t.id: t for t in found}, by_name)
         return self._touchpoints[partner.id]
 
-    def touchpoint_by_id(self, partner: Partner, touchpoint_id: int) -> Touchpoint | None:
+    def touchpoint_by_id(self, partner: Partner, touchpoint_id: int | None) -> Touchpoint | None:
         return self._touchpoint_maps(partner)[0].get(touchpoint_id)
 
     def touchpoint_by_name(self, partner: Partner, name: str) -> Touchpoint | None:

@@ -42,12 +42,6 @@ class Throttled(ValidationError):
     """The client was asked recently (the practice's throttle period); an adviser or the API may insist."""
 
 
-def _is_id(ref: str) -> bool:
-    # str.isdigit() is also true for "²" (int() refuses it), and a 20-digit id overflows SQLite's INTEGER:
-    # such refs are treated as names, which simply match nothing.
-    return ref.isascii() and ref.isdigit() and len(ref) <= 18
-
-
 def link_for(base_url: str, token: str) -> str:
     return f"{base_url}/f/{token}"
 
@@ -62,14 +56,15 @@ def _resolve(lookups: Lookups, practice: Practice, data: Mapping[str, Any], form
     if partner_ref == "":
         form.add("partner", "Choose the partner this feedback is about.")
     elif partner_ref is not None:
-        partner = (lookups.partner_by_id(int(partner_ref)) if _is_id(partner_ref)
+        # A reference written in digits is an id (one out of range, such as 2147483648, finds nothing).
+        partner = (lookups.partner_by_id(v.as_row_id(partner_ref)) if v.looks_like_id(partner_ref)
                    else lookups.partner_by_name(partner_ref))
         if partner is None:
             form.add("partner", f"“{partner_ref[:60]}” {UNKNOWN_PARTNER}")
     about = form.check(v.text, "touchpoint", str(data.get("touchpoint") or ""), required=False,
                        max_length=REF_MAX_LENGTH)
     if about and partner is not None:
-        touchpoint = (lookups.touchpoint_by_id(partner, int(about)) if _is_id(about)
+        touchpoint = (lookups.touchpoint_by_id(partner, v.as_row_id(about)) if v.looks_like_id(about)
                       else lookups.touchpoint_by_name(partner, about))
         if touchpoint is None:
             # Not a touchpoint of this partner: perhaps a moment of truth (by key or name).

@@ -87,9 +87,9 @@ def _touchpoint_of(session: Session, partner: Partner, ref: str, form: v.Form) -
     if not ref:
         return None  # the whole partner
     touchpoint = None
-    if ref.isdigit():
+    if (touchpoint_id := v.as_row_id(ref)) is not None:
         touchpoint = session.scalar(select(Touchpoint).where(
-            Touchpoint.id == int(ref), Touchpoint.partner_id == partner.id,
+            Touchpoint.id == touchpoint_id, Touchpoint.partner_id == partner.id,
             Touchpoint.practice_id == partner.practice_id))
     if touchpoint is None:
         form.add("touchpoint", f"Choose one of {partner.name}'s touchpoints, or all of them.")

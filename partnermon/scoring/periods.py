@@ -7,17 +7,16 @@ and incidents are stamped in UTC) and the period before it, which trends and ear
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+from partnermon import validators
 from partnermon.errors import ValidationError
 
 ROLLING_DAYS = 30
 MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
                "November", "December")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -109,10 +108,7 @@ def parse(text: str | None, now: datetime, zone_name: str, *, field: str = "peri
     raw = (text or "").strip()
     if raw in ("", "30d"):
         return rolling(now, zone_name)
-    match = _MONTH.match(raw)
-    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
-        raise ValidationError({field: f"“{raw[:20]}” is not a month: write it as YYYY-MM, e.g. 2026-11."})
-    period = month_of(date(int(match.group(1)), int(match.group(2)), 1), zone_name)
+    period = month_of(validators.month(field, raw), zone_name)
     if period.start > now:
         raise ValidationError({field: f"{period.label} has not started yet: choose this month or an earlier one."})
     return period

@@ -15,7 +15,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
-from partnermon import exports
+from partnermon import exports, validators
 from partnermon import partners as partner_service
 from partnermon.errors import ValidationError
 from partnermon.feedback import exports as feedback_exports
@@ -44,21 +44,24 @@ def _me() -> User:
     return user
 
 
+def _id_arg(name: str) -> int | None:
+    # Anything that cannot be an id (letters, "٣", 2147483648) is no filter, not a 500.
+    return validators.as_row_id(request.args.get(name))
+
+
 def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name, "").strip()
-    # ASCII digits only and no more than fit a database integer: anything else is no filter, not a 500.
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    return validators.ascii_number(request.args.get(name))
 
 
 def _request_filters() -> dict[str, Any]:
     status = request.args.get("status", "")
     return {"status": status if status in REQUEST_STATUSES else None,
-            "partner_id": _int_arg("partner"), "adviser_id": _int_arg("adviser")}
+            "partner_id": _id_arg("partner"), "adviser_id": _id_arg("adviser")}
 
 
 def _response_filters() -> dict[str, Any]:
     rating = _int_arg("rating")
-    return {"partner_id": _int_arg("partner"), "moment_id": _int_arg("moment"),
+    return {"partner_id": _id_arg("partner"), "moment_id": _id_arg("moment"),
             "rating": rating if rating in feedback_requests.RATING_LABELS else None}
 
 

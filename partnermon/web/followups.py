@@ -14,6 +14,7 @@ from typing import Callable
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from partnermon import validators
 from partnermon.errors import ValidationError
 from partnermon.followups import emails, queue, rules, service
 from partnermon.models import User
@@ -50,9 +51,7 @@ def _me() -> User:
 
 
 def _int(raw: str | None) -> int | None:
-    raw = (raw or "").strip()
-    # ASCII digits only and no more than fit a database integer: anything else is no number, not a 500.
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+    return validators.ascii_number(raw)
 
 
 @bp.get("/")
@@ -150,7 +149,7 @@ def reopen(follow_up_id: int) -> Response | tuple[str, int]:
 def reassign(follow_up_id: int) -> Response | tuple[str, int]:
     def take(me: User, follow_up: FollowUp) -> str:
         before = follow_up.assignee_id
-        service.reassign(db(), now(), follow_up, me, _int(request.form.get("assignee")) or 0,
+        service.reassign(db(), now(), follow_up, me, validators.as_row_id(request.form.get("assignee")) or 0,
                          runtime().settings.base_url, note=request.form.get("reassign_note", ""))
         assignee = follow_up.assignee
         assert assignee is not None

@@ -8,7 +8,7 @@ from zoneinfo import available_timezones
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import countries, practices
+from partnermon import countries, practices, validators
 from partnermon.errors import ValidationError
 from partnermon.models.practice import WEEKDAY_NAMES
 from partnermon.followups import rules as followup_rules
@@ -70,7 +70,7 @@ def practice() -> Response | str | tuple[str, int]:
     except ValidationError as exc:
         db().rollback()
         return _settings_page(current, exc.errors, request.form.to_dict(),
-                              [int(d) for d in chosen if d.isdigit()]), 422
+                              [d for d in map(validators.ascii_number, chosen) if d is not None and d <= 6]), 422
     db().commit()
     flash("Practice settings saved.", "success")
     return redirect(url_for("settings.practice"))

@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from sqlalchemy import select
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from partnermon import validators
 from partnermon.errors import ValidationError
 from partnermon.models import Practice, Report, User
 from partnermon.reports import emails as report_emails
@@ -85,9 +86,9 @@ def schedule() -> WerkzeugResponse | tuple[str, int]:
     practice = _practice()
     day, hour = (request.form.get("report_day") or "").strip(), (request.form.get("report_hour") or "").strip()
     errors: dict[str, str] = {}
-    if not (day.isascii() and day.isdigit() and 1 <= int(day) <= 28):
+    if (chosen_day := validators.ascii_number(day)) is None or not 1 <= chosen_day <= 28:
         errors["report_day"] = "Day of the month: enter a whole number from 1 to 28 (every month has those)."
-    if not (hour.isascii() and hour.isdigit() and 0 <= int(hour) <= 23):
+    if (chosen_hour := validators.ascii_number(hour)) is None or not 0 <= chosen_hour <= 23:
         errors["report_hour"] = "Hour: enter a whole number from 0 to 23."
     if errors:
         return _page(practice, errors, schedule_form={"report_day": day, "report_hour": hour})
@@ -100,6 +101,10 @@ def schedule() -> WerkzeugResponse | tuple[str, int]:
 
 def _report(month: str) -> Report:
     practice = _practice()
+    try:
+        validators.month("month", month)
+    except ValidationError:
+        abort(404)
     report = db().scalar(select(Report).where(Report.practice_id == practice.id, Report.month == month))
     if report is None or report.status != "done" and report.storage_key is None:
         abort(404)

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from partnermon import exports, partners as partner_service
+from partnermon import exports, partners as partner_service, validators
 from partnermon.business_hours import BusinessHours
 from partnermon.errors import ValidationError
 from partnermon.monitoring.status import describe_duration
@@ -108,7 +108,7 @@ def edit_thresholds() -> WerkzeugResponse | tuple[str, int]:
     minimum = request.form.get("score_min_responses", "").strip()
     # At least 3: with 2, two unhappy answers could outrank two hundred on their interval alone (the ranking's
     # promise, tests/test_scoring_attribution.py).
-    if minimum and not (minimum.isascii() and minimum.isdigit() and 3 <= int(minimum) <= 1000):
+    if minimum and ((chosen := validators.ascii_number(minimum)) is None or not 3 <= chosen <= 1000):
         errors["score_min_responses"] = "Minimum responses: enter a whole number from 3 to 1,000."
     try:
         thresholds.save_limits(db(), now(), practice.id, moments, request.form)
