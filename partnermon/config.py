@@ -37,7 +37,8 @@ MAX_SHOWN = 100
 
 def shown(raw: str) -> str:
     """A value as a message quotes it: in quotes, cut short, with any password in a URL starred out."""
-    hidden = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*):[^@]*@", r"\1:***@", raw)
+    # Up to the last "@": a password may itself hold an "@" or a "/" (hiding too much is the safe mistake).
+    hidden = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:/@]*):.*@", r"\1:***@", raw)
     return repr(hidden if len(hidden) <= MAX_SHOWN else hidden[:MAX_SHOWN] + "…")
 
 

@@ -156,7 +156,9 @@ def database_down_reason(exc: BaseException, url: URL | None = None) -> str:
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     reason = lines[0][:300] if lines else type(original).__name__
     if url is not None and url.password:
-        reason = reason.replace(str(url.password), "***")
+        # Only where a connection string is quoted: replacing the password wherever its letters appear
+        # would garble the message and show what the password is ("for user ***" when it equals the user).
+        reason = reason.replace(f":{url.password}@", ":***@")
     where = f" ({describe_url(url)})" if url is not None else ""
     return f"the database{where} is unavailable: {reason}"
 

@@ -39,9 +39,15 @@ def start(session: Session, now: datetime, user: User, user_agent: str = "") -> 
     """A new sign-in for ``user``; returns the token for the cookie (never stored). Does not commit."""
     token = new_token()
     session.add(SignInSession(user_id=user.id, token_hash=token_hash(token), created_at=now, last_seen_at=now,
-                              user_agent=" ".join(user_agent.split())[:200]))
+                              user_agent=_printable(user_agent)))
     session.flush()
     return token
+
+
+def _printable(user_agent: str) -> str:
+    """A browser's own description, as the sign-ins page shows it: one line, no control characters (a NUL is
+    refused by PostgreSQL), at most 200 characters."""
+    return " ".join("".join(char for char in user_agent if char.isprintable() or char == " ").split())[:200]
 
 
 def _live(now: datetime) -> ColumnElement[bool]:

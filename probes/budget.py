@@ -11,8 +11,8 @@ journey's extraction rules, the content kind's texts and contact scan — runs t
   either; it finishes in the background, bounded by the byte cap and probes.user_regex's size cap, and
   the work stops at its next step (the ``stop`` event it is handed).
 * with at least ``MIN_CHECK_SHARE`` of the budget, even when the fetch used nearly all of it: a page that
-  arrives just inside its timeout is still judged rather than failed for its checks. A run therefore
-  ends within 1.1 × its timeout.
+  arrives just inside its timeout is still judged rather than failed for its checks. That share is given
+  once per run, however many steps wait on the budget, so a run ends within 1.1 × its timeout.
 
 Why not a process per run: forking a worker that holds database connections and threads for every
 probe costs more than the risk it removes, and the thread's leftover work is bounded as above.
@@ -42,6 +42,7 @@ class Budget:
     def __init__(self, limit_seconds: float) -> None:
         self.seconds = float(limit_seconds)
         self.deadline = time.perf_counter() + self.seconds
+        self._share_given = False
 
     def left(self) -> float:
         return self.deadline - time.perf_counter()
@@ -65,7 +66,10 @@ class Budget:
 
         helper = threading.Thread(target=run, name="probe-checks", daemon=True)
         helper.start()
-        helper.join(max(self.left(), self.seconds * MIN_CHECK_SHARE))
+        if not self._share_given:  # the checks' minimum share, once per run (see the module docstring)
+            self.deadline = max(self.deadline, time.perf_counter() + self.seconds * MIN_CHECK_SHARE)
+            self._share_given = True
+        helper.join(max(self.left(), 0.0))
         if helper.is_alive():
             stop.set()
             raise OutOfTime(self.overrun_message())

@@ -44,14 +44,17 @@ def region_or_none(code: str | None) -> str | None:
     return code if code in _SUPPORTED else None
 
 
-def phones_in_line(line: str, region: str | None, previous_line: str = "") -> list[PhoneCandidate]:
-    """Every phone-number-like run in ``line``, each kept or given a reason. ``region`` is the default for
-    numbers written without a country code (None: only "+…" numbers are read)."""
-    if not _FIVE_DIGITS.search(line):
+def phones_in_line(line: str, region: str | None, previous_line: str = "", limit: int = 1000) -> list[PhoneCandidate]:
+    """The phone-number-like runs in ``line`` (at most ``limit``), each kept or given a reason. ``region`` is
+    the default for numbers written without a country code (None: only "+…" numbers are read)."""
+    if not _FIVE_DIGITS.search(line) or limit <= 0:
         return []
-    candidates = []
+    candidates: list[PhoneCandidate] = []
     last_end = 0
-    for match in PhoneNumberMatcher(line, region or "ZZ", leniency=Leniency.POSSIBLE):
+    # max_tries bounds the matcher's own work on a line of digits; ``limit`` bounds how many we judge.
+    for match in PhoneNumberMatcher(line, region or "ZZ", leniency=Leniency.POSSIBLE, max_tries=limit):
+        if len(candidates) >= limit:
+            break
         raw = match.raw_string
         prefix = line[last_end:match.start]
         if not prefix.strip() and match.start == last_end == 0 and len(previous_line.strip()) <= _SHORT_LINE:
@@ -59,7 +62,7 @@ def phones_in_line(line: str, region: str | None, previous_line: str = "") -> li
         last_end = match.end
         e164 = phonenumbers.format_number(match.number, PhoneNumberFormat.E164)
         reason = _reason(match.number, raw, prefix[-_NEAR * 2:], line[match.end:match.end + 20],
-                         line[:match.start], region)
+                         line[max(match.start - 1, 0):match.start], region)
         candidates.append(PhoneCandidate(raw, match.start, e164, reason))
     return candidates
 
@@ -74,10 +77,12 @@ def label_of(before: str, after: str = "") -> str | None:
     return LABEL_NAMES[int(next(name for name, value in match.groupdict().items() if value is not None)[1:])]
 
 
-def _reason(number: phonenumbers.PhoneNumber, raw: str, before: str, after: str, whole_before: str,
+def _reason(number: phonenumbers.PhoneNumber, raw: str, before: str, after: str, char_before: str,
             region: str | None) -> str | None:
     digits = re.sub(r"\D", "", raw)
-    if _GLUED_BEFORE.search(whole_before) or _GLUED_AFTER.search(after):
+    # Only the character just before the number: searching the whole line before it made a line of many
+    # numbers cost its length squared (a 176 KB line of digits took 39 s).
+    if _GLUED_BEFORE.search(char_before) or _GLUED_AFTER.search(after):
         return "part of a longer code"
     label = label_of(before, after)
     if label:

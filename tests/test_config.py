@@ -86,11 +86,17 @@ def test_a_bad_value_names_the_variable_and_the_fix(tmp_path, name, value, messa
     assert str(info.value).startswith(name) and "\n" not in str(info.value)
 
 
-def test_it_never_quotes_a_database_password_back(tmp_path):
-    env = {"PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_DATABASE_URL": "postgresql://u:s3cret@[::1/db"}
+@pytest.mark.parametrize("name, url", [
+    ("PARTNERMON_DATABASE_URL", "postgresql://u:s3cret@[::1/db"),
+    ("PARTNERMON_DATABASE_URL", "postgresql://u:s3cr@t!@db:abc/pm"),   # a password holding an "@"
+    ("PARTNERMON_DATABASE_URL", "postgresql://u:s3/cr@t@db:abc/pm"),   # ... and a "/"
+    ("PARTNERMON_SMTP_URL", "smtp://u:s3cr@t@mail:abc"),
+])
+def test_it_never_quotes_a_password_back(tmp_path, name, url):
+    env = {"PARTNERMON_INSTANCE_DIR": str(tmp_path), name: url}
     with pytest.raises(ConfigError) as info:
         load_settings(env)
-    assert "s3cret" not in str(info.value) and "u:***@" in str(info.value)
+    assert "s3cr" not in str(info.value) and "t!" not in str(info.value) and "u:***@" in str(info.value)
 
 
 def test_an_instance_folder_that_cannot_keep_the_secret_key_is_refused_at_start(tmp_path):

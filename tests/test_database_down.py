@@ -18,12 +18,13 @@ from typing import Callable, Iterator
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
 
 from partnermon import schema
 from partnermon.app import create_app
 from partnermon.config import Settings
-from partnermon.db import make_engine, make_session_factory, utcnow
+from partnermon.db import database_down_reason, make_engine, make_session_factory, utcnow
 from partnermon.monitoring.worker import ProbeWorker
 from partnermon.runtime import Runtime
 from partnermon.scheduler import PERIODIC_JOBS, _guarded
@@ -117,12 +118,13 @@ def test_healthz_answers_503_naming_the_cause_when_the_database_goes_away(doomed
     caplog.set_level(logging.INFO)
     response = client.get("/healthz")
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
-    body = response.get_json()
-    assert body["status"] == "unavailable" and body["reason"].startswith("the database (")
+    assert response.get_json() == {"status": "unavailable", "reason": "the database is unavailable"}
     _one_warning_each(caplog, 1)
+    assert "the database (" in caplog.records[0].getMessage()  # where, and the driver's reason: the log only
 
 
-def test_healthz_names_an_unreachable_server_but_never_its_password(tmp_path, caplog):
+def test_healthz_tells_anyone_only_that_the_database_is_down_and_the_log_where_but_never_its_password(
+        tmp_path, caplog):
     """An app whose database is a port where nothing listens (it was never there, or went away)."""
     settings = Settings(instance_dir=tmp_path, database_url=UNREACHABLE, secret_key="k", base_url="http://pm.test")
     engine = make_engine(UNREACHABLE)
@@ -130,8 +132,10 @@ def test_healthz_names_an_unreachable_server_but_never_its_password(tmp_path, ca
     caplog.set_level(logging.INFO)
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
-    reason = response.get_json()["reason"]
-    assert reason.startswith("the database (127.0.0.1:1) is unavailable: ") and "Connection refused" in reason
+    assert response.get_json()["reason"] == "the database is unavailable"
+    assert "127.0.0.1" not in response.get_data(as_text=True) and "partner" not in response.get_data(as_text=True)
+    logged = caplog.records[0].getMessage()
+    assert "the database (127.0.0.1:1) is unavailable: " in logged and "Connection refused" in logged
     assert "hunter2secret" not in response.get_data(as_text=True) + caplog.text
     assert app.test_client().get("/sign-in").status_code == 503   # the first-run check asks the database
     _one_warning_each(caplog, 2)
@@ -175,3 +179,12 @@ def test_the_probe_worker_while_the_database_is_away_logs_one_line_a_poll_not_a_
     assert len(records) >= 3
     assert all(r.levelno == logging.WARNING and r.exc_info is None for r in records)
     assert all("claiming paused: the database is unavailable: " in r.getMessage() for r in records)
+
+
+def test_a_password_in_the_drivers_words_is_starred_only_where_a_connection_string_quotes_it():
+    url = make_url("postgresql+psycopg://postgres:postgres@db.example:5432/pm")
+    said = OperationalError("SELECT 1", {}, Exception(
+        'password authentication failed for user "postgres" (postgresql://postgres:postgres@db.example/pm)'))
+    reason = database_down_reason(said, url)
+    assert 'for user "postgres"' in reason  # not "for user ***", which would show the password equals the user
+    assert "postgres:postgres@" not in reason and "postgres:***@db.example" in reason

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from probes.human_contact import Discarded, explain, judge_page
+from tests.test_probe_time_budget import finished_within
 
 CORPUS = Path(__file__).parent / "data" / "human_contact"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text("utf-8"))["pages"]
@@ -149,3 +150,17 @@ def test_bots_the_page_mentions_elsewhere_do_not_make_its_chat_a_bot():
     assert judge_page(assistant, "", "GB").found == []
     handover = f"<p>Ask Aria, our virtual assistant, or chat with an adviser 9am–5pm.</p>{widget}"
     assert [c.text for c in judge_page(handover, "", "GB").found] == ["Intercom chat"]
+
+
+def _judged_numbers_page(kilobytes: int) -> tuple[bool | None, list[str]]:
+    numbers = " ".join(str(1_000_000_000 + i) for i in range(kilobytes * 1024 // 11))
+    verdict = judge_page(f"<p>{numbers}</p>".encode(), "https://lender.example.nz/", "NZ", "text/html")
+    return verdict.reachable, verdict.notes
+
+
+def test_a_page_of_nothing_but_numbers_is_read_only_so_far_and_says_so():
+    # Before, each number made the finder search the whole line before it: 176 KB of numbers took 39 s and
+    # 2 MB would take hours. The child process ends the test rather than the suite if that comes back.
+    reachable, notes = finished_within(30, _judged_numbers_page, 2000)
+    assert reachable is False
+    assert "Only the first 500 number-like texts were read as phone numbers." in notes

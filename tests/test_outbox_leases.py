@@ -7,6 +7,7 @@ moves the test's clock on, so "slow" costs no real time. Nothing here sleeps to 
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from collections import Counter
@@ -120,3 +121,62 @@ def _message() -> EmailMessage:
     message["Subject"] = "Slow"
     message.set_content("Slow.")
     return message
+
+
+class TricklingMailServer:
+    """A loopback SMTP server that accepts everything but answers the message's DATA a byte at a time, never
+    finishing the line: each read gets a byte within smtplib's timeout, so only a deadline for the whole
+    message can stop the client."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        connection, _ = self.listener.accept()
+        with connection, connection.makefile("rb") as lines:
+            connection.sendall(b"220 trickle.test ESMTP\r\n")
+            for line in lines:
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    connection.sendall(b"354 go on\r\n")
+                    for body_line in lines:
+                        if body_line == b".\r\n":
+                            break
+                    try:
+                        while not self.done.wait(0.2):  # the server's slowness, not the test waiting
+                            connection.sendall(b"2")
+                    except OSError:  # the client hung up: what the test wants
+                        return
+                    return
+                connection.sendall(b"250 ok\r\n" if verb != b"QUIT" else b"221 bye\r\n")
+
+    def close(self) -> None:
+        self.done.set()
+        self.listener.close()
+        self.thread.join(5)
+
+
+def test_the_transport_gives_up_on_a_server_that_trickles_its_reply_a_byte_at_a_time() -> None:
+    server = TricklingMailServer()
+    outcome: list[BaseException | None] = []
+
+    def send() -> None:
+        try:
+            with SmtpTransport(parse_smtp_url(f"smtp://127.0.0.1:{server.port}")) as transport:
+                transport.send(_message(), within=1.0)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the test's thread
+            outcome.append(exc)
+
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    sender.join(15)  # smtplib's own timeout (a step, 20 s) would never fire: each byte arrives in time
+    try:
+        assert not sender.is_alive(), "still waiting for the trickling server after 15 s"
+        assert isinstance(outcome[0], TemporaryFailure) and "Lost the connection" in str(outcome[0])
+    finally:
+        server.close()

@@ -24,7 +24,7 @@ from partnermon.models import Probe, ProbeResult, Touchpoint
 from partnermon.monitoring import probe_settings
 from partnermon.monitoring.runs import run_due
 from partnermon.runtime import Runtime
-from probes.budget import MIN_CHECK_SHARE
+from probes.budget import MIN_CHECK_SHARE, Budget
 from probes.fetch import FetchPolicy
 from probes.spec import ProbeResult as Finding
 from probes.spec import ProbeSpec
@@ -145,3 +145,13 @@ def test_a_stored_check_re2_cannot_run_makes_the_run_down_with_the_reason(probe_
     assert finding.outcome == "down"
     assert finding.error is not None and finding.error.startswith("A check could not be read: check 1: at position 24: "
                                                                   "the regular expression uses a backreference (\\1)")
+
+
+def test_the_checks_minimum_share_is_given_once_per_run_not_once_per_step():
+    budget = Budget(10)
+    budget.deadline = time.perf_counter() - 1  # the fetch used the whole budget and more
+    assert budget.within(lambda stop: "judged") == "judged"  # the first step still gets its share ...
+    extended = budget.deadline
+    assert 0 < budget.left() <= 10 * MIN_CHECK_SHARE
+    assert budget.within(lambda stop: "also judged") == "also judged"
+    assert budget.deadline == extended  # ... and a second step waits within it, not for a share of its own

@@ -156,3 +156,12 @@ def test_signing_out_everywhere_else_ends_the_other_sign_ins_and_keeps_this_one(
     assert signed_in(browser) and signed_in(copy_of_cookie(app, browser))
     assert not signed_in(laptop) and not signed_in(phone)
     assert text_of(browser.get("/account/sign-ins")).count("Werkzeug/") == 1
+
+
+def test_a_browser_whose_user_agent_holds_control_characters_signs_in_and_keeps_only_printable_text(
+        cast: Cast, browser: Browser, session: Session, set_clock) -> None:  # type: ignore[no-untyped-def]
+    response = browser.post("/sign-in", {"email": "alice@harbour.test", "password": PASSWORD},
+                            headers={"User-Agent": "Evil\x00Browser\x01/1.0"})
+    assert response.status_code == 302  # PostgreSQL refuses a NUL in text: this was a 500 there
+    [row] = session.scalars(select(SignInSession)).all()
+    assert row.user_agent == "EvilBrowser/1.0"

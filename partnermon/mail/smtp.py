@@ -8,8 +8,9 @@ failure (a 5xx reply about the message or recipient) is not.
 from __future__ import annotations
 
 import smtplib
+import socket
 import ssl
-import time
+import threading
 from email.message import EmailMessage
 from email.utils import formatdate
 from types import TracebackType
@@ -45,51 +46,12 @@ def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:
     return message
 
 
-class _Deadline:
-    """Mixed into smtplib's clients: every write and reply-read shares one deadline (``deadline``, on the
-    monotonic clock), so one message cannot take longer than its sender's lease, however slowly the
-    server trickles its replies. smtplib's own timeout bounds each step, not the whole message."""
-
-    deadline: float | None = None
-    sock: object
-    timeout: float
-
-    def _arm(self) -> None:
-        if self.deadline is None or self.sock is None:
-            return
-        left = self.deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("the mail server took too long over this message")
-        self.sock.settimeout(min(self.timeout, left))  # type: ignore[attr-defined]
-
-    def clear_deadline(self) -> None:
-        self.deadline = None
-        if self.sock is not None:
-            self.sock.settimeout(self.timeout)  # type: ignore[attr-defined]
-
-    def send(self, s: bytes | str) -> None:
-        self._arm()
-        super().send(s)  # type: ignore[misc]
-
-    def getreply(self) -> tuple[int, bytes]:
-        self._arm()
-        return super().getreply()  # type: ignore[misc]
-
-
-class _SMTP(_Deadline, smtplib.SMTP):
-    pass
-
-
-class _SMTP_SSL(_Deadline, smtplib.SMTP_SSL):
-    pass
-
-
 class SmtpTransport:
     """One connection for a batch of messages: ``with SmtpTransport(target) as t: t.send(msg)``."""
 
     def __init__(self, target: SmtpTarget):
         self.target = target
-        self._client: _SMTP | _SMTP_SSL | None = None
+        self._client: smtplib.SMTP | None = None
 
     def __enter__(self) -> "SmtpTransport":
         try:
@@ -106,14 +68,14 @@ class SmtpTransport:
                 self._client.close()
             self._client = None
 
-    def _connect(self) -> _SMTP | _SMTP_SSL:
+    def _connect(self) -> smtplib.SMTP:
         t = self.target
         context = ssl.create_default_context()
-        client: _SMTP | _SMTP_SSL
+        client: smtplib.SMTP
         if t.mode == "tls":
-            client = _SMTP_SSL(t.host, t.port, timeout=t.timeout, context=context)
+            client = smtplib.SMTP_SSL(t.host, t.port, timeout=t.timeout, context=context)
         else:
-            client = _SMTP(t.host, t.port, timeout=t.timeout)
+            client = smtplib.SMTP(t.host, t.port, timeout=t.timeout)
         try:
             client.ehlo()
             if t.mode == "starttls":
@@ -132,28 +94,52 @@ class SmtpTransport:
         return client
 
     def send(self, message: EmailMessage, *, within: float) -> None:
-        """Send one message; TemporaryFailure if the server has not accepted it within ``within`` seconds."""
+        """Send one message; TemporaryFailure if the server has not accepted it within ``within`` seconds.
+
+        smtplib's timeout bounds each read, not the message: a server that trickles its reply a byte at a
+        time never trips it. So a timer shuts the socket at the deadline, which ends any read or write at
+        once; the message is then not sent as far as partnermon knows, and its lease has not run out."""
         if self._client is None:
             raise TemporaryFailure("The connection to the mail server was lost earlier in this batch.")
-        self._client.deadline = time.monotonic() + within
+        passed = threading.Event()
+        deadline = threading.Timer(within, _shut, args=(self._client.sock, passed))
+        deadline.daemon = True
+        deadline.start()
         try:
             refused = self._client.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, reply = next(iter(exc.recipients.values()))
-            raise _by_code(code, reply) from None
-        except smtplib.SMTPResponseException as exc:
-            raise _by_code(exc.smtp_code, exc.smtp_error) from None
         except (OSError, smtplib.SMTPException) as exc:
-            # The connection is unusable now (half a command may be on the wire); the next batch opens a fresh one.
-            self._client.close()
-            self._client = None
-            raise TemporaryFailure(f"Lost the connection to the mail server: {_reason(exc)}") from None
+            raise self._failure(exc, cut_off=passed.is_set(), within=within) from None
         finally:
-            if self._client is not None:
-                self._client.clear_deadline()
+            deadline.cancel()
         if refused:
             code, reply = next(iter(refused.values()))
             raise _by_code(code, reply)
+
+    def _failure(self, exc: OSError | smtplib.SMTPException, *, cut_off: bool, within: float) -> Exception:
+        """What a failed send means to the sender: temporary or permanent, with the reason."""
+        if not cut_off:
+            if isinstance(exc, smtplib.SMTPRecipientsRefused):
+                code, reply = next(iter(exc.recipients.values()))
+                return _by_code(code, reply)
+            if isinstance(exc, smtplib.SMTPResponseException):
+                return _by_code(exc.smtp_code, exc.smtp_error)
+        # The connection is unusable now (half a command may be on the wire); the next batch opens a fresh one.
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if cut_off:  # whatever the cut-off read made of half a reply, the server had not accepted it in time
+            return TemporaryFailure(f"Lost the connection to the mail server: it had not accepted the message "
+                                    f"within {within:g} s.")
+        return TemporaryFailure(f"Lost the connection to the mail server: {_reason(exc)}")
+
+
+def _shut(sock: socket.socket | None, passed: threading.Event) -> None:
+    passed.set()
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:  # already closed: nothing left to stop
+            pass
 
 
 def _by_code(code: int, reply: bytes | str) -> Exception:
