@@ -19,7 +19,7 @@ from partnermon.cli_report import report_command
 from partnermon.cli_exports import export_command
 from partnermon.cli_feedback import feedback_link_command
 from partnermon.cli_monitoring import probe_command
-from partnermon.db import DATABASE_DOWN, database_down_reason, utcnow
+from partnermon.db import database_down_reason, is_database_down, utcnow
 from partnermon.monitoring import probe_settings
 
 
@@ -218,10 +218,12 @@ def worker_command(threads: int, poll: float) -> None:
         try:
             jobs.send_emails(runtime, utcnow(), worker=name, clock=utcnow)
             jobs.render_reports(runtime, worker=name)
-        except DATABASE_DOWN as exc:  # a database blip must not end the worker; one line, and look again shortly
-            logging.getLogger(__name__).warning("worker pass skipped: %s", database_down_reason(exc, runtime.engine.url))
-        except Exception:  # nor must anything else; that is a bug, so with its traceback
-            logging.getLogger(__name__).exception("worker pass failed")
+        except Exception as exc:  # nothing may end the worker: a bug is logged with its traceback
+            if is_database_down(exc):  # a database blip: one line, and look again shortly
+                logging.getLogger(__name__).warning("worker pass skipped: %s",
+                                                    database_down_reason(exc, runtime.engine.url))
+            else:
+                logging.getLogger(__name__).exception("worker pass failed")
         stop.wait(poll)
     probe_thread.join()
 

@@ -21,7 +21,9 @@ from flask import Flask
 
 from partnermon import schema
 from partnermon.config import ConfigError
-from partnermon.db import DATABASE_DOWN, DatabaseUnreachable, check_database, database_down_reason
+from partnermon.db import (
+    DATABASE_ERRORS, DatabaseUnreachable, check_database, database_down_reason, is_database_down,
+)
 from partnermon.errors import NotFound, ValidationError
 from partnermon.runtime import Runtime
 
@@ -53,7 +55,9 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc))
         except ValidationError as exc:
             fail(exc.first_line())
-        except DATABASE_DOWN as exc:  # it answered at start, then went away (or timed out) during the command
+        except DATABASE_ERRORS as exc:  # it answered at start, then went away (or timed out) during the command
+            if not is_database_down(exc):
+                raise
             fail(f"{database_down_reason(exc)}. Check that the database is running and try again.")
 
     return wrapped
@@ -106,7 +110,9 @@ def _runtime_for_serving() -> Runtime:
         return open_runtime()
     except (ConfigError, DatabaseUnreachable, SchemaBehind) as exc:
         fail(str(exc), code=WORKER_BOOT_ERROR)
-    except DATABASE_DOWN as exc:
+    except DATABASE_ERRORS as exc:
+        if not is_database_down(exc):
+            raise
         fail(f"{database_down_reason(exc)}. Check that the database is running.", code=WORKER_BOOT_ERROR)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
@@ -23,10 +23,42 @@ class DatabaseUnreachable(RuntimeError):
     """The database did not answer; the message says where and what to check (never the password)."""
 
 
-# What a database that is down, restarting, dropped or out of reach raises while partnermon runs: a failed
-# connection or statement (OperationalError; InterfaceError on a connection already closed), a ping that
-# failed, no pooled connection free in time. The web app answers these with 503, the CLI with one line.
-DATABASE_DOWN: tuple[type[Exception], ...] = (OperationalError, InterfaceError, DisconnectionError, PoolTimeout)
+# What SQLAlchemy raises when the database itself is away, beside a driver error it wraps (DBAPIError): a ping
+# that failed, no pooled connection free in time.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, DisconnectionError, PoolTimeout)
+
+# PostgreSQL's SQLSTATEs for "the server or the connection to it is gone": class 08 (connection exception),
+# 57P (operator intervention: admin or crash shutdown, cannot connect now, database dropped) and 53300 (too many
+# connections: no room for us just now).
+_PG_DOWN_PREFIXES = ("08", "57P", "53300")
+# SQLite's error names for a file that cannot be reached: gone or not openable (CANTOPEN), a failing disk or
+# a file deleted under us (IOERR_*), a folder or file made read-only (READONLY_*).
+_SQLITE_DOWN_PREFIXES = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_READONLY")
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is down, restarting, dropped or out of reach (answered with a 503,
+    one CLI line, one log line) rather than that partnermon has a bug or hit a conflict (a traceback).
+
+    Only connection-level failures count. SQLAlchemy wraps ``no such column`` and ``database is locked`` as
+    OperationalError too; calling those "try again shortly" would hide a bug behind a quiet 503."""
+    if isinstance(exc, (DisconnectionError, PoolTimeout)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:   # the dialect recognised a lost connection
+        return True
+    original = exc.orig
+    sqlite_name = getattr(original, "sqlite_errorname", None)
+    if sqlite_name is not None:
+        return str(sqlite_name).startswith(_SQLITE_DOWN_PREFIXES)
+    if type(original).__module__.startswith("psycopg"):
+        sqlstate = getattr(original, "sqlstate", None)
+        if sqlstate is None:
+            # No server answer to carry a code: the connection could not be made, or broke mid-statement.
+            return type(original).__name__ == "OperationalError"
+        return str(sqlstate).startswith(_PG_DOWN_PREFIXES)
+    return False
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -151,7 +183,13 @@ def describe_url(url: str | URL) -> str:
 
 def database_down_reason(exc: BaseException, url: URL | None = None) -> str:
     """One line on why the database failed, for a log, /healthz or the CLI: where (with ``url``) and the
-    driver's first line, never the password. Drivers' messages span lines and may quote the connection."""
+    driver's first line, never the password."""
+    where = f" ({describe_url(url)})" if url is not None else ""
+    return f"the database{where} is unavailable: {_driver_first_line(exc, url)}"
+
+
+def _driver_first_line(exc: BaseException, url: URL | None) -> str:
+    # Drivers' messages span lines and may quote the connection, password included.
     original = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(original).splitlines() if line.strip()]
     reason = lines[0][:300] if lines else type(original).__name__
@@ -159,8 +197,7 @@ def database_down_reason(exc: BaseException, url: URL | None = None) -> str:
         # Only where a connection string is quoted: replacing the password wherever its letters appear
         # would garble the message and show what the password is ("for user ***" when it equals the user).
         reason = reason.replace(f":{url.password}@", ":***@")
-    where = f" ({describe_url(url)})" if url is not None else ""
-    return f"the database{where} is unavailable: {reason}"
+    return reason
 
 
 def check_database(engine: Engine) -> None:
@@ -168,7 +205,7 @@ def check_database(engine: Engine) -> None:
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except DATABASE_DOWN as exc:
+    except DATABASE_ERRORS as exc:  # any failure of a bare SELECT 1 is about reaching the database, not a bug
         where = describe_url(engine.url.render_as_string(hide_password=True))
         if engine.url.get_backend_name() == "sqlite":
             hint = "Check that the folder exists and is writable (PARTNERMON_INSTANCE_DIR)."
@@ -177,10 +214,7 @@ def check_database(engine: Engine) -> None:
                 "Is PostgreSQL running there, and do the database name and user in "
                 "PARTNERMON_DATABASE_URL exist?"
             )
-        original = getattr(exc, "orig", None) or exc
-        reason = (str(original).strip().splitlines() or ["no answer"])[0]
-        if engine.url.password:
-            reason = reason.replace(str(engine.url.password), "***")
+        reason = _driver_first_line(exc, engine.url)
         raise DatabaseUnreachable(
             f"PARTNERMON_DATABASE_URL points at {where} but the database could not be reached "
             f"({reason}). {hint}"

@@ -15,7 +15,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
 from partnermon import jobs
-from partnermon.db import DATABASE_DOWN, database_down_reason, utcnow
+from partnermon.db import database_down_reason, is_database_down, utcnow
 from partnermon.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -52,9 +52,10 @@ def _guarded(job: PeriodicJob, runtime: Runtime) -> Callable[[], None]:
     def run() -> None:
         try:
             job.run(runtime)
-        except DATABASE_DOWN as exc:  # not a bug: one line a run until the database is back, not a traceback
-            log.warning("periodic job %s skipped: %s", job.name, database_down_reason(exc, runtime.engine.url))
-        except Exception:  # one failing run must not stop the schedule; the next tick tries again
+        except Exception as exc:  # one failing run must not stop the schedule; the next tick tries again
+            if is_database_down(exc):  # not a bug: one line a run until the database is back, not a traceback
+                log.warning("periodic job %s skipped: %s", job.name, database_down_reason(exc, runtime.engine.url))
+                return
             log.exception("periodic job %s failed", job.name)
 
     return run

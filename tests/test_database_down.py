@@ -18,16 +18,16 @@ from typing import Callable, Iterator
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from partnermon import schema
 from partnermon.app import create_app
 from partnermon.config import Settings
-from partnermon.db import database_down_reason, make_engine, make_session_factory, utcnow
+from partnermon.db import database_down_reason, is_database_down, make_engine, make_session_factory, utcnow
 from partnermon.monitoring.worker import ProbeWorker
 from partnermon.runtime import Runtime
-from partnermon.scheduler import PERIODIC_JOBS, _guarded
+from partnermon.scheduler import PERIODIC_JOBS, PeriodicJob, _guarded
 from tests import factories
 from tests.conftest import NOW, PASSWORD, PG_URL, Browser, _pg
 
@@ -188,3 +188,51 @@ def test_a_password_in_the_drivers_words_is_starred_only_where_a_connection_stri
     reason = database_down_reason(said, url)
     assert 'for user "postgres"' in reason  # not "for user ***", which would show the password equals the user
     assert "postgres:postgres@" not in reason and "postgres:***@db.example" in reason
+
+
+def test_a_query_naming_a_missing_column_is_a_500_with_its_traceback_not_a_503(cast, app, browser, caplog):
+    """SQLite reports ``no such column`` as an OperationalError, as it does a vanished file: a bug must not pass
+    for "try again shortly"."""
+    @app.get("/broken-query")
+    def broken_query() -> str:
+        from partnermon.web.context import db
+        db().execute(text("SELECT no_such_column FROM partner"))
+        return "unreachable"
+
+    browser.sign_in("alice@harbour.test")
+    caplog.set_level(logging.INFO)
+    response = browser.get("/broken-query")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
+    logged = [r for r in caplog.records if r.name.startswith("partnermon") and r.levelno >= logging.WARNING]
+    assert len(logged) == 1 and logged[0].levelno == logging.ERROR and logged[0].exc_info is not None
+    assert "no_such_column" in str(logged[0].exc_info[1])
+
+
+def test_a_periodic_job_with_a_bug_in_its_query_logs_the_traceback(app, caplog):
+    runtime = app.extensions["partnermon"]
+
+    def broken(_runtime: Runtime) -> None:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT no_such_column FROM partner"))
+
+    caplog.set_level(logging.INFO)
+    _guarded(PeriodicJob("broken", broken, 60), runtime)()
+    [record] = [r for r in caplog.records if r.name.startswith("partnermon")]
+    assert record.levelno == logging.ERROR and record.exc_info is not None
+    assert record.getMessage() == "periodic job broken failed"
+
+
+@pytest.mark.skipif(bool(PG_URL), reason="SQLite's own write lock")
+def test_a_sqlite_lock_held_too_long_is_not_taken_for_a_database_that_is_away(tmp_path):
+    url = f"sqlite:///{tmp_path / 'locked.sqlite3'}"
+    holder = create_engine(url, isolation_level="AUTOCOMMIT")
+    waiter = create_engine(url, connect_args={"timeout": 0})
+    with holder.connect() as held, waiter.connect() as waiting:
+        held.execute(text("CREATE TABLE t (x INTEGER)"))
+        held.execute(text("BEGIN IMMEDIATE"))
+        with pytest.raises(OperationalError, match="database is locked") as caught:
+            waiting.execute(text("INSERT INTO t VALUES (1)"))
+        held.execute(text("ROLLBACK"))
+    holder.dispose()
+    waiter.dispose()
+    assert not is_database_down(caught.value)

@@ -238,3 +238,42 @@ def test_below_the_minimum_number_of_answers_nothing_is_tested(session: Session,
     assert warning.result.p_value == pytest.approx(2 / 70, abs=1e-9)
     assert warning.describe() == "Dissatisfied clients rose from 0 % to 100 % — unlikely to be chance"
     assert "Fisher's exact test (two-sided): p = 0.029" in warning.how_we_know()
+
+
+def _checks_every_day(session: Session, partner: Partner, down_by_day: dict[date, int]) -> None:
+    """93 business-hours checks on each of 22 days of October and of November (every 5 minutes for 7¾ hours),
+    ``down_by_day`` of them failed."""
+    tp = factories.touchpoint(session, NOW, partner, "Claims", "claim", f"https://{partner.id}.test/")
+    for day in OCTOBER_DAYS + NOVEMBER_DAYS:
+        down = down_by_day.get(day, 0)
+        daily(session, tp, day, up=93 - down, down=down, bh_up=93 - down, bh_down=down, buckets={3: 93 - down})
+
+
+OCTOBER_DAYS = [date(2026, 10, d) for d in range(1, 23)]
+NOVEMBER_DAYS = [date(2026, 11, d) for d in range(1, 23)]
+
+
+def test_one_three_hour_outage_after_a_clean_month_is_not_flagged(session: Session, cast: Cast) -> None:
+    alpha, _ = two_partners(session, cast)
+    _checks_every_day(session, alpha, {date(2026, 11, 10): 36})
+    session.commit()
+    # 22 days of 93 checks: 0 of 2,046 down, then one 3-hour outage, 36 of 2,046. As independent checks that is
+    # z = 6.03, p < 0.001. But the failures are one run: November's design effect, with p = 36/2046 = 0.017595,
+    # is 22/21 · [(36 − 1.6364)² + 21 · 1.6364²] / 2046² ÷ (p(1 − p)/2046) = 36.65, so 36 of 2,046 counts as
+    # 0.98 of 55.8. October, with no failure, shows nothing of how failures bunch and takes the same 36.65:
+    # 0 of 55.8. Fisher on 1 of 56 against 0 of 56: p = 1. One bad afternoon is not a trend.
+    assert two_proportion_test(0, 2046, 36, 2046).statistic == pytest.approx(6.026, abs=1e-3)  # type: ignore[union-attr]
+    assert november(session, cast).warnings == []
+
+
+def test_the_same_failures_spread_over_the_month_are_still_flagged(session: Session, cast: Cast) -> None:
+    alpha, _ = two_partners(session, cast)
+    # 36 failed checks again, as blips on every day: 2 on 14 days, 1 on 8. The days hardly differ (the design
+    # effect works out below 1, so it is 1): these are 36 separate failures, and 0 → 36 of 2,046 stands.
+    _checks_every_day(session, alpha, {day: 2 if i < 14 else 1 for i, day in enumerate(NOVEMBER_DAYS)})
+    session.commit()
+    (warning,) = november(session, cast).warnings
+    # Pooled 36/4092: expected failures 18 in each month (≥ 5, the z-test holds); se √(0.0088·0.9912·2/2046)
+    # = 0.0029200; z = 0.017595 / 0.0029200 = 6.026.
+    assert (warning.rate.key, warning.direction, warning.result.name) == ("bh_downtime", "worse", "two-proportion z-test")
+    assert warning.result.statistic == pytest.approx(6.026, abs=1e-3)

@@ -18,7 +18,7 @@ from typing import Callable
 
 from sqlalchemy.orm import Session
 
-from partnermon.db import DATABASE_DOWN, database_down_reason
+from partnermon.db import database_down_reason, is_database_down
 from partnermon.monitoring.runs import (
     LEASE_SECONDS, ClaimedProbe, FinishedRun, claim_due, record, run_claimed, seconds_until_next_due,
 )
@@ -61,11 +61,11 @@ class ProbeWorker:
             while not stop.is_set():
                 try:
                     self._dispatch(pool, stop)
-                except DATABASE_DOWN as exc:  # expected while the database is away: one line a poll, no traceback
-                    log.warning("probe worker %s: claiming paused: %s", self.worker_id, database_down_reason(exc))
-                    stop.wait(self.idle_poll)
-                except Exception:  # a database blip must not end the worker; its claims' leases expire
-                    log.exception("probe worker %s: claiming failed", self.worker_id)
+                except Exception as exc:  # nothing may end the worker; its claims' leases expire
+                    if is_database_down(exc):  # expected while the database is away: one line a poll, no traceback
+                        log.warning("probe worker %s: claiming paused: %s", self.worker_id, database_down_reason(exc))
+                    else:
+                        log.exception("probe worker %s: claiming failed", self.worker_id)
                     stop.wait(self.idle_poll)
         all_run.set()
         recorder.join()
@@ -151,9 +151,10 @@ class ProbeWorker:
                 self.recorded += report.recorded
                 self.discarded += report.discarded
                 self._progress.notify_all()
-        except DATABASE_DOWN as exc:
+        except Exception as exc:
             # Not recorded means not advanced: the lease expires and the probes run again. Nothing is lost.
-            log.warning("probe worker %s: %d results not recorded: %s", self.worker_id, len(batch),
-                        database_down_reason(exc))
-        except Exception:
-            log.exception("probe worker %s: recording %d results failed", self.worker_id, len(batch))
+            if is_database_down(exc):
+                log.warning("probe worker %s: %d results not recorded: %s", self.worker_id, len(batch),
+                            database_down_reason(exc))
+            else:
+                log.exception("probe worker %s: recording %d results failed", self.worker_id, len(batch))

@@ -164,7 +164,7 @@ class TestResult:
         return f"{self.name} (two-sided): p {format_p(self.p_value)}"
 
 
-def normal_approximation_holds(before_k: int, before_n: int, after_k: int, after_n: int) -> bool:
+def normal_approximation_holds(before_k: float, before_n: float, after_k: float, after_n: float) -> bool:
     """Every expected count of the 2 × 2 table under "nothing changed" (pooled share × n, and its
     complement, for both periods) is at least MIN_EXPECTED: the usual rule for trusting the z-test."""
     total = before_n + after_n
@@ -173,9 +173,12 @@ def normal_approximation_holds(before_k: int, before_n: int, after_k: int, after
     return min(expected) >= MIN_EXPECTED
 
 
-def two_proportion_test(before_k: int, before_n: int, after_k: int, after_n: int) -> TestResult | None:
+def two_proportion_test(before_k: float, before_n: float, after_k: float, after_n: float) -> TestResult | None:
     """``after_k/after_n`` against ``before_k/before_n``, two-sided: the pooled z-test where the normal
     approximation holds (``normal_approximation_holds``), Fisher's exact test where it does not.
+
+    The counts may be effective counts (probe checks divided by their design effect), so not whole: Fisher's
+    test, which counts tables, takes them rounded to the nearest whole check; the z-test takes them as they are.
 
     None when either sample is empty or the pooled share is 0 or 1 (no variation: nothing to test). A
     positive z means the share went up."""
@@ -186,7 +189,7 @@ def two_proportion_test(before_k: int, before_n: int, after_k: int, after_n: int
     if pooled <= 0.0 or pooled >= 1.0:
         return None
     if not normal_approximation_holds(before_k, before_n, after_k, after_n):
-        p_value = _fisher_p(after_k, after_n - after_k, before_k, before_n - before_k)
+        p_value = _fisher_p(round(after_k), round(after_n - after_k), round(before_k), round(before_n - before_k))
         odds = ((after_k + 0.5) * (before_n - before_k + 0.5)) / ((after_n - after_k + 0.5) * (before_k + 0.5))
         return TestResult(FISHER, odds, min(1.0, p_value), p1, p2)
     se = math.sqrt(pooled * (1 - pooled) * (1 / before_n + 1 / after_n))

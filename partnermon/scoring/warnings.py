@@ -10,6 +10,13 @@ corrected together with Benjamini–Hochberg (a false discovery rate of 5 %). A 
 enough to matter — probe counts run to thousands, where a tiny change is "significant" — and each sample
 large enough: the minimum number of the measure's own answers for feedback, 100 checks for probes.
 
+Probe checks are not independent trials: one outage fails dozens of checks in a row. The probe rates are
+therefore tested on *effective* counts, each period's failed checks and checks divided by the design effect
+its interval already uses (``stats.clustered_wilson``), as Rao and Scott's adjustment of the chi-squared test
+does; the choice between the z-test and Fisher's test then follows from those counts. A period with no failure
+at all shows nothing of how failures bunch (its design effect is 1 for want of evidence, not because checks
+are independent), so it takes the other period's: "nothing changed" means one process in both.
+
 Each change is said in plain words first ("Dissatisfied clients rose from 15 % to 39 % — unlikely to be
 chance"); the test, its p-value and the correction are ``how_we_know``, behind a disclosure on pages and in
 the report's appendix.
@@ -36,6 +43,8 @@ class Rate:
     # (successes, n) of a moment, and whether that sample is large enough to test
     counts: Callable[[MomentScore], tuple[int, int]]
     big_enough: Callable[[MomentScore, int], bool]
+    # Probe rates: the design effect of a moment's share (how much its checks bunch); answers are independent.
+    design_effect: Callable[[MomentScore], float] | None = None
 
 
 def _answered(m: MomentScore) -> int:
@@ -49,9 +58,9 @@ RATES: tuple[Rate, ...] = (
     Rate("brand_harm", "Clients who think less of the practice", 0.05,
          lambda m: (m.feedback.brand_harm, m.feedback.brand_n), lambda m, n: m.readings.brand_harm.shown),
     Rate("bh_downtime", "Downtime in business hours", 0.005, lambda m: (m.probes.bh_down, m.probes.bh_checks),
-         lambda m, n: n >= MIN_CHECKS),
+         lambda m, n: n >= MIN_CHECKS, lambda m: m.probes.bh_down_share.design_effect),
     Rate("slow_checks", "Checks slower than 3 s", 0.05, lambda m: (min(m.probes.slow, _answered(m)), _answered(m)),
-         lambda m, n: n >= MIN_CHECKS),
+         lambda m, n: n >= MIN_CHECKS, lambda m: m.probes.slow_share.design_effect),
 )
 RATE_LABELS = {rate.key: rate.label for rate in RATES}
 PROBE_RATES = ("bh_downtime", "slow_checks")
@@ -128,7 +137,8 @@ def early_warnings(current: Iterable[PartnerScore], previous: dict[int, PartnerS
                 k2, n2 = rate.counts(moment)
                 if not (rate.big_enough(before, n1) and rate.big_enough(moment, n2)):
                     continue
-                result = two_proportion_test(k1, n1, k2, n2)
+                d1, d2 = _design_effects(rate, before, k1, n1, moment, k2, n2)
+                result = two_proportion_test(k1 / d1, n1 / d1, k2 / d2, n2 / d2)
                 if result is not None:
                     candidates.append((partner, moment, rate, result, n1, n2))
     adjusted = benjamini_hochberg([c[3].p_value for c in candidates])
@@ -136,6 +146,21 @@ def early_warnings(current: Iterable[PartnerScore], previous: dict[int, PartnerS
              for (p, m, rate, result, n1, n2), q in zip(candidates, adjusted)
              if q < FALSE_DISCOVERY_RATE and abs(result.after - result.before) >= rate.min_change]
     return sorted(found, key=lambda w: (w.direction != "worse", w.adjusted_p))
+
+
+def _design_effects(rate: Rate, before: MomentScore, k1: int, n1: int, after: MomentScore, k2: int,
+                    n2: int) -> tuple[float, float]:
+    """What each period's counts are divided by before the test: 1 for answers; for checks, the period's own
+    design effect, or the other period's where it has no failure (or nothing but failures) to measure one by."""
+    if rate.design_effect is None:
+        return 1.0, 1.0
+    d1, d2 = rate.design_effect(before), rate.design_effect(after)
+    measured1, measured2 = 0 < k1 < n1, 0 < k2 < n2
+    if not measured1 and measured2:
+        d1 = d2
+    elif measured1 and not measured2:
+        d2 = d1
+    return d1, d2
 
 
 def _moment_key(moment: MomentScore) -> int | None:

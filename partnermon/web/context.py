@@ -8,7 +8,7 @@ from typing import Callable, TypeVar
 from flask import Flask, abort, current_app, g, request
 from sqlalchemy.orm import Session
 
-from partnermon.db import DATABASE_DOWN, utcnow
+from partnermon.db import DATABASE_ERRORS, is_database_down, utcnow
 from partnermon.errors import NotFound
 from partnermon.runtime import Runtime
 
@@ -52,8 +52,10 @@ def _close_session(_exc: BaseException | None) -> None:
         try:
             # Anything a view did not commit is not kept: a failed request leaves nothing half-written.
             session.rollback()
-        except DATABASE_DOWN:
-            pass  # the connection is gone, and its transaction with it; the request has answered 503 already
+        except DATABASE_ERRORS as exc:
+            if not is_database_down(exc):
+                raise
+            # else the connection is gone, and its transaction with it; the request has answered 503 already
         finally:
             session.close()
 

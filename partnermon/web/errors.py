@@ -12,7 +12,7 @@ import logging
 from flask import Flask, Response, current_app, g, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from partnermon.db import DATABASE_DOWN, database_down_reason
+from partnermon.db import DATABASE_ERRORS, database_down_reason, is_database_down
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,9 @@ def _server_error(exc: BaseException) -> tuple[object, int]:
     if session is not None:
         try:
             session.rollback()  # so the error page itself can still read the signed-in user
-        except DATABASE_DOWN:
+        except DATABASE_ERRORS as rollback_error:
+            if not is_database_down(rollback_error):
+                raise
             g.user = None  # the database went too: the page must not ask it about the user
     # The route's pattern, not the path: a path may hold a client's feedback token or an invitation token.
     where = request.url_rule.rule if request.url_rule is not None else "(no route)"
@@ -76,6 +78,14 @@ def _server_error(exc: BaseException) -> tuple[object, int]:
 
 # Seconds a client, proxy or load balancer is asked to wait before trying again.
 RETRY_AFTER_SECONDS = 30
+
+
+def _database_error(exc: Exception) -> Response | tuple[object, int]:
+    """A database that is away answers 503; any other database error is a bug like any other (500, logged
+    with its traceback): ``no such column`` or a lock held too long must not pass for "try again shortly"."""
+    if not is_database_down(exc):
+        return _server_error(exc)
+    return _database_down(exc)
 
 
 def _database_down(exc: Exception) -> Response:
@@ -96,6 +106,6 @@ def _database_down(exc: Exception) -> Response:
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(InternalServerError, _server_error)
-    for database_error in DATABASE_DOWN:
-        app.register_error_handler(database_error, _database_down)
+    for database_error in DATABASE_ERRORS:
+        app.register_error_handler(database_error, _database_error)
     app.register_error_handler(Exception, _server_error)

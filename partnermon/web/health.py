@@ -13,7 +13,7 @@ import logging
 from flask import Blueprint
 from sqlalchemy import text
 
-from partnermon.db import DATABASE_DOWN, database_down_reason
+from partnermon.db import DATABASE_ERRORS, database_down_reason, is_database_down
 from partnermon.web.context import db, runtime
 
 bp = Blueprint("health", __name__)
@@ -25,7 +25,9 @@ PUBLIC_REASON = "the database is unavailable"
 def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
     try:
         db().execute(text("SELECT 1"))
-    except DATABASE_DOWN as exc:
+    except DATABASE_ERRORS as exc:
+        if not is_database_down(exc):
+            raise
         reason = database_down_reason(exc, runtime().engine.url)
         log.warning("Health check failed: %s", reason)
         return {"status": "unavailable", "reason": PUBLIC_REASON}, 503, {"Retry-After": "30", "Cache-Control": "no-store"}
