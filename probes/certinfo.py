@@ -1,24 +1,22 @@
-"""What a server's certificate says, read from its DER bytes, and its problems in plain words.
+"""What a server's certificate says, and its problems in plain words.
 
 ``probes.fetch`` hands over the certificate a server presented (``getpeercert(binary_form=True)``,
-which works even when verification failed) and what OpenSSL's verification said; this module reads the
-names and dates itself, because Python only decodes certificates that passed verification, and the
-point of a certificate check is to explain the ones that did not.
+which works even when verification failed) and what OpenSSL's verification said. The DER bytes are read
+with ``cryptography.x509`` rather than ``getpeercert()``, because Python only decodes certificates that
+passed verification, and the point of a certificate check is to explain the ones that did not.
 
-Pure: no sockets, no clock (``now`` is passed in). The DER reader covers what X.509 server certificates
-use; anything it cannot read raises ``CertificateParseError``.
+Pure: no sockets, no clock (``now`` is passed in). It never decides trust: that is OpenSSL's verdict,
+passed in. A certificate ``cryptography`` cannot read raises ``CertificateParseError``.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
-# Attribute type OIDs (DER content bytes) shown in a subject or issuer.
-_OID_CN = bytes.fromhex("550403")
-_OID_O = bytes.fromhex("55040a")
-_OID_SAN = bytes.fromhex("551d11")
+from cryptography import x509
+from cryptography.x509.oid import NameOID
 
 # OpenSSL X509_V_ERR_* codes that have a plainer sentence than OpenSSL's own.
 _SELF_SIGNED = {18, 19}                     # depth-zero self-signed, self-signed in chain
@@ -46,133 +44,63 @@ class CertificateInfo:
         return (self.not_after - now).total_seconds() / 86400
 
 
-# --- DER ----------------------------------------------------------------------------------------
+# --- reading ------------------------------------------------------------------------------------
 
-def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
-    """(tag, start of content, end of content) of the element at ``pos``."""
-    if pos + 2 > len(data):
-        raise CertificateParseError("truncated element")
-    tag, length = data[pos], data[pos + 1]
-    pos += 2
-    if tag & 0x1F == 0x1F:
-        raise CertificateParseError("multi-byte tags are not used in certificates")
-    if length & 0x80:
-        count = length & 0x7F
-        if not 1 <= count <= 4 or pos + count > len(data):
-            raise CertificateParseError("bad length")
-        length = int.from_bytes(data[pos:pos + count], "big")
-        pos += count
-    if pos + length > len(data):
-        raise CertificateParseError("element runs past the end")
-    return tag, pos, pos + length
-
-
-def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
-    out = []
-    while start < end:
-        tag, s, e = _tlv(data, start)
-        out.append((tag, s, e))
-        start = e
-    return out
-
-
-def _string(tag: int, raw: bytes) -> str:
-    if tag == 0x1E:                                   # BMPString
-        return raw.decode("utf-16-be", "replace")
-    if tag == 0x1C:                                   # UniversalString
-        return raw.decode("utf-32-be", "replace")
-    if tag == 0x14:                                   # T61String: latin-1 is the usual reality
-        return raw.decode("latin-1")
-    return raw.decode("utf-8", "replace")            # UTF8String, PrintableString, IA5String
-
-
-def _name(data: bytes, start: int, end: int) -> str:
+def _name(name: x509.Name) -> str:
     """"common name (organisation)" — the parts a person recognises; the full DN would be noise."""
-    common = organisation = None
-    for _, rs, re_ in _children(data, start, end):              # RDN sets
-        for _, as_, ae in _children(data, rs, re_):             # AttributeTypeAndValue
-            (otag, os_, oe), (vtag, vs, ve) = _children(data, as_, ae)[:2]
-            oid = data[os_:oe]
-            if oid == _OID_CN and common is None:
-                common = _string(vtag, data[vs:ve])
-            elif oid == _OID_O and organisation is None:
-                organisation = _string(vtag, data[vs:ve])
+    common = _first(name, NameOID.COMMON_NAME)
+    organisation = _first(name, NameOID.ORGANIZATION_NAME)
     if common and organisation and organisation != common:
         return f"{common} ({organisation})"
     return common or organisation or "(no name)"
 
 
-def _common_name(data: bytes, start: int, end: int) -> str | None:
-    for _, rs, re_ in _children(data, start, end):
-        for _, as_, ae in _children(data, rs, re_):
-            (_, os_, oe), (vtag, vs, ve) = _children(data, as_, ae)[:2]
-            if data[os_:oe] == _OID_CN:
-                return _string(vtag, data[vs:ve])
+def _first(name: x509.Name, oid: x509.ObjectIdentifier) -> str | None:
+    for attribute in name.get_attributes_for_oid(oid):
+        value = attribute.value
+        return value if isinstance(value, str) else value.decode("latin-1")
     return None
 
 
-def _time(tag: int, raw: bytes) -> datetime:
-    text = raw.decode("ascii").rstrip("Z")
-    if tag == 0x17:                                   # UTCTime: YYMMDDHHMM[SS]
-        year = int(text[:2])
-        text = ("19" if year >= 50 else "20") + text
-    elif tag != 0x18:                                 # GeneralizedTime: YYYYMMDDHHMMSS[.fff]
-        raise CertificateParseError("not a time")
-    text = text.split(".", 1)[0]
-    fmt = "%Y%m%d%H%M%S" if len(text) == 14 else "%Y%m%d%H%M"
-    return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+def _alt_names(cert: x509.Certificate) -> list[str]:
+    """subjectAltName DNS names and IP addresses, in the certificate's order (other kinds are skipped)."""
+    try:
+        alt = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return []
+    names: list[str] = []
+    for general in alt:
+        if isinstance(general, x509.DNSName):
+            names.append(general.value)
+        elif isinstance(general, x509.IPAddress):
+            names.append(str(general.value))
+    return names
 
 
-def parse_der(der: bytes) -> CertificateInfo:
+def read_certificate(der: bytes) -> CertificateInfo:
     """Subject, issuer, validity and subjectAltName of a DER certificate (nothing verified)."""
     try:
-        _, cs, ce = _tlv(der, 0)
-        _, ts, te = _children(der, cs, ce)[0]                   # tbsCertificate
-        fields = _children(der, ts, te)
-        if fields and fields[0][0] == 0xA0:                      # [0] version
-            fields = fields[1:]
-        # serialNumber, signature, issuer, validity, subject, subjectPublicKeyInfo, ...
-        issuer, validity, subject = fields[2], fields[3], fields[4]
-        (b_tag, bs, be), (a_tag, as_, ae) = _children(der, validity[1], validity[2])[:2]
-        info = CertificateInfo(
-            subject=_name(der, subject[1], subject[2]),
-            issuer=_name(der, issuer[1], issuer[2]),
-            not_before=_time(b_tag, der[bs:be]),
-            not_after=_time(a_tag, der[as_:ae]),
-            names=_san(der, fields[6:]),
-        )
-        if not info.names:
-            cn = _common_name(der, subject[1], subject[2])
-            info.names = [cn] if cn else []
+        cert = x509.load_der_x509_certificate(der)
+        info = CertificateInfo(subject=_name(cert.subject), issuer=_name(cert.issuer),
+                               not_before=cert.not_valid_before_utc, not_after=cert.not_valid_after_utc,
+                               names=_alt_names(cert))
+        if not info.names:                               # no subjectAltName: the common name is the name
+            common = _first(cert.subject, NameOID.COMMON_NAME)
+            info.names = [common] if common else []
         return info
-    except (IndexError, ValueError, UnicodeDecodeError) as exc:
+    # cryptography parses extensions lazily and reports a malformed or duplicated one with its own classes.
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise CertificateParseError(f"unreadable certificate: {exc}") from None
-
-
-def _san(der: bytes, optional_fields: list[tuple[int, int, int]]) -> list[str]:
-    names: list[str] = []
-    for tag, s, e in optional_fields:
-        if tag != 0xA3:                                          # [3] extensions
-            continue
-        (_, xs, xe), = _children(der, s, e)
-        for _, es, ee in _children(der, xs, xe):                 # Extension
-            parts = _children(der, es, ee)
-            if der[parts[0][1]:parts[0][2]] != _OID_SAN:
-                continue
-            _, vs, ve = parts[-1]                                # extnValue OCTET STRING
-            _, gs, ge = _tlv(der, vs)                            # GeneralNames SEQUENCE
-            for gtag, ns, ne in _children(der, gs, ge):
-                if gtag == 0x82:                                 # dNSName
-                    names.append(der[ns:ne].decode("ascii", "replace"))
-                elif gtag == 0x87 and ne - ns in (4, 16):        # iPAddress
-                    names.append(str(ipaddress.ip_address(der[ns:ne])))
-    return names
 
 
 # --- judging ------------------------------------------------------------------------------------
 
 def name_matches(names: list[str], host: str) -> bool:
-    """RFC 6125 matching as browsers do it: exact, or one wildcard as the whole left-most label."""
+    """RFC 6125 matching as browsers do it: exact, or one wildcard as the whole left-most label.
+
+    Only for certificates that failed verification (OpenSSL matched the verified ones). Kept here because
+    ``ssl.match_hostname`` is gone since Python 3.12 and ``cryptography`` matches names only inside its
+    full chain verifier, which would also need the chain and trust store this check is explaining."""
     host = host.lower().rstrip(".")
     try:
         host_ip = ipaddress.ip_address(host)

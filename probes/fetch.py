@@ -34,7 +34,7 @@ from typing import Any, Sequence
 from urllib.parse import urljoin
 
 from probes import http1
-from probes.certinfo import CertificateInfo, CertificateParseError, describe_problem, name_matches, parse_der
+from probes.certinfo import CertificateInfo, CertificateParseError, describe_problem, name_matches, read_certificate
 from probes.fetch_types import (
     DEFAULT_USER_AGENT, RECORD_TYPES, Blocked, FetchError, FetchPolicy, FetchResponse, parse_nameserver,
 )
@@ -283,7 +283,7 @@ def _target(url: str, clock: _Clock) -> Target:
 def _verified_certificate(sock: ssl.SSLSocket, host: str) -> CertificateInfo | None:
     der = sock.getpeercert(binary_form=True)
     try:
-        info = parse_der(der) if der else None
+        info = read_certificate(der) if der else None
     except CertificateParseError:
         return None
     if info is not None:
@@ -300,7 +300,7 @@ def _explain_certificate(target: Target, ip: str, policy: FetchPolicy, clock: _C
         hop.connect([ip])
         sock = hop.handshake(_tls_context(policy.ca_file, False))
         der = sock.getpeercert(binary_form=True)
-        info = parse_der(der) if der else None
+        info = read_certificate(der) if der else None
     except (FetchError, CertificateParseError, ssl.SSLError, OSError):
         return None
     finally:
