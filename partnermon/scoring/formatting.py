@@ -7,13 +7,20 @@ Plain functions on floats; the scoring objects call them (``Estimate``, ``Breach
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 # Digits added at most to tell two numbers apart; beyond that they are as good as equal.
 MAX_EXTRA_DIGITS = 3
+# The export carries every figure to this many decimals in the units a page shows it in (scores as they are,
+# shares as percentages: partnermon.scoring.exports). A page rounds from that same value, half up as people
+# do, so a page's "0.4" is what anyone gets by rounding the export's 0.35 — never "0.3" from 0.34999….
+EXPORTED_DIGITS = 4
 
 
 def fixed(value: float, digits: int) -> str:
-    text = f"{value:.{digits}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text   # never "-0"
+    exported = Decimal(repr(round(value, EXPORTED_DIGITS)))
+    text = f"{exported.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP):f}"
+    return "0" + text[2:] if text.startswith("-0") and Decimal(text) == 0 else text   # never "-0"
 
 
 def trimmed(value: float, digits: int) -> str:
