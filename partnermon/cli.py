@@ -1,6 +1,10 @@
 """The ``partnermon`` command (DESIGN.md §9). Each command is a thin shell around one service.
 
 Problems a person can fix are printed as one line naming the problem, with a non-zero exit.
+
+Each command imports the services it uses inside its function: loading them all (SQLAlchemy, SciPy, Alembic,
+WeasyPrint, the web app) would make every command, ``partnermon --help`` included, take seconds to start.
+tests/test_cli_startup.py holds that.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ import threading
 
 import click
 
-from partnermon import accounts, jobs, partners, practices, schema
 from partnermon.cli_support import (
     OneLineUsageGroup, fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
@@ -19,8 +22,6 @@ from partnermon.cli_report import report_command
 from partnermon.cli_exports import export_command
 from partnermon.cli_feedback import feedback_link_command
 from partnermon.cli_monitoring import probe_command
-from partnermon.db import database_down_reason, is_database_down, utcnow
-from partnermon.monitoring import probe_settings
 
 
 @click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -33,6 +34,8 @@ def main() -> None:
 @friendly_errors
 def init_db() -> None:
     """Create the schema, or upgrade an older one to the latest version."""
+    from partnermon import schema
+
     runtime = open_runtime(require_schema=False)
     before = schema.current_revision(runtime.engine)
     schema.upgrade(runtime.engine)
@@ -53,6 +56,9 @@ def init_db() -> None:
 @friendly_errors
 def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
     """Create a practice with the default moments of truth."""
+    from partnermon import practices
+    from partnermon.db import utcnow
+
     runtime = open_runtime()
     with runtime.session_factory() as session:
         practice = practices.create_practice(session, utcnow(), slug=slug, name=name, timezone=timezone_, country=country)
@@ -69,6 +75,9 @@ def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
 @friendly_errors
 def create_user(practice_slug: str, email: str, role: str, name: str, password: str | None) -> None:
     """Add a user to a practice."""
+    from partnermon import accounts, practices
+    from partnermon.db import utcnow
+
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:
@@ -95,6 +104,9 @@ def create_user(practice_slug: str, email: str, role: str, name: str, password: 
 @friendly_errors
 def create_partner(practice_slug: str, name: str, category: str, website: str, exposure: str) -> None:
     """Add a partner the practice recommends."""
+    from partnermon import partners, practices
+    from partnermon.db import utcnow
+
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:
@@ -119,6 +131,10 @@ def create_partner(practice_slug: str, name: str, category: str, website: str, e
 def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str, kind: str | None,
                    checks: tuple[str, ...], interval: int | None) -> None:
     """Add a touchpoint (where clients meet a partner) tagged with a moment of truth, and optionally its probe."""
+    from partnermon import partners, practices
+    from partnermon.db import utcnow
+    from partnermon.monitoring import probe_settings
+
     runtime = open_runtime()
     now = utcnow()
     with runtime.session_factory() as session:
@@ -148,6 +164,7 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
     """Run the web app, scheduler, probe worker and email sender in one process (the embedded default)."""
     import waitress
 
+    from partnermon import jobs, practices, schema
     from partnermon.app import create_app
     from partnermon.scheduler import build_scheduler
 
@@ -205,6 +222,7 @@ def scheduler_command() -> None:
 def worker_command(threads: int, poll: float) -> None:
     """Claim and run due work (production); run as many as you like, on any machines."""
     from partnermon import jobs
+    from partnermon.db import database_down_reason, is_database_down, utcnow
 
     setup_logging()
     runtime = open_runtime()

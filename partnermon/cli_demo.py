@@ -11,9 +11,12 @@ import time
 
 import click
 
-from partnermon import demo, schema
 from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
-from partnermon.db import utcnow
+
+# demo.DEFAULT_SLUG and demo.MAX_MONTHS, written out: importing partnermon.demo loads every model and service,
+# which `partnermon --help` must not wait for (tests/test_cli_startup.py checks that the two agree).
+DEFAULT_SLUG = "demo"
+MAX_MONTHS = 36
 
 
 def _progress(message: str) -> None:
@@ -21,9 +24,9 @@ def _progress(message: str) -> None:
 
 
 @click.command("demo", cls=OneLineUsage)
-@click.option("--practice", "slug", default=demo.DEFAULT_SLUG, show_default=True,
+@click.option("--practice", "slug", default=DEFAULT_SLUG, show_default=True,
               help="The demo practice's slug.")
-@click.option("--months", default=12, show_default=True, type=click.IntRange(1, demo.MAX_MONTHS),
+@click.option("--months", default=12, show_default=True, type=click.IntRange(1, MAX_MONTHS),
               help="Months of history, ending now.")
 @friendly_errors
 def demo_command(slug: str, months: int) -> None:
@@ -31,6 +34,9 @@ def demo_command(slug: str, months: int) -> None:
 
     Its probes are paused and it sends no email. Prints how to sign in as its owner.
     """
+    from partnermon import demo, schema
+    from partnermon.db import utcnow
+
     runtime = open_runtime(require_schema=False)
     # As `serve` does, so that `partnermon demo && partnermon serve` works on a fresh installation too.
     schema.upgrade(runtime.engine)

@@ -8,75 +8,95 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from typing import Any, Callable, Iterator, TextIO
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
 import click
-from sqlalchemy.orm import Session
 
-from partnermon import practices, validators
 from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
-from partnermon.db import utcnow
 from partnermon.errors import ValidationError
-from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS, incidents, month_bounds, probe_results, write_csv, write_json
-from partnermon.feedback import exports as feedback_exports
-from partnermon.feedback import staff
-from partnermon.followups import exports as followup_exports
-from partnermon.models import Practice
-from partnermon.scoring import periods
-from partnermon.scoring.exports import SCORE_FIELDS, score_rows
 
-Rows = Callable[[Session, datetime, int, datetime, datetime], Iterator[dict[str, Any]]]
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    Rows = Callable[[Session, datetime, int, datetime, datetime], Iterator[dict[str, Any]]]
+
+# The services are imported inside the functions below: they load SQLAlchemy and SciPy, which
+# `partnermon --help` must not wait for (tests/test_cli_startup.py).
+WHAT = ("requests", "responses", "followups", "results", "incidents", "scores")
+
+
+def _exports() -> dict[str, tuple[Rows, tuple[str, ...]]]:
+    """What --what names: the rows of [start, end) and their CSV columns."""
+    from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS
+    from partnermon.feedback import exports as feedback_exports
+    from partnermon.followups import exports as followup_exports
+    from partnermon.scoring.exports import SCORE_FIELDS
+
+    return {
+        "requests": (_requests, feedback_exports.REQUEST_FIELDS),
+        "responses": (_responses, feedback_exports.RESPONSE_FIELDS),
+        "followups": (_followups, followup_exports.FOLLOW_UP_FIELDS),
+        "results": (_results, RESULT_FIELDS),
+        "incidents": (_incidents, INCIDENT_FIELDS),
+        "scores": (_scores, SCORE_FIELDS),
+    }
 
 
 def _requests(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
               ) -> Iterator[dict[str, Any]]:
+    from partnermon.feedback import exports as feedback_exports
+    from partnermon.feedback import staff
+
     conditions = staff.request_conditions(practice_id, now, since=start, until=end)
     return feedback_exports.request_rows(session, now, conditions)
 
 
 def _responses(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
                ) -> Iterator[dict[str, Any]]:
+    from partnermon.feedback import exports as feedback_exports
+    from partnermon.feedback import staff
+
     return feedback_exports.response_rows(session, staff.response_conditions(practice_id, since=start, until=end))
 
 
 def _followups(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
                ) -> Iterator[dict[str, Any]]:
+    from partnermon.followups import exports as followup_exports
+
     return followup_exports.follow_up_rows(session, now, practice_id, start, end)
 
 
 def _results(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
              ) -> Iterator[dict[str, Any]]:
+    from partnermon.exports import probe_results
+
     return probe_results(session, practice_id, start, end)
 
 
 def _incidents(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
                ) -> Iterator[dict[str, Any]]:
+    from partnermon.exports import incidents
+
     return incidents(session, practice_id, start, end)
 
 
 def _scores(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
             ) -> Iterator[dict[str, Any]]:
+    from zoneinfo import ZoneInfo
+
+    from partnermon.models import Practice
+    from partnermon.scoring import periods
+    from partnermon.scoring.exports import score_rows
+
     practice = session.get(Practice, practice_id)
     assert practice is not None
     return score_rows(session, now, practice, periods.month_of(start.astimezone(ZoneInfo(practice.timezone)).date(),
                                                                practice.timezone))
 
 
-# What --what names: the rows of [start, end) and their CSV columns.
-EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
-    "requests": (_requests, feedback_exports.REQUEST_FIELDS),
-    "responses": (_responses, feedback_exports.RESPONSE_FIELDS),
-    "followups": (_followups, followup_exports.FOLLOW_UP_FIELDS),
-    "results": (_results, RESULT_FIELDS),
-    "incidents": (_incidents, INCIDENT_FIELDS),
-    "scores": (_scores, SCORE_FIELDS),
-}
-
-
 @click.command("export", cls=OneLineUsage)
 @click.option("--practice", "practice_slug", required=True)
-@click.option("--what", type=click.Choice(list(EXPORTS)), required=True,
+@click.option("--what", type=click.Choice(WHAT), required=True,
               help="Feedback requests or responses (by when they were made), follow-ups (by when they were opened), "
                    "probe results, incidents, or scores (partner × moment of truth for the month).")
 @click.option("--format", "format_", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
@@ -86,6 +106,10 @@ EXPORTS: dict[str, tuple[Rows, tuple[str, ...]]] = {
 @friendly_errors
 def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
     """Export one month of a practice's feedback requests or responses, follow-ups, probe results, incidents or scores."""
+    from partnermon import practices, validators
+    from partnermon.db import utcnow
+    from partnermon.exports import month_bounds, write_csv, write_json
+
     if month is not None:
         try:
             validators.month("--month", month)
@@ -100,7 +124,7 @@ def export_command(practice_slug: str, what: str, format_: str, month: str | Non
             start, end, label = month_bounds(month, practice, now)
         except (ValueError, OverflowError):  # year 0, or a month whose end falls off the calendar
             fail(f"--month {month!r} is not a month that can be exported.")
-        make_rows, fields = EXPORTS[what]
+        make_rows, fields = _exports()[what]
         rows = make_rows(session, now, practice.id, start, end)
 
         def progress(count: int) -> None:

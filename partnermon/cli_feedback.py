@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import click
 
-from partnermon import practices
 from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
-from partnermon.db import utcnow
 from partnermon.errors import ValidationError
-from partnermon.feedback import requests
 
 # The service names fields as the form does; a person at a terminal knows them by their options.
 OPTION_OF = {"client_email": "--client-email", "client_name": "--client-name", "partner": "--partner",
@@ -32,6 +29,11 @@ OPTION_OF = {"client_email": "--client-email", "client_name": "--client-name", "
 def feedback_link_command(practice_slug: str, partner: str, client_email: str, client_name: str, touchpoint: str,
                           adviser_email: str, external_ref: str, override_throttle: bool) -> None:
     """Create a feedback request, queue its invitation email and print the client's link."""
+    # Imported here, not at the top, so that `partnermon --help` starts without the models and services.
+    from partnermon import practices
+    from partnermon.db import utcnow
+    from partnermon.feedback import requests
+
     runtime = open_runtime()
     with runtime.session_factory() as session:
         practice = practices.by_slug(session, practice_slug)

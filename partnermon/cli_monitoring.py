@@ -1,6 +1,7 @@
 """``partnermon probe``: one check of one address from the command line (DESIGN.md §9).
 
-``partnermon export`` lives in ``cli_exports``."""
+``partnermon export`` lives in ``cli_exports``. A probe needs no database: this module imports neither
+SQLAlchemy nor the web app, so a check from the command line starts at once (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import json
 import os
 import re
 import sys
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -15,7 +17,6 @@ import click
 import probes
 from partnermon.cli_support import fail, refuse_unusable_text
 from partnermon.config import ConfigError, probe_allow_cidrs
-from partnermon.db import utcnow
 from probes.fetch import DEFAULT_USER_AGENT, FetchPolicy
 from probes.spec import ProbeSpec
 
@@ -72,7 +73,8 @@ def probe_command(url: str, kind: str, checks: tuple[str, ...], soft_checks: tup
         fail(str(exc), code=EXIT_BAD_ARGUMENTS)
     policy = FetchPolicy(allow_cidrs=cidrs, allow_private=allow_private, user_agent=DEFAULT_USER_AGENT,
                          total_timeout=timeout, read_timeout=timeout, connect_timeout=min(timeout, 5.0))
-    result = probes.run(spec, policy, utcnow())
+    # The clock read here rather than through partnermon.db.utcnow, which would load SQLAlchemy.
+    result = probes.run(spec, policy, datetime.now(timezone.utc))
     click.echo(json.dumps({"url": url, "kind": kind, **result.to_dict()}, indent=2, ensure_ascii=False, default=str))
     sys.exit(EXIT_BY_OUTCOME[result.outcome])
 

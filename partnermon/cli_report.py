@@ -10,12 +10,8 @@ from pathlib import Path
 
 import click
 
-from partnermon import practices
 from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
-from partnermon.db import utcnow
 from partnermon.errors import ValidationError
-from partnermon.reports.storage import file_name
-from partnermon.scoring import periods
 
 
 @click.command("report", cls=OneLineUsage)
@@ -27,7 +23,11 @@ from partnermon.scoring import periods
 def report_command(slug: str, month: str, output: str | None) -> None:
     """Write one practice's monthly report (PDF) for a month."""
     # Imported here: WeasyPrint takes a second or two to load, which every other command would wait for too.
+    from partnermon import practices
+    from partnermon.db import utcnow
     from partnermon.reports.make import make_pdf
+    from partnermon.reports.storage import file_name
+    from partnermon.scoring import periods
 
     runtime = open_runtime()
     now = utcnow()

@@ -3,6 +3,10 @@
 ``friendly_errors`` is the one place that turns what a person can fix (a bad option or setting, a database
 that does not answer, a file that cannot be written) into one line and a non-zero exit; wsgi.py goes through
 ``build_checked_app`` so gunicorn stops rather than booting workers that cannot serve, forever.
+
+Every command module imports this one, so it must stay light: SQLAlchemy, Alembic and the web app are
+imported only where a command opens the database or builds the app, which keeps ``partnermon --help`` and
+``partnermon probe`` quick to start (tests/test_cli_startup.py).
 """
 
 from __future__ import annotations
@@ -14,18 +18,17 @@ import threading
 from contextlib import contextmanager
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator, NoReturn
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, NoReturn
 
 import click
-from flask import Flask
 
-from partnermon import schema
 from partnermon.config import ConfigError
-from partnermon.db import (
-    DATABASE_ERRORS, DatabaseUnreachable, check_database, database_down_reason, is_database_down,
-)
 from partnermon.errors import NotFound, ValidationError
-from partnermon.runtime import Runtime
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from partnermon.runtime import Runtime
 
 
 # gunicorn's Arbiter.WORKER_BOOT_ERROR: a worker that exits with it makes the master stop with it, where any
@@ -49,6 +52,10 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(command)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
+        from partnermon.db import (  # see the docstring
+            DATABASE_ERRORS, DatabaseUnreachable, database_down_reason, is_database_down,
+        )
+
         try:
             return command(*args, **kwargs)
         except (ConfigError, DatabaseUnreachable, SchemaBehind, NotFound) as exc:
@@ -64,6 +71,10 @@ def friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_runtime(*, require_schema: bool = True) -> Runtime:
+    from partnermon import schema
+    from partnermon.db import check_database
+    from partnermon.runtime import Runtime
+
     runtime = Runtime.from_settings()
     context = click.get_current_context(silent=True)
     if context is not None:
@@ -106,6 +117,8 @@ def _cannot_write(option: str, target: Path, exc: OSError) -> str:
 def _runtime_for_serving() -> Runtime:
     """A runtime whose settings are usable, whose database answers and is migrated; or one line and the exit
     code that makes gunicorn stop (WORKER_BOOT_ERROR) instead of restarting workers forever."""
+    from partnermon.db import DATABASE_ERRORS, DatabaseUnreachable, database_down_reason, is_database_down
+
     try:
         return open_runtime()
     except (ConfigError, DatabaseUnreachable, SchemaBehind) as exc:

@@ -16,8 +16,6 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_MAIL_FROM = "partnermon@localhost"
@@ -67,6 +65,10 @@ def envint(env: Mapping[str, str], name: str, default: int, minimum: int = 0, ma
 
 def database_url(env: Mapping[str, str], instance_dir: Path) -> str:
     """PARTNERMON_DATABASE_URL, checked and given the psycopg 3 driver we ship; unset: the SQLite file."""
+    # Imported here: `partnermon probe` reads this module's settings and must start without SQLAlchemy.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     raw = envtext(env, "PARTNERMON_DATABASE_URL")
     if not raw:
         return f"sqlite:///{instance_dir / 'partnermon.sqlite3'}"

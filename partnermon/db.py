@@ -6,7 +6,6 @@ connection; PostgreSQL is used as it is. Nothing here commits on anyone's behalf
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
@@ -110,41 +109,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # A host that drops packets would otherwise hold a connect for minutes: gunicorn would kill the booting
         # worker at its timeout and boot another, and a page would hang instead of answering 503.
         kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", CONNECT_TIMEOUT_SECONDS)
-    engine = create_engine(url, **kwargs)
-    event.listen(engine, "checkin", _note_idle)
-    event.listen(engine, "checkout", _pinger(engine))
-    return engine
+    # SQLAlchemy checks each pooled connection with a round trip before handing it out, and replaces one the
+    # server dropped while it sat idle (a restart, a failover, an idle timeout on the way).
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
 
 
 CONNECT_TIMEOUT_SECONDS = 10
-
-# A pooled PostgreSQL connection idle for longer than this is checked with a round trip (SELECT 1) before a
-# request uses it; one back from a request within the last second is not. That ping was one round trip in
-# five on a client's POST. A connection left idle is where a dead one hides (a restarted or failed-over
-# server, an idle timeout on the way); one the server drops while it is busy fails its request, and
-# SQLAlchemy then replaces every connection of that pool.
-PING_AFTER_IDLE_SECONDS = 1.0
-
-
-def _note_idle(_dbapi_connection: Any, record: Any) -> None:
-    record.info["idle_since"] = time.monotonic()
-
-
-def _pinger(engine: Engine) -> Any:
-    dialect = engine.dialect
-
-    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        # No mark: just connected (the info is cleared with each new connection), so it is alive.
-        idle_since = record.info.get("idle_since")
-        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except Exception as exc:  # noqa: BLE001 - any failure of SELECT 1 means this connection is unusable
-            # The pool throws this connection away and checks out a fresh one (or raises if it cannot connect).
-            raise DisconnectionError(str(exc)) from exc
-
-    return ping_if_idle
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -24,6 +24,7 @@ from partnermon.demo.timeline import Calendar
 from partnermon.followups import rules
 from partnermon.followups.service import SYSTEM
 from partnermon.models import FeedbackResponse, FollowUp, FollowUpEvent, User
+from partnermon.models.feedback import is_dissatisfied
 
 RECENT = timedelta(days=4)
 OVERDUE_AT_MOST = 2
@@ -39,7 +40,7 @@ class FollowUpCounts:
 
 
 def _opens(row: dict[str, Any], cast: Cast, moments: dict[int, Any]) -> rules.Decision | None:
-    if not (row["satisfaction"] <= 2 or row["brand_effect"] == "worse" or row["wants_contact"]):
+    if not (is_dissatisfied(row["satisfaction"], row["recommend"]) or row["brand_effect"] == "worse" or row["wants_contact"]):
         return None    # no rule can fire (most answers), as in followups.service.open_for_response
     # A transient response, never added to the session: the rules read its answers and nothing else.
     response = FeedbackResponse(satisfaction=row["satisfaction"], recommend=row["recommend"],

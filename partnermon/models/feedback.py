@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
@@ -112,12 +112,20 @@ class FeedbackResponse(Base):
         return harms_brand(self.brand_effect)
 
 
-# DESIGN.md §4, once: a stored response and answers not yet stored (feedback.responses.Answers) both use these.
+# DESIGN.md §4, once: a stored response and answers not yet stored (feedback.responses.Answers) both use these,
+# and scoring counts with the same rule in SQL (dissatisfied_sql, which must say what is_dissatisfied says).
 def is_dissatisfied(satisfaction: int | None, recommend: int | None) -> bool:
     """Satisfaction ≤ 2 (or recommend ≤ 6 when satisfaction is missing)."""
     if satisfaction is not None:
         return satisfaction <= 2
     return recommend is not None and recommend <= 6
+
+
+def dissatisfied_sql() -> ColumnElement[bool]:
+    """is_dissatisfied as a condition on FeedbackResponse's columns, for counting in the database."""
+    r = FeedbackResponse
+    return or_(and_(r.satisfaction.is_not(None), r.satisfaction <= 2),
+               and_(r.satisfaction.is_(None), r.recommend.is_not(None), r.recommend <= 6))
 
 
 def harms_brand(brand_effect: str | None) -> bool:

@@ -1,7 +1,8 @@
 """The probe worker: claims due probes, runs them on a thread pool, records results in batches.
 
-One dispatcher thread claims up to ``2 × threads`` probes at a time (a small backlog keeps every thread
-busy without holding many claims); the pool runs them; one recorder thread writes finished runs in
+One dispatcher thread claims up to ``threads`` probes at a time and hands each to the pool when a thread
+is free (a semaphore with one slot per thread), so at most a pool's worth of claims waits behind the ones
+running: enough to keep every thread busy without holding many claims; the pool runs them; one recorder thread writes finished runs in
 batches, because one transaction per batch is far cheaper than one per result. Nothing here decides
 outcomes or incidents: that is ``runs`` and ``incidents``.
 """
@@ -44,8 +45,7 @@ class ProbeWorker:
         self.idle_poll = idle_poll
         self.lease_seconds = lease_seconds
         self._finished: queue.Queue[FinishedRun] = queue.Queue()
-        self._slots = threading.Semaphore(threads * 2)
-        self._drained = threading.Condition()
+        self._free_threads = threading.Semaphore(threads)
         self.recorded = 0
         self.discarded = 0
         self._progress = threading.Condition()
@@ -71,21 +71,16 @@ class ProbeWorker:
         recorder.join()
 
     def _dispatch(self, pool: ThreadPoolExecutor, stop: threading.Event) -> None:
-        free = self._free_slots()
-        if free < self.threads:
-            # The backlog is still at least a pool's worth: wait for it to drain to that before claiming
-            # again, so claims come in batches of >= threads, not one probe per claim.
-            with self._drained:
-                self._drained.wait_for(lambda: self._free_slots() >= self.threads or stop.is_set(), timeout=1.0)
-            return
         now = self.clock()
         with self.session_factory() as session:
-            claimed = claim_due(session, now, worker_id=self.worker_id, limit=free, lease_seconds=self.lease_seconds)
+            claimed = claim_due(session, now, worker_id=self.worker_id, limit=self.threads,
+                                lease_seconds=self.lease_seconds)
             wait = None if claimed else seconds_until_next_due(session, now)
         for claim in claimed:
-            self._slots.acquire()
+            # Waits while every thread is busy, so the next claim is made only once this batch is under way.
+            self._free_threads.acquire()
             pool.submit(self._run_one, claim)
-        if len(claimed) < free:
+        if len(claimed) < self.threads:
             # Caught up. Sleep until the next probe is due, but at least DISPATCH_TICK so that claims
             # gather what fell due meanwhile (lag <= tick), and at most idle_poll (new probes may appear).
             if claimed:
@@ -94,23 +89,13 @@ class ProbeWorker:
             wait = self.idle_poll if wait is None else wait
             stop.wait(min(self.idle_poll, max(DISPATCH_TICK, wait)))
 
-    def _free_slots(self) -> int:
-        free = 0
-        while self._slots.acquire(blocking=False):
-            free += 1
-        for _ in range(free):
-            self._slots.release()
-        return free
-
     def _run_one(self, claim: ClaimedProbe) -> None:
         try:
             self._finished.put(run_claimed(claim, self.policy, self.clock))
         except Exception:  # probes.run never raises; this guards the clock or a bug in the glue
             log.exception("probe worker %s: running probe %s failed", self.worker_id, claim.probe_id)
         finally:
-            self._slots.release()
-            with self._drained:
-                self._drained.notify()
+            self._free_threads.release()
 
     def wait_until_recorded(self, count: int, timeout: float) -> bool:
         """Block until at least ``count`` results are recorded (for tests, benchmarks and shutdown)."""

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from partnermon.models import DailyRollup, FeedbackResponse, FollowUp, Incident, Probe, Touchpoint
+from partnermon.models.feedback import dissatisfied_sql
 from partnermon.models.monitoring import HISTOGRAM_SIZE, LATENCY_COLUMNS, LATENCY_EDGES_MS
 from partnermon.monitoring.rollups import percentile
 from partnermon.scoring.periods import Period
@@ -143,21 +144,25 @@ def feedback_counts(session: Session, practice_id: int, periods: Sequence[Period
     never mixed in (DESIGN.md §5)."""
     r = FeedbackResponse
     bounds = [(p.start, p.end) for p in periods]
-    dissatisfied = or_(and_(r.satisfaction.is_not(None), r.satisfaction <= 2),
-                       and_(r.satisfaction.is_(None), r.recommend <= 6))
+    dissatisfied = dissatisfied_sql()
     harm = r.brand_effect == "worse"
     bucket = _bucket(r.created_at, bounds).label("bucket")
-    query = (select(r.partner_id, r.moment_id, bucket, func.count(), _count(r.satisfaction >= 4), _count(dissatisfied),
-                    func.count(r.brand_effect), _count(harm), _count(or_(dissatisfied, harm)), func.count(r.recommend), _count(r.recommend >= 9),
-                    _count(r.recommend <= 6), func.count(r.effort), _count(r.effort >= 5), _count(r.wants_contact))
+    # Labelled by FeedbackCounts' field names, and read back by them.
+    counts = {"n": func.count(), "satisfied": _count(r.satisfaction >= 4), "dissatisfied": _count(dissatisfied),
+              "brand_n": func.count(r.brand_effect), "brand_harm": _count(harm), "harmful": _count(or_(dissatisfied, harm)),
+              "recommend_n": func.count(r.recommend), "promoters": _count(r.recommend >= 9),
+              "detractors": _count(r.recommend <= 6), "effort_n": func.count(r.effort), "easy": _count(r.effort >= 5),
+              "contact_requests": _count(r.wants_contact)}
+    query = (select(r.partner_id, r.moment_id, bucket, *(column.label(name) for name, column in counts.items()))
              .where(r.practice_id == practice_id, r.verified.is_(verified), _in_any(r.created_at, bounds))
              .group_by(r.partner_id, r.moment_id, bucket))
     if partner_id is not None:
         query = query.where(r.partner_id == partner_id)
     found: dict[Key, FeedbackCounts] = {}
-    for partner, moment, index, *numbers in session.execute(query):
-        if index >= 0:
-            found[(partner, moment, index)] = FeedbackCounts(*(int(x or 0) for x in numbers))
+    for row in session.execute(query):
+        if row.bucket >= 0:
+            found[(row.partner_id, row.moment_id, row.bucket)] = FeedbackCounts(
+                **{name: int(row._mapping[name] or 0) for name in counts})
     return found
 
 
@@ -266,13 +271,16 @@ def _spread(failed: Any, checks: Any) -> list[ColumnElement[Any]]:
             func.coalesce(func.sum(m * m), 0), _count(checks > 0)]
 
 
+# The rollups' outcome counts, by the name they have in DailyRollup and in ProbeCounts.
+_SUMMED = ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")
+
+
 @lru_cache(maxsize=1)
 def _rollup_columns() -> tuple[ColumnElement[Any], ...]:
     """The aggregates probe_counts selects, built once: they do not depend on the periods asked for, and
     building some forty expressions anew costs more than running the cached statement."""
     d = DailyRollup
-    sums = [func.coalesce(func.sum(getattr(d, name)), 0)
-            for name in ("up", "degraded", "down", "maintenance", "bh_up", "bh_degraded", "bh_down")]
+    sums = [func.coalesce(func.sum(getattr(d, name)), 0) for name in _SUMMED]
     # The fixed-bucket histograms add up bucket by bucket, in SQL, from the rollups' bucket columns.
     buckets = [func.coalesce(func.sum(getattr(d, name)), 0) for name in LATENCY_COLUMNS]
     slow_day = sum((getattr(d, name) for name in LATENCY_COLUMNS[_SLOW_FROM_BUCKET:]), start=0)
@@ -298,9 +306,10 @@ def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], 
     for partner, moment, index, *numbers in session.execute(query):
         if index < 0:
             continue
-        counts = ProbeCounts(*(int(x) for x in numbers[:7]))
-        counts.histogram = [int(x) for x in numbers[7:7 + size]]
-        rest = numbers[7 + size:]
+        summed = len(_SUMMED)
+        counts = ProbeCounts(**{name: int(x) for name, x in zip(_SUMMED, numbers[:summed])})
+        counts.histogram = [int(x) for x in numbers[summed:summed + size]]
+        rest = numbers[summed + size:]
         counts.spread = {name: (float(rest[4 * i]), float(rest[4 * i + 1]), float(rest[4 * i + 2]), int(rest[4 * i + 3]))
                          for i, name in enumerate(CLUSTERED_SHARES)}
         found[(partner, moment, index)] = counts
