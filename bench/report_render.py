@@ -6,11 +6,10 @@ minute (see bench/README.md).
 
 1. One practice at the issue's scale (the demo generator: 40 partners, 300 touchpoints, 12 months, 20,000
    responses) on a fresh PostgreSQL database; last month's report made ``--repeat`` times, timing the data
-   gathering (the SQL and the formula) and the rendering as the worker does it (``reports.parts``: the HTML of
-   each part and its layout on ``--processes`` processes, overlapping, then the join), with pages and bytes;
-   the same report rendered in one process (HTML, then WeasyPrint, then page numbers); and the ceiling:
-   WeasyPrint alone, in one process, on the whole report's HTML (timed on its own as ``html_s``).
-   ``ratio`` = the whole ÷ WeasyPrint alone: under 1 when the parts use more than one core.
+   gathering (the SQL and the formula) and the rendering as the worker does it (``render.render_report``: the
+   HTML, then WeasyPrint lays it out as one document), with pages and bytes; and the baseline in the same run:
+   WeasyPrint alone on the same HTML (written beforehand, timed on its own as ``html_s``), with the same URL
+   fetcher. ``ratio`` = the whole (gather + render) ÷ WeasyPrint alone; the target is at most 1.2.
 2. Throughput: ``--practices`` more practices of the demo's default size (8 partners, 30 touchpoints,
    ``--small-months`` months), last month's report queued for each, and ``--workers`` worker processes
    claiming and rendering them (partnermon.reports.jobs, the code `partnermon worker` runs) until none is
@@ -39,10 +38,7 @@ sys.path.insert(0, str(HERE.parent))
 from _bench_db import BenchDatabase, refuse_other_practices  # noqa: E402
 from _readings import cpu_model, log, percentile, r  # noqa: E402
 
-from partnermon.config import default_report_processes  # noqa: E402
-
-TARGET_SECONDS = 10.0
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.2
 
 
 def worker_main(url: str, report_dir: str, now_iso: str, name: str) -> None:
@@ -79,8 +75,7 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
     from partnermon.demo import generate
     from partnermon.models import Practice
     from partnermon.reports.content import gather
-    from partnermon.reports import parts
-    from partnermon.reports.render import ReportURLFetcher, render_html
+    from partnermon.reports.render import ReportURLFetcher, render_html, render_report
     from partnermon.scoring import periods
 
     engine = make_engine(db.url)
@@ -100,28 +95,27 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
     with Session(engine) as session:
         practice = session.scalars(select(Practice).where(Practice.slug == "bench-report")).one()
         month = periods.last_months(now, practice.timezone, 2)[0]
-        plan = parts.plan(gather(session, now, practice, month), args.processes)
         for attempt in range(args.repeat + 1):
-            t0 = time.perf_counter()
+            # CPU time too: all of it is this process's one thread, so it is what a run costs whatever else the
+            # shared machine is doing (wall times here swing by half between windows).
+            t0, c0 = time.perf_counter(), time.process_time()
             report = gather(session, now, practice, month)
             t1 = time.perf_counter()
-            rendered = parts.render_report(report, args.processes)
-            t2 = time.perf_counter()
-            one = parts.render_report(report, 1)
-            t3 = time.perf_counter()
+            rendered = render_report(report)
+            t2, c2 = time.perf_counter(), time.process_time()
             html = render_html(report)
-            t4 = time.perf_counter()
-            # The ceiling: WeasyPrint alone on the whole report's HTML, with the same URL fetcher.
-            HTML(string=html, url_fetcher=ReportURLFetcher(), media_type="print").render().write_pdf()
-            t5 = time.perf_counter()
+            t3, c3 = time.perf_counter(), time.process_time()
+            # The baseline: WeasyPrint alone on the same HTML, with the same URL fetcher.
+            alone = HTML(string=html, url_fetcher=ReportURLFetcher(), media_type="print").render().write_pdf()
+            t4, c4 = time.perf_counter(), time.process_time()
             if attempt == 0:
-                continue  # warm-up: imports, template compilation, font loading, the pool's processes
-            runs.append({"gather_s": t1 - t0, "render_s": t2 - t1, "whole_s": t2 - t0, "one_process_render_s": t3 - t2,
-                         "html_s": t4 - t3, "weasyprint_alone_s": t5 - t4, "pages": rendered.pages,
-                         "bytes": len(rendered.data), "one_process_bytes": len(one.data)})
-            log(f"report: gather {t1 - t0:.2f} s, rendered in parts {t2 - t1:.2f} s ({rendered.pages} pages, "
-                f"{len(rendered.data) / 1024:.0f} KB); in one process {t3 - t2:.2f} s; html {t4 - t3:.2f} s, "
-                f"WeasyPrint alone {t5 - t4:.2f} s")
+                continue  # warm-up: imports, template compilation, font loading
+            runs.append({"gather_s": t1 - t0, "render_s": t2 - t1, "whole_s": t2 - t0, "html_s": t3 - t2,
+                         "weasyprint_alone_s": t4 - t3, "whole_cpu_s": c2 - c0, "weasyprint_alone_cpu_s": c4 - c3,
+                         "ratio": (t2 - t0) / (t4 - t3), "cpu_ratio": (c2 - c0) / (c4 - c3),
+                         "pages": rendered.pages, "bytes": len(rendered.data), "weasyprint_alone_bytes": len(alone)})
+            log(f"report: gather {t1 - t0:.2f} s, rendered {t2 - t1:.2f} s ({rendered.pages} pages, "
+                f"{len(rendered.data) / 1024:.0f} KB); html {t3 - t2:.2f} s, WeasyPrint alone {t4 - t3:.2f} s")
     calls = weasyprint_calls(html)
     log(f"WeasyPrint function calls: layout {calls['layout'] / 1e6:.2f} M, write {calls['write'] / 1e6:.2f} M")
     best = min(runs, key=lambda run: run["whole_s"])
@@ -130,10 +124,8 @@ def one_report(db: BenchDatabase, args: argparse.Namespace, now: datetime) -> di
                                                          "responses": made.responses, "daily_rollups": made.daily_rollups},
             "month": month.key, "runs": [{k: r(v, 3) for k, v in run.items()} for run in runs],
             "median": {k: r(v, 3) for k, v in median.items()},
-            "processes": args.processes, "parts": 1 + len(plan.body) if plan else 1,
-            "ratio_whole_to_weasyprint_alone": r(median["whole_s"] / median["weasyprint_alone_s"], 3),
-            "ratio_one_process_to_weasyprint_alone": r((median["gather_s"] + median["one_process_render_s"])
-                                                       / median["weasyprint_alone_s"], 3),
+            "ratio_whole_to_weasyprint_alone": r(sorted(run["ratio"] for run in runs)[len(runs) // 2], 3),
+            "cpu_ratio_whole_to_weasyprint_alone": r(sorted(run["cpu_ratio"] for run in runs)[len(runs) // 2], 3),
             "weasyprint_calls": calls,
             "best_whole_s": r(best["whole_s"], 3)}
 
@@ -219,8 +211,6 @@ def main() -> None:
     parser.add_argument("--practices", type=int, default=100, help="practices for the throughput run (0: none)")
     parser.add_argument("--small-months", type=int, default=3, help="months of history of each of those practices")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--processes", type=int, default=default_report_processes(),
-                        help="processes laying out one report's parts (default: as partnermon, the cores, at most 4)")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--quick", action="store_true", help="8 partners, 30 touchpoints, 2,000 responses, 6 practices")
     args = parser.parse_args()
@@ -241,8 +231,8 @@ def main() -> None:
         db.drop()
     single = report["one_report"]
     report["meets_target"] = {
-        "under_10_s": single["median"]["whole_s"] < TARGET_SECONDS,
-        "ratio_under_1_5": single["ratio_whole_to_weasyprint_alone"] < TARGET_RATIO,
+        "ratio_at_most_1_2": single["ratio_whole_to_weasyprint_alone"] <= TARGET_RATIO,
+        "cpu_ratio_at_most_1_2": single["cpu_ratio_whole_to_weasyprint_alone"] <= TARGET_RATIO,
         "exactly_once": report.get("throughput", {}).get("check", {}).get("each_exactly_once"),
     }
     report["wall_seconds"] = r(time.monotonic() - started, 1)

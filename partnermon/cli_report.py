@@ -47,7 +47,7 @@ def report_command(slug: str, month: str, output: str | None) -> None:
         if folder_missing:
             fail(f"-o: the folder {target.parent} does not exist.")
         started = time.perf_counter()
-        pdf, pages = make_pdf(session, now, practice, period, processes=runtime.settings.report_processes,
+        pdf, pages = make_pdf(session, now, practice, period,
                               progress=lambda message: click.echo(f"partnermon report: {message}", err=True))
     with output_file("-o", target, "wb") as handle:
         handle.write(pdf)

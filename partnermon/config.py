@@ -21,11 +21,6 @@ DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_MAIL_FROM = "partnermon@localhost"
 
 
-def default_report_processes() -> int:
-    """The machine's cores, at most four (a report's parts rarely keep more busy)."""
-    return max(1, min(os.cpu_count() or 1, 4))
-
-
 class ConfigError(ValueError):
     """A setting has a value partnermon cannot use; the message names it and the fix."""
 
@@ -163,8 +158,6 @@ class Settings:
     mail_lease_seconds: int = 120
     # Where archived monthly reports are kept (PARTNERMON_REPORT_DIR); None: ``reports/`` in the instance folder.
     report_dir: Path | None = None
-    # Processes that lay out a long monthly report's parts side by side (PARTNERMON_REPORT_PROCESSES); 1: one.
-    report_processes: int = 1
     # Larger uploads (a logo is the only upload for now) are refused with 413.
     max_content_length: int = 2 * 1024 * 1024
     extra: dict[str, Any] = field(default_factory=dict)
@@ -209,6 +202,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Every PARTNERMON_* variable, each checked here: a value partnermon cannot use stops every command and
     wsgi.py at start with one ConfigError naming the variable and the fix, not a failure hours later."""
     env = os.environ if env is None else env
+    # PARTNERMON_REPORT_PROCESSES (a long report's parts laid out side by side) is no longer read: a report is one
+    # WeasyPrint document. An old setting of it is left alone, whatever it holds, so an upgrade starts as before.
     # Only made sure of: with PostgreSQL, a secret key and a report folder given, it may be read-only.
     instance_dir = _folder("PARTNERMON_INSTANCE_DIR", envtext(env, "PARTNERMON_INSTANCE_DIR") or "instance",
                            "./instance", writable=False)
@@ -227,8 +222,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         result_retention_days=envint(env, "PARTNERMON_RESULT_RETENTION_DAYS", 90, minimum=1, maximum=36_500),
         report_dir=_folder("PARTNERMON_REPORT_DIR", report_dir, "reports/ in the instance folder", writable=True)
         if report_dir else None,
-        report_processes=envint(env, "PARTNERMON_REPORT_PROCESSES", default_report_processes(), minimum=1,
-                                maximum=64),
     )
 
 

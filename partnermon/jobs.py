@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
@@ -119,7 +118,7 @@ def render_reports(runtime: Runtime, *, worker: str | None = None, limit: int = 
     settings = runtime.settings
     outcomes = report_jobs.render_due(
         runtime.session_factory, utcnow, worker or worker_id("reports"), store=ReportStore(settings.reports_path),
-        renderer=renderer or functools.partial(make_pdf, processes=settings.report_processes), base_url=settings.base_url, secret_key=settings.secret_key, limit=limit)
+        renderer=renderer or make_pdf, base_url=settings.base_url, secret_key=settings.secret_key, limit=limit)
     for outcome in outcomes:
         log.info("report %s: %s", outcome.report_id, "done" if outcome.done else f"failed: {outcome.error}")
     return outcomes

@@ -34,21 +34,19 @@ def test_all_documented_variables_are_read(tmp_path):
     settings = load_settings({
         "PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_BASE_URL": "https://pm.example.com/",
         "PARTNERMON_SMTP_URL": "smtp://mail:25", "PARTNERMON_MAIL_FROM": "alerts@pm.example.com",
-        "PARTNERMON_PROBE_ALLOW_CIDRS": "10.0.0.0/8, 192.168.1.0/24", "PARTNERMON_RESULT_RETENTION_DAYS": "30",
-        "PARTNERMON_REPORT_PROCESSES": "3",
+        "PARTNERMON_PROBE_ALLOW_CIDRS": "10.0.0.0/8, 192.168.1.0/24", "PARTNERMON_RESULT_RETENTION_DAYS": "30"
     })
     assert settings.base_url == "https://pm.example.com"
     assert settings.smtp_url == "smtp://mail:25" and settings.mail_from == "alerts@pm.example.com"
     assert settings.probe_allow_cidrs == ("10.0.0.0/8", "192.168.1.0/24")
     assert settings.result_retention_days == 30
-    assert settings.report_processes == 3
 
 
-def test_reports_are_laid_out_on_the_machines_cores_by_default(tmp_path, monkeypatch):
-    monkeypatch.setattr("os.cpu_count", lambda: 8)
-    assert load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path)}).report_processes == 4   # at most four
-    monkeypatch.setattr("os.cpu_count", lambda: None)
-    assert load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path)}).report_processes == 1
+@pytest.mark.parametrize("value", ["3", "0", "two", "\x00"])
+def test_an_old_report_processes_setting_is_ignored_whatever_it_holds(tmp_path, value):
+    # A report is one WeasyPrint document now: the variable means nothing, and must not stop an upgraded server.
+    settings = load_settings({"PARTNERMON_INSTANCE_DIR": str(tmp_path), "PARTNERMON_REPORT_PROCESSES": value})
+    assert not hasattr(settings, "report_processes")
 
 
 @pytest.mark.parametrize("name, value, message", [
@@ -58,8 +56,6 @@ def test_reports_are_laid_out_on_the_machines_cores_by_default(tmp_path, monkeyp
     ("PARTNERMON_RESULT_RETENTION_DAYS", "²", "whole number"),
     ("PARTNERMON_RESULT_RETENTION_DAYS", "٣٠", "whole number"),   # Arabic-Indic 30: int() takes it
     ("PARTNERMON_RESULT_RETENTION_DAYS", "9" * 5000, "whole number"),
-    ("PARTNERMON_REPORT_PROCESSES", "0", "from 1 to 64"),
-    ("PARTNERMON_REPORT_PROCESSES", "two", "whole number"),
     ("PARTNERMON_BASE_URL", "partnermon.example", "starting with http:// or https://"),
     ("PARTNERMON_BASE_URL", "http://", "https://partnermon.example.com"),
     ("PARTNERMON_BASE_URL", "http://[::1", "https://partnermon.example.com"),

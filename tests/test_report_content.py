@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 from partnermon.demo import generate
 from partnermon.models import FollowUp, Practice
 from partnermon.reports import content, render
-from partnermon.reports.parts import render_part, render_report
-from partnermon.reports.render import RefusedURL, ReportURLFetcher, render_html
+from partnermon.reports.render import RefusedURL, ReportURLFetcher, render_html, render_pdf, render_report
 from partnermon.scoring import board as board_
 from partnermon.scoring.periods import month_of
 from tests import factories
@@ -39,7 +38,7 @@ def november(practice: Practice):  # type: ignore[no-untyped-def]
 def pdf_of(session: Session, practice: Practice, period=None):  # type: ignore[no-untyped-def]
     report = content.gather(session, NOW, practice, period or november(practice))
     html = render_html(report)
-    return report, html, render_report(report, processes=2)   # a long report in parts, as the worker makes it
+    return report, html, render_report(report)   # as the worker makes it
 
 
 def pages_text(data: bytes) -> list[str]:
@@ -69,7 +68,7 @@ def test_it_renders_every_section_with_contents_page_numbers_and_running_header(
                     "Biggest changes since Oct 2026", "How partnermon scores partners", "Moments of truth"):
         assert heading in whole
     assert practice.name in texts[0] and "November 2026" in texts[0]
-    # The running header comes from report.css's @page boxes (it was loaded); page numbers from reports.stitch.
+    # The running header comes from report.css's @page boxes (it was loaded); and so do page numbers.
     assert f"Page 2 of {pdf.pages}" in texts[1] and practice.name in texts[1]
     contents = folded(texts[1])
     starts = section_pages(reader)
@@ -267,7 +266,7 @@ def test_rendering_refuses_loopback_and_local_files_and_loads_its_stylesheet() -
                 f'<link rel="stylesheet" href="{server.url("/style.css")}"><link rel="stylesheet" href="file:///etc/passwd">'
                 f'</head><body><h2 class="section-title">Hello</h2><img src="{server.url("/x.png")}">'
                 '<img src="file:///etc/hostname"></body></html>')
-        pdf = render_part(html)
+        pdf = render_pdf(html)
     assert server.requests == []
     assert sorted(pdf.refused) == sorted([server.url("/style.css"), "file:///etc/passwd", server.url("/x.png"),
                                           "file:///etc/hostname"])

@@ -19,7 +19,7 @@ from partnermon import schema
 from partnermon.db import make_engine, make_session_factory
 from partnermon.models import Practice
 from partnermon.reports import content
-from partnermon.reports.parts import render_report
+from partnermon.reports.render import render_report
 from partnermon.scoring import board, periods, thresholds
 from partnermon.scoring.exports import score_rows
 from tests import factories
@@ -55,7 +55,7 @@ def row(rows: list[dict[str, Any]], partner: str, moment: str) -> dict[str, Any]
 
 def pdf_text(session: Session, practice: Practice) -> str:
     report = content.gather(session, NOW, practice, november(practice))
-    return " ".join(" ".join(pages_text(render_report(report, processes=1).data)).split())
+    return " ".join(" ".join(pages_text(render_report(report).data)).split())
 
 
 # --- brand harm divides by the clients who answered the brand question ------------------------------------

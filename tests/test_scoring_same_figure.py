@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy.orm import Session
 
 from partnermon.reports import content
-from partnermon.reports.parts import render_report
+from partnermon.reports.render import render_report
 from partnermon.scoring import formatting, periods
 from partnermon.scoring.exports import score_rows
 from tests import factories
@@ -97,7 +97,7 @@ def test_the_page_the_export_and_the_pdf_show_the_same_figures(
         return
     home = home[home.index("Partners ranked by brand damage"):]
     report = content.gather(session, NOW, practice, month)
-    pdf = " ".join(" ".join(pages_text(render_report(report, processes=1).data)).split())
+    pdf = " ".join(" ".join(pages_text(render_report(report).data)).split())
     league = pdf[pdf.index("Partner league table", pdf.index("Partner league table") + 1):]
     for name in names:
         on_page, in_pdf = segment(home, name, names), segment(league, name, names)

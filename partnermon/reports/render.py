@@ -1,5 +1,8 @@
 """The monthly report as HTML (one template, ``templates/reports/monthly.html``, for the PDF and the browser
-preview alike) and as a PDF drawn by WeasyPrint.
+preview alike) and as a PDF drawn by WeasyPrint: one document, laid out once. Page numbers, the running head,
+the contents page's numbers, the outline and internal links are all WeasyPrint's own, from report.css
+(``counter(page)``, ``string-set``, ``target-counter()``, headings' bookmarks); nothing edits the PDF afterwards.
+A long report takes longer; reports are claimed rows, so several workers render different practices side by side.
 
 WeasyPrint fetches whatever a document references, so it gets a URL fetcher that answers only for the
 project's own report assets (``partnermon-asset:report.css``, files directly in ``partnermon/static``) and
@@ -16,10 +19,11 @@ import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.request import DataHandler, Request
 
 from markupsafe import Markup
+from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from partnermon import rendering
@@ -29,9 +33,6 @@ from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
 from partnermon.reports.content import MonthlyReport
 from partnermon.reports.sections import PartnerSection
-
-if TYPE_CHECKING:
-    from partnermon.reports.parts import Part
 
 ASSET_SCHEME = "partnermon-asset:"
 STYLESHEET = "report.css"
@@ -82,36 +83,35 @@ class RenderedPdf:
     refused: list[str] = field(default_factory=list)
 
 
-def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET, nonce: str | None = None,
-                part: Part | None = None, toc_pages: dict[str, int] | None = None) -> str:
-    """The report as one HTML document, or one ``part`` of it (a ``parts.Part``: for a long report's PDF).
+def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET, nonce: str | None = None) -> str:
+    """The report as one HTML document.
 
     For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``
     (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``, which the inline style with
-    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.charts). ``toc_pages``
-    (anchor → page number) writes the contents page's numbers as text instead of CSS ``target-counter``."""
+    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.charts)."""
     brand = report.accent
-    shown = part.sections if part is not None else report.sections
-    charts = {s.anchor: section_charts(s, brand) for s in shown if s.score.has_data}
+    charts = {s.anchor: section_charts(s, brand) for s in report.sections if s.score.has_data}
     chart_titles = {key: trend_chart_title(report.sections[0].trends, key) for key in TREND_CHARTS} if report.sections else {}
-    damage_chart = None
-    if part is None or part.summary:
-        chart = ranking_chart(report.board.scores, brand=brand, width=640, limit=DAMAGE_CHART_PARTNERS,
-                              description="Partners by estimated brand damage, in the order of the league table, "
-                                          "which gives each with its interval.")
-        damage_chart = as_image(chart) if chart is not None else None
+    chart = ranking_chart(report.board.scores, brand=brand, width=640, limit=DAMAGE_CHART_PARTNERS,
+                          description="Partners by estimated brand damage, in the order of the league table, "
+                                      "which gives each with its interval.")
+    damage_chart = as_image(chart) if chart is not None else None
     return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, chart_titles=chart_titles,
                             damage_chart=damage_chart, methodology=appendix(report.methodology),
                             stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,
-                            plural=plural, part=part, toc_pages=toc_pages,
-                            running_head=css_string(f"{report.practice_name} · {report.period.label}"))
+                            plural=plural)
 
 
-def css_string(text: str) -> Markup:
-    """``text`` as a CSS string literal for the running head: every character but ASCII letters and digits as a
-    six-digit escape, so nothing in a practice's name can end the string, the rule or the <style> element. (A
-    space after an escape would be taken as its end, so spaces are escaped too.)"""
-    return Markup('"{}"'.format("".join(ch if ch.isascii() and ch.isalnum() else f"\\{ord(ch):06x}" for ch in text)))
+def render_report(report: MonthlyReport) -> RenderedPdf:
+    """The report's PDF: its HTML laid out by WeasyPrint in this process, as one document."""
+    return render_pdf(render_html(report))
+
+
+def render_pdf(html: str) -> RenderedPdf:
+    """``html`` as a PDF, loading nothing but the report's own assets (``ReportURLFetcher``)."""
+    fetcher = ReportURLFetcher()
+    document = HTML(string=html, url_fetcher=fetcher, media_type="print").render()
+    return RenderedPdf(document.write_pdf(), len(document.pages), fetcher.refused)
 
 
 def appendix(methodology: Markup) -> Markup:
