@@ -61,10 +61,6 @@ MEASURES: dict[str, Measure] = {m.key: m for m in (
     Measure("bh_availability", "Availability in business hours", "<", 0.995, "%", 0.0, 1.0, 2),
     Measure("p95_ms", "p95 response time", ">", 3000.0, "ms", 100.0, 60000.0, 1),
 )}
-# What a practice made before migration 0011 had as its dissatisfaction limit, and keeps.
-OLD_DISSATISFACTION_DEFAULT = 0.20
-
-
 def value_of(measure: str, moment: MomentScore) -> float | None:
     """The moment's value of a measure, or None when it is not known well enough to judge (a feedback
     measure below the minimum of its own answers)."""
