@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from partnermon.errors import ValidationError
+from probes.spec import url_parts  # the one reading of an address, shared with the probes
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -96,18 +96,6 @@ def colour(field: str, value: str | None) -> str:
     if not _COLOUR.match(value):
         raise ValidationError({field: "Use a colour like #1f4e79."})
     return value.lower()
-
-
-def url_parts(value: str) -> SplitResult | None:
-    """``urlsplit`` of an address someone typed, or None when it cannot be read at all: an unclosed IPv6
-    bracket (``http://[::1``), a bad port (``:99999``, ``:abc``) or a malformed IPv6 address raise ValueError
-    from urlsplit or from reading ``.port``/``.hostname``."""
-    try:
-        parts = urlsplit(value)
-        parts.hostname, parts.port  # noqa: B018 - both raise ValueError for a malformed address
-    except ValueError:
-        return None
-    return parts
 
 
 def web_url(field: str, value: str | None, *, required: bool = False) -> str | None:

@@ -18,28 +18,14 @@ import threading
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, ClassVar, Iterable, Sequence
-from urllib.parse import SplitResult, urlsplit
 
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, parse_all
 from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
+from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt, url_parts
 
 # Distinct check lists kept parsed; a worker runs the same few thousand probes over and over.
 PARSED_CHECKS_CACHE = 4096
-
-
-def url_parts(url: object) -> SplitResult | None:
-    """``urlsplit`` of a spec's address, or None when there is none or it cannot be read: urlsplit raises
-    ValueError for an unclosed IPv6 bracket (``http://[::1``), and ``.port`` for a port that is no number."""
-    if not isinstance(url, str):
-        return None
-    try:
-        parts = urlsplit(url)
-        parts.hostname, parts.port  # noqa: B018 - both raise ValueError for a malformed address
-    except ValueError:
-        return None
-    return parts
 
 
 class ProbeKind:

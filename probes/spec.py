@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from urllib.parse import SplitResult, urlsplit
 
 Outcome = Literal["up", "degraded", "down"]
 
@@ -78,3 +79,17 @@ def excerpt(text: str, limit: int = ERROR_EXCERPT_CHARS) -> str:
     """A bounded, single-line version of ``text`` for storage and display."""
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def url_parts(url: object) -> SplitResult | None:
+    """``urlsplit`` of an address (a spec's, or one someone typed), or None when there is none or it cannot be
+    read: urlsplit raises ValueError for an unclosed IPv6 bracket (``http://[::1``), and ``.hostname`` or
+    ``.port`` for a malformed IPv6 address or a port that is no number (``:abc``, ``:99999``)."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.hostname, parts.port  # noqa: B018 - both raise ValueError for a malformed address
+    except ValueError:
+        return None
+    return parts

@@ -12,9 +12,9 @@ from datetime import datetime
 
 from probes.assertion_parser import AssertionSyntaxError, parse_comparison
 from probes.assertions import Subject, evaluate_all
-from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, url_parts, within_timeout
+from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch_certificate
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
+from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt, url_parts
 
 DEFAULT_MIN_DAYS = 14
 MAX_MIN_DAYS = 365
