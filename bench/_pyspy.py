@@ -27,7 +27,7 @@ PARTS: list[tuple[str, str, str]] = [
     ("pool checkout + pre-ping", "_do_ping_w_event", "sqlalchemy/"),
     ("_first_run → any_practice_exists", "any_practice_exists", "partnermon/practices.py"),
     ("_find → rate_limits.exceeded", "exceeded", "partnermon/rate_limits.py"),
-    ("_find → find_by_token", "find_by_token", "partnermon/feedback/requests.py"),
+    ("_find → find_by_token", "find_by_token", "partnermon/feedback/links.py"),
     ("submit → choosable_moments", "choosable_moments", "partnermon/feedback/responses.py"),
     ("submit → parse_answers", "parse_answers", "partnermon/feedback/responses.py"),
     ("responses.response_of (every call)", "response_of", "partnermon/feedback/responses.py"),

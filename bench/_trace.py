@@ -70,7 +70,7 @@ class Tracer:
 
         from partnermon import rate_limits
         from partnermon.config import load_settings
-        from partnermon.feedback import requests as feedback_requests
+        from partnermon.feedback import links
         from partnermon.feedback import responses
         from partnermon.runtime import Runtime
         from partnermon.web import context, feedback_form, security
@@ -91,7 +91,7 @@ class Tracer:
         t.order.append("view: feedback_form.submit (all of it)")
         t.patch(feedback_form, "_find", "  submit → _find")
         t.patch(rate_limits, "exceeded", "    _find → rate_limits.exceeded (SQL count)")
-        t.patch(feedback_requests, "find_by_token", "    _find → find_by_token (SQL)")
+        t.patch(links, "find_by_token", "    _find → find_by_token (SQL)")
         t.patch(responses, "choosable_moments", "  submit → choosable_moments (SQL)")
         t.patch(responses, "parse_answers", "  submit → parse_answers")
         # The form's path: claim and first response in one statement (PostgreSQL), else the claim and then

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
-from partnermon.feedback import requests, responses
+from partnermon.feedback import links, responses
 from partnermon.models import FeedbackRequest, FeedbackResponse, OutboxEmail, Practice
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, text_of
@@ -44,7 +44,7 @@ def request_in(runtime: Runtime) -> FeedbackRequest:
 
 def test_request_invitation_rating_link_form_and_edit_through_a_real_mail_server(
         session: Session, runtime: Runtime, cast: Cast, client, engine, smtp_server: SmtpServer) -> None:  # type: ignore[no-untyped-def]
-    requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance", "touchpoint": "Claims form",
+    links.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance", "touchpoint": "Claims form",
                                                          "client_email": "dana@client.test", "client_name": "Dana"},
                             actor=cast.bob, source="form", base_url=BASE, adviser=cast.bob)
     session.commit()
@@ -109,7 +109,7 @@ def second_post_waits_then_edits(runtime: Runtime, first: Session, post: Callabl
 
 def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
                                                                     cast: Cast) -> None:
-    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+    made = links.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
                                                                 "client_email": "dana@client.test"},
                                    actor=cast.bob, source="form", base_url=BASE)
     session.commit()
@@ -125,7 +125,7 @@ def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Ses
 
 def live_link_token(session: Session, cast: Cast) -> str:
     """A new, committed feedback request's link token."""
-    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+    made = links.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
                                                                 "client_email": "dana@client.test"},
                                    actor=cast.bob, source="form", base_url=BASE)
     session.commit()

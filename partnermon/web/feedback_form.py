@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import followups, rate_limits
 from partnermon.errors import ValidationError
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links
 from partnermon.feedback import responses
 from partnermon.models import FeedbackRequest, Partner, Practice
 from partnermon.web.assets import logo_of
@@ -64,7 +64,7 @@ def _find(token: str) -> FeedbackRequest | Response:
     out by somebody guessing; only the misses are counted and, past the limit, slowed down. Tokens have
     256 bits, so the limit is about noise, not about guessing succeeding."""
     session = db()
-    found = feedback_requests.find_by_token(session, token)
+    found = links.find_by_token(session, token)
     if found is None:
         if rate_limits.exceeded(session, now(), "bad_link", client_ip()):
             return _too_many()
