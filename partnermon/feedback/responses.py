@@ -279,17 +279,18 @@ def open_submission_seen(session: Session, practice_id: int, submission_key: str
                                                             FeedbackResponse.submission_key == submission_key)) is not None
 
 
-def record_open_response(session: Session, now: datetime, practice: Practice, partner: Partner,
-                         answers: Answers, submission_key: str | None = None) -> FeedbackResponse:
-    """An answer through the practice's open link: not tied to a personal link, so marked unverified.
-    A concurrent post of the same form fails on the unique ``submission_key`` (IntegrityError at flush)."""
+def record_open_response(session: Session, now: datetime, practice: Practice, partner: Partner, answers: Answers,
+                         submission_key: str | None = None, *, base_url: str) -> Answered:
+    """An answer through the practice's open link, and any follow-up it calls for: not tied to a personal link,
+    so marked unverified. A concurrent post of the same form fails on the unique ``submission_key``
+    (IntegrityError at flush, before anything else is written)."""
     response = FeedbackResponse(practice_id=practice.id, request_id=None, partner_id=partner.id, verified=False,
                                 created_at=now, client_name=answers.client_name or None,
                                 client_email=answers.client_email, submission_key=submission_key)
     _apply(response, answers, now, keep_moment=False)
     session.add(response)
     session.flush()
-    return response
+    return Answered(response, True, followups.open_for_response(session, now, response, base_url, new=True))
 
 
 def answered_form(response: FeedbackResponse) -> dict[str, str]:

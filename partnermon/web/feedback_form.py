@@ -21,7 +21,7 @@ from flask import Blueprint, Response, abort, make_response, redirect, render_te
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from partnermon import followups, rate_limits
+from partnermon import rate_limits
 from partnermon.errors import ValidationError
 from partnermon.feedback import links, responses
 from partnermon.feedback.questions import BRAND_EFFECT_LABELS, OPTIONS
@@ -241,11 +241,11 @@ def open_submit(slug: str) -> Response:
     if errors or partner is None:
         return _open_page(practice, errors=errors, form=request.form, status=422)
     try:
-        answered = responses.record_open_response(session, now(), practice, partner, answers, submission)
+        responses.record_open_response(session, now(), practice, partner, answers, submission,
+                                       base_url=runtime().settings.base_url)
     except IntegrityError:
         session.rollback()   # the same form posted twice at once: the other post stored it
         return thanks
-    followups.open_for_response(session, now(), answered, runtime().settings.base_url, new=True)
     rate_limits.note(session, now(), "open_link", client_ip())
     session.commit()
     return thanks
