@@ -1,4 +1,5 @@
-"""A client's answers (DESIGN.md §4): checking them, and recording the one response a link may have.
+"""A client's answers (DESIGN.md §4): checking them, and recording the one response a link may have with
+the follow-up it calls for (``answer``: all the client's POST calls).
 
 Only a POST reaches these functions; a GET of the form never records anything, because mail scanners
 follow links. A personal link holds one response: a retried or doubled POST, or a later visit within
