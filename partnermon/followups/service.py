@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
@@ -54,6 +54,17 @@ def active_owners(session: Session, practice_id: int) -> list[User]:
     """The practice's active owners, the longest-standing first (the one who gets unassigned follow-ups)."""
     return list(session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner",
                                                    User.is_active.is_(True)).order_by(User.created_at, User.id)))
+
+
+def _practice_and_owners(session: Session, practice_id: int) -> tuple[Practice, list[User]]:
+    """The practice (read afresh: its owners may have changed its rules since this session saw it) and its
+    active owners as ``active_owners`` has them, in one query: one row per owner, or one with no user."""
+    rows = session.execute(
+        select(Practice, User).outerjoin(User, and_(User.practice_id == Practice.id, User.role == "owner",
+                                                    User.is_active.is_(True)))
+        .where(Practice.id == practice_id).order_by(User.created_at, User.id)
+        .execution_options(populate_existing=True)).all()
+    return rows[0][0], [owner for _practice, owner in rows if owner is not None]
 
 
 def _default_assignee(practice_id: int, request: FeedbackRequest | None, owners: list[User]) -> User | None:
@@ -101,10 +112,7 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     if not may_open(response):
         # Skip the reads on the client's busiest path: an existing follow-up would be left alone anyway.
         return None
-    # Read afresh: the owners may have changed the practice's rules since this session last saw it.
-    practice = session.get(Practice, response.practice_id, populate_existing=True)
-    assert practice is not None
-    owners = active_owners(session, practice.id)
+    practice, owners = _practice_and_owners(session, response.practice_id)
     moment = session.get(MomentOfTruth, response.moment_id) if response.moment_id is not None else None
     decision = rules.decide(response, practice, moment)
     existing = None if new else session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
