@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from partnermon import followups
 from partnermon import validators as v
+from partnermon.db import UTCDateTime
 from partnermon.feedback.questions import SCALES
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
@@ -126,8 +127,7 @@ def parse_answers(data: Mapping[str, Any], moments: list[MomentOfTruth] | None, 
 
 def response_of(session: Session, request: FeedbackRequest) -> FeedbackResponse | None:
     """The link's response as stored now (not as this session last saw it)."""
-    return session.scalar(select(FeedbackResponse).where(FeedbackResponse.request_id == request.id)
-                          .execution_options(populate_existing=True))
+    return session.scalar(_RESPONSE_OF, {"request_id": request.id})
 
 
 def link_state(request: FeedbackRequest, response: FeedbackResponse | None, now: datetime) -> str:
@@ -157,6 +157,20 @@ def _apply(response: FeedbackResponse, answers: Answers, now: datetime, *, keep_
     response.contact_phone, response.updated_at = answers.contact_phone, now
     if not keep_moment:
         response.moment_id = answers.moment_id
+
+
+# The client's POST is the busiest write in the product: its statements are built once, so that SQLAlchemy
+# finds their compiled form in its cache without building them again (about a third of their cost).
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIM = (update(FeedbackRequest)
+          .where(FeedbackRequest.revoked_at.is_(None),
+                 or_(FeedbackRequest.expires_at > _NOW, FeedbackRequest.answered_at.is_not(None)))
+          .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, _NOW))
+          .returning(FeedbackRequest)
+          .execution_options(synchronize_session=False, populate_existing=True))
+_CLAIM_BY_TOKEN = _CLAIM.where(FeedbackRequest.token_hash == bindparam("digest"))
+_RESPONSE_OF = (select(FeedbackResponse).where(FeedbackResponse.request_id == bindparam("request_id"))
+                .execution_options(populate_existing=True))
 
 
 @dataclass(frozen=True)
@@ -222,7 +236,7 @@ def _claim_by_token(session: Session, now: datetime, token: str) -> FeedbackRequ
     if not token or len(token) > 100:   # a token the product could never have made
         return None
     digest = token_hash(token)
-    link = _claim(session, now, FeedbackRequest.token_hash == digest)
+    link = session.scalar(_CLAIM_BY_TOKEN, {"now": now, "digest": digest})
     # As in links.find_by_token: the lookup is by hash, and tokens are only ever compared with `same`.
     return link if link is not None and same(link.token_hash, digest) else None
 
@@ -233,14 +247,7 @@ def _claim(session: Session, now: datetime, which: ColumnElement[bool]) -> Feedb
     SQLite, the database) until the caller's transaction ends, so a second post for the same link waits for
     this one, then finds its response and changes it instead of adding another. (The response's unique
     request id would refuse a second one anyway.)"""
-    link = session.scalar(
-        update(FeedbackRequest)
-        .where(which, FeedbackRequest.revoked_at.is_(None),
-               or_(FeedbackRequest.expires_at > now, FeedbackRequest.answered_at.is_not(None)))
-        .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
-        .returning(FeedbackRequest),
-        execution_options={"populate_existing": True})
-    return link
+    return session.scalar(_CLAIM.where(which), {"now": now})
 
 
 def _record(session: Session, now: datetime, link: FeedbackRequest, answers: Answers

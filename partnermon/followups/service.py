@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import Select, and_, select
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from partnermon import audit, validators as v
@@ -56,14 +56,18 @@ def active_owners(session: Session, practice_id: int) -> list[User]:
                                                    User.is_active.is_(True)).order_by(User.created_at, User.id)))
 
 
+# Built once (SQLAlchemy then finds it compiled in its cache): a client's unhappy answer reads it on their POST.
+_PRACTICE_AND_OWNERS = (
+    select(Practice, User).outerjoin(User, and_(User.practice_id == Practice.id, User.role == "owner",
+                                                User.is_active.is_(True)))
+    .where(Practice.id == bindparam("practice_id")).order_by(User.created_at, User.id)
+    .execution_options(populate_existing=True))
+
+
 def _practice_and_owners(session: Session, practice_id: int) -> tuple[Practice, list[User]]:
     """The practice (read afresh: its owners may have changed its rules since this session saw it) and its
     active owners as ``active_owners`` has them, in one query: one row per owner, or one with no user."""
-    rows = session.execute(
-        select(Practice, User).outerjoin(User, and_(User.practice_id == Practice.id, User.role == "owner",
-                                                    User.is_active.is_(True)))
-        .where(Practice.id == practice_id).order_by(User.created_at, User.id)
-        .execution_options(populate_existing=True)).all()
+    rows = session.execute(_PRACTICE_AND_OWNERS, {"practice_id": practice_id}).all()
     return rows[0][0], [owner for _practice, owner in rows if owner is not None]
 
 
