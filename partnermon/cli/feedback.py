@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime
 from partnermon.errors import ValidationError
 
 # The service names fields as the form does; a person at a terminal knows them by their options.

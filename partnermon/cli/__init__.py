@@ -14,14 +14,14 @@ import threading
 
 import click
 
-from partnermon.cli_support import (
+from partnermon.cli.support import (
     OneLineUsageGroup, fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
-from partnermon.cli_demo import demo_command
-from partnermon.cli_report import report_command
-from partnermon.cli_exports import export_command
-from partnermon.cli_feedback import feedback_link_command
-from partnermon.cli_monitoring import probe_command
+from partnermon.cli.demo import demo_command
+from partnermon.cli.report import report_command
+from partnermon.cli.exports import export_command
+from partnermon.cli.feedback import feedback_link_command
+from partnermon.cli.probe import probe_command
 
 
 @click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})

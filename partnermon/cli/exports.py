@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.errors import ValidationError
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.errors import ValidationError
 
 
