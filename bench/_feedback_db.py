@@ -117,7 +117,7 @@ def seed_links(engine: Any, fx: FeedbackFixture, n: int, label: str, seed: int) 
     from sqlalchemy import insert, text
 
     from partnermon.models import FeedbackRequest
-    from partnermon.security import new_token, token_hash
+    from partnermon.accounts.security import new_token, token_hash
 
     started = time.monotonic()
     rng = random.Random(seed)
@@ -184,7 +184,7 @@ def verify(engine: Any, batch: Batch, saved_posts: int, unknown_outcome: int, se
     from sqlalchemy import func, select
 
     from partnermon.models import FeedbackRequest, FeedbackResponse
-    from partnermon.security import token_hash
+    from partnermon.accounts.security import token_hash
 
     expected = {token_hash(t): _expected(f) for t, f in zip(batch.tokens, batch.forms)}
     in_batch = FeedbackRequest.client_email.like(f"%@{batch.email_domain}")

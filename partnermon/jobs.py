@@ -10,7 +10,8 @@ from typing import Callable, TypeVar
 
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, rate_limits, sign_ins
+from partnermon import rate_limits
+from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts.digests import DigestReport, send_digests
 from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_warnings
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents

@@ -13,7 +13,8 @@ from click.testing import Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, demo, practices
+from partnermon import demo, practices
+from partnermon.accounts import service as accounts
 from partnermon.business_hours import BusinessHours
 from partnermon.followups import rules
 from partnermon.models import (

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from partnermon.errors import ValidationError
 from partnermon.feedback import requests
 from partnermon.models import FeedbackRequest, OutboxEmail
-from partnermon.security import token_hash
+from partnermon.accounts.security import token_hash
 from tests.conftest import NOW
 from tests.factories import Cast
 

