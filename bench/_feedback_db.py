@@ -38,7 +38,7 @@ def prepare(engine: Any, base_url: str, add_missing: bool = False) -> FeedbackFi
     from partnermon.feedback.requests import create_request
     from partnermon.models import FeedbackRequest, Partner, Practice
     from partnermon.partners import create_partner
-    from partnermon.practices import create_practice
+    from partnermon.practices.service import create_practice
 
     schema.upgrade(engine)
     check_schema(engine, add_missing)

@@ -34,7 +34,8 @@ from flask import Flask
 from sqlalchemy import Engine, select
 
 import partnermon.accounts.security
-from partnermon import followups, practices
+from partnermon import followups
+from partnermon.practices import service as practices
 from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts import delivery
 from partnermon.feedback import api_keys

@@ -13,9 +13,10 @@ from click.testing import Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon import demo, practices
+from partnermon import demo
+from partnermon.practices import service as practices
 from partnermon.accounts import service as accounts
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.followups import rules
 from partnermon.models import (
     DailyRollup, FeedbackRequest, FeedbackResponse, FollowUp, FollowUpEvent, HourlyRollup, Incident,

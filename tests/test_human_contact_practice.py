@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import probes
-from partnermon import practices
+from partnermon.practices import service as practices
 from partnermon.cli import main
-from partnermon.countries import country_for_timezone
+from partnermon.practices.countries import country_for_timezone
 from partnermon.errors import ValidationError
 from partnermon.models import Practice
 from partnermon.monitoring import probe_settings

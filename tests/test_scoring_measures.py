@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import partners, practices
+from partnermon import partners
+from partnermon.practices import service as practices
 from partnermon.models import Incident, Probe, Touchpoint
 from partnermon.monitoring import probe_settings, rollups
 from partnermon.monitoring.runs import FinishedRun, claim_due, record

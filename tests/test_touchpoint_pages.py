@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.config import Settings
 from partnermon.errors import ValidationError
 from partnermon.models import AuditEvent, HourlyRollup, Incident, MaintenanceWindow, Probe, ProbeResult

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.alerts.delivery import deliver
 from partnermon.models import Incident, Practice, Probe, ProbeResult, Touchpoint, User
 from partnermon.monitoring.incidents import durations

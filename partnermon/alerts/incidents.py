@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from partnermon.alerts import emails
 from partnermon.alerts.subscriptions import subscribers_for
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import Incident, MaintenanceWindow, Partner, Touchpoint, User
 from partnermon.monitoring.incidents import maintenance_lookup
 

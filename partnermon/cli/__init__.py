@@ -56,7 +56,7 @@ def init_db() -> None:
 @friendly_errors
 def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
     """Create a practice with the default moments of truth."""
-    from partnermon import practices
+    from partnermon.practices import service as practices
     from partnermon.db import utcnow
 
     runtime = open_runtime()
@@ -75,7 +75,7 @@ def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
 @friendly_errors
 def create_user(practice_slug: str, email: str, role: str, name: str, password: str | None) -> None:
     """Add a user to a practice."""
-    from partnermon import practices
+    from partnermon.practices import service as practices
     from partnermon.accounts import service as accounts
     from partnermon.db import utcnow
 
@@ -105,7 +105,8 @@ def create_user(practice_slug: str, email: str, role: str, name: str, password: 
 @friendly_errors
 def create_partner(practice_slug: str, name: str, category: str, website: str, exposure: str) -> None:
     """Add a partner the practice recommends."""
-    from partnermon import partners, practices
+    from partnermon import partners
+    from partnermon.practices import service as practices
     from partnermon.db import utcnow
 
     runtime = open_runtime()
@@ -132,7 +133,8 @@ def create_partner(practice_slug: str, name: str, category: str, website: str, e
 def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str, kind: str | None,
                    checks: tuple[str, ...], interval: int | None) -> None:
     """Add a touchpoint (where clients meet a partner) tagged with a moment of truth, and optionally its probe."""
-    from partnermon import partners, practices
+    from partnermon import partners
+    from partnermon.practices import service as practices
     from partnermon.db import utcnow
     from partnermon.monitoring import probe_settings
 
@@ -165,7 +167,8 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
     """Run the web app, scheduler, probe worker and email sender in one process (the embedded default)."""
     import waitress
 
-    from partnermon import jobs, practices, schema
+    from partnermon import jobs, schema
+    from partnermon.practices import service as practices
     from partnermon.app import create_app
     from partnermon.scheduler import build_scheduler
 

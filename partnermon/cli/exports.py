@@ -106,7 +106,8 @@ def _scores(session: Session, now: datetime, practice_id: int, start: datetime, 
 @friendly_errors
 def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
     """Export one month of a practice's feedback requests or responses, follow-ups, probe results, incidents or scores."""
-    from partnermon import practices, validators
+    from partnermon import validators
+    from partnermon.practices import service as practices
     from partnermon.db import utcnow
     from partnermon.exports import month_bounds, write_csv, write_json
 

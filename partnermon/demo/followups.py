@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.demo import comments
 from partnermon.demo.cast import Cast
 from partnermon.demo.bulk import insert_returning_ids, insert_rows

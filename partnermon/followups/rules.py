@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import validators as v
 from partnermon.accounts import audit
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import STAKES, FeedbackResponse, MomentOfTruth, Practice, User
 from partnermon.models.followups import REASONS, SEVERITIES
 

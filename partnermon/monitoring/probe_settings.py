@@ -15,7 +15,7 @@ import probes
 from partnermon.accounts import audit
 from partnermon import validators as v
 from partnermon.errors import ValidationError
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import Incident, Probe, Touchpoint, User
 from partnermon.monitoring.incidents import close_incident
 from probes.content import HUMAN_CONTACT_MODES

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 import probes
 from partnermon import claims
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import Practice, Probe, ProbeResult, Touchpoint
 from partnermon.models.monitoring import latency_bucket
 from partnermon.monitoring.incidents import apply_outcome, covered, maintenance_lookup

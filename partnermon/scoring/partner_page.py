@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.charts import line_chart
 from partnermon.models import FeedbackResponse, FollowUp, Incident, Partner, Practice, Touchpoint
 from partnermon.monitoring.status import describe_duration

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import practices
+from partnermon.practices import service as practices
 from partnermon.accounts import service as accounts
 from partnermon.errors import NotFound, ValidationError
 from partnermon.web.context import client_ip, db, now

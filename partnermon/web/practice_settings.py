@@ -8,7 +8,8 @@ from zoneinfo import available_timezones
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import countries, practices, validators
+from partnermon import validators
+from partnermon.practices import countries, service as practices
 from partnermon.errors import ValidationError
 from partnermon.models.practice import WEEKDAY_NAMES
 from partnermon.followups import rules as followup_rules

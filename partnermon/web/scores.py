@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from partnermon import exports, partners as partner_service, validators
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.errors import ValidationError
 from partnermon.monitoring.status import describe_duration
 from partnermon.models import MomentOfTruth, Practice

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from partnermon.accounts import sign_ins
 from partnermon.models import SignInSession, User
-from partnermon.practices import any_practice_exists
+from partnermon.practices.service import any_practice_exists
 from partnermon.accounts.security import same
 from partnermon.web.context import db, now
 

@@ -15,7 +15,7 @@ from werkzeug.wrappers import Response
 
 import probes
 from partnermon import partners as partner_service
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.errors import ValidationError
 from partnermon.models import Probe, Touchpoint
 from partnermon.monitoring import probe_settings, rollups, runs

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from partnermon import countries, validators as v
+from partnermon import validators as v
+from partnermon.practices import countries
 from partnermon.accounts import audit
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import DEFAULT_MOMENTS, MomentOfTruth, Practice, User
