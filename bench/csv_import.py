@@ -54,7 +54,8 @@ def seed(engine: Any, now: Any, *, partners: int, touchpoints: int, advisers: in
     from sqlalchemy import insert, select
     from sqlalchemy.orm import Session
 
-    from partnermon import partners as partner_service, schema
+    from partnermon import schema
+    from partnermon.partners import service as partner_service
     from partnermon.practices import service as practices
     from partnermon.accounts import service as accounts
     from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice

@@ -42,7 +42,8 @@ from partnermon.feedback import api_keys
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
 from partnermon.followups import service as followup_service
-from partnermon.monitoring import maintenance, probe_settings
+from partnermon.monitoring import maintenance
+from partnermon.partners import probe_settings
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import partnermon.accounts.security
-from partnermon import partners
+from partnermon.partners import service as partners
 from partnermon.feedback import requests, staff
 from partnermon.models import Base, FeedbackRequest, FeedbackResponse, OutboxEmail
 from tests.conftest import text_of

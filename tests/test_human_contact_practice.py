@@ -20,7 +20,7 @@ from partnermon.cli import main
 from partnermon.practices.countries import country_for_timezone
 from partnermon.errors import ValidationError
 from partnermon.models import Practice
-from partnermon.monitoring import probe_settings
+from partnermon.partners import probe_settings
 from partnermon.monitoring.runs import claim_due
 from probes.fetch import FetchPolicy
 from probes.spec import ProbeSpec

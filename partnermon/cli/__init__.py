@@ -105,7 +105,7 @@ def create_user(practice_slug: str, email: str, role: str, name: str, password: 
 @friendly_errors
 def create_partner(practice_slug: str, name: str, category: str, website: str, exposure: str) -> None:
     """Add a partner the practice recommends."""
-    from partnermon import partners
+    from partnermon.partners import service as partners
     from partnermon.practices import service as practices
     from partnermon.db import utcnow
 
@@ -133,10 +133,10 @@ def create_partner(practice_slug: str, name: str, category: str, website: str, e
 def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str, kind: str | None,
                    checks: tuple[str, ...], interval: int | None) -> None:
     """Add a touchpoint (where clients meet a partner) tagged with a moment of truth, and optionally its probe."""
-    from partnermon import partners
+    from partnermon.partners import service as partners
     from partnermon.practices import service as practices
     from partnermon.db import utcnow
-    from partnermon.monitoring import probe_settings
+    from partnermon.partners import probe_settings
 
     runtime = open_runtime()
     now = utcnow()

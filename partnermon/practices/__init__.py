@@ -7,6 +7,6 @@
 - ``countries``: the practice's country (for reading phone numbers written without a country code), by
   default the one its time zone lies in.
 
-Nothing is imported here, so a migration can import ``countries`` (or a model-level module ``business_hours``)
-without loading the services.
+Nothing is imported here, so importing ``countries`` (as migration 0012 does) or ``business_hours`` loads
+neither the services nor what they need.
 """

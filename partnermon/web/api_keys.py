@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import partners
+from partnermon.partners import service as partners
 from partnermon.accounts import service as accounts
 from partnermon.errors import ValidationError
 from partnermon.feedback import api_keys

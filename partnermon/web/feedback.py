@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from partnermon import exports, validators
-from partnermon import partners as partner_service
+from partnermon.partners import service as partner_service
 from partnermon.errors import ValidationError
 from partnermon.feedback import exports as feedback_exports
 from partnermon.feedback import requests as feedback_requests

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from partnermon import partners
+from partnermon.partners import service as partners
 from partnermon.errors import ValidationError
 from partnermon.feedback import imports
 from partnermon.models import Practice, User

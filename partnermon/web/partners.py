@@ -11,7 +11,7 @@ from typing import Any, Mapping
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import partners as service
+from partnermon.partners import service
 from partnermon.alerts import subscriptions
 from partnermon.errors import ValidationError
 from partnermon.models import PARTNER_CATEGORIES, Partner

@@ -11,7 +11,8 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from partnermon import exports, partners as partner_service, validators
+from partnermon import exports, validators
+from partnermon.partners import service as partner_service
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.errors import ValidationError
 from partnermon.monitoring.status import describe_duration
