@@ -116,8 +116,8 @@ def seed_links(engine: Any, fx: FeedbackFixture, n: int, label: str, seed: int) 
     the client's POST reads neither."""
     from sqlalchemy import insert, text
 
-    from partnermon.models import FeedbackRequest
     from partnermon.accounts.security import new_token, token_hash
+    from partnermon.models import FeedbackRequest
 
     started = time.monotonic()
     rng = random.Random(seed)
@@ -183,8 +183,8 @@ def verify(engine: Any, batch: Batch, saved_posts: int, unknown_outcome: int, se
     """The database after a run: one response per 303, never two for one link, answers stored as posted."""
     from sqlalchemy import func, select
 
-    from partnermon.models import FeedbackRequest, FeedbackResponse
     from partnermon.accounts.security import token_hash
+    from partnermon.models import FeedbackRequest, FeedbackResponse
 
     expected = {token_hash(t): _expected(f) for t, f in zip(batch.tokens, batch.forms)}
     in_batch = FeedbackRequest.client_email.like(f"%@{batch.email_domain}")

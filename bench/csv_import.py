@@ -55,10 +55,10 @@ def seed(engine: Any, now: Any, *, partners: int, touchpoints: int, advisers: in
     from sqlalchemy.orm import Session
 
     from partnermon import schema
-    from partnermon.partners import service as partner_service
-    from partnermon.practices import service as practices
     from partnermon.accounts import service as accounts
     from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice
+    from partnermon.partners import service as partner_service
+    from partnermon.practices import service as practices
 
     from _bench_db import refuse_other_practices
 

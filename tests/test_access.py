@@ -35,16 +35,16 @@ from sqlalchemy import Engine, select
 
 import partnermon.accounts.security
 from partnermon import followups
-from partnermon.practices import service as practices
 from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts import delivery
 from partnermon.feedback import api_keys
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
 from partnermon.followups import service as followup_service
+from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
-from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
+from partnermon.practices import service as practices
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore
 from tests.access_table import (

@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnermon import demo
-from partnermon.practices import service as practices
 from partnermon.accounts import service as accounts
-from partnermon.practices.business_hours import BusinessHours
 from partnermon.followups import rules
+from partnermon.practices import service as practices
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import (
     DailyRollup, FeedbackRequest, FeedbackResponse, FollowUp, FollowUpEvent, HourlyRollup, Incident,
     MomentOfTruth, OutboxEmail, Partner, Practice, Probe, ProbeResult, Touchpoint,

@@ -22,9 +22,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import partnermon.accounts.security
-from partnermon.partners import service as partners
 from partnermon.feedback import requests, staff
 from partnermon.models import Base, FeedbackRequest, FeedbackResponse, OutboxEmail
+from partnermon.partners import service as partners
 from tests.conftest import text_of
 from tests.factories import Cast
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from partnermon.accounts import service as accounts
+from partnermon.accounts.security import token_hash
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import Invitation, OutboxEmail, User
-from partnermon.accounts.security import token_hash
 from tests.conftest import NOW, PASSWORD, text_of
 
 import pytest

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 
 from partnermon import validators as v
 from partnermon.accounts import audit
-from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import STAKES, FeedbackResponse, MomentOfTruth, Practice, User
 from partnermon.models.followups import REASONS, SEVERITIES
+from partnermon.practices.business_hours import BusinessHours
 
 REASON_LABELS = {"dissatisfied": "Dissatisfied", "brand_harm": "Says the practice looks worse",
                  "contact_request": "Asked to be contacted"}

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from partnermon.accounts import sign_ins
+from partnermon.accounts.security import same
 from partnermon.models import SignInSession, User
 from partnermon.practices.service import any_practice_exists
-from partnermon.accounts.security import same
 from partnermon.web.context import db, now
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
