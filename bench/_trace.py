@@ -68,8 +68,8 @@ class Tracer:
         from sqlalchemy import event
         from sqlalchemy.orm import Session
 
-        from partnermon import rate_limits
         from partnermon.config import load_settings
+        from partnermon.feedback import rate_limits
         from partnermon.feedback import requests as feedback_requests
         from partnermon.feedback import responses
         from partnermon.runtime import Runtime

@@ -1,4 +1,4 @@
-"""Charts (partnermon.charts): pygal's SVG with its look written onto the elements, for the pages and the PDF.
+"""Charts (partnermon.scoring.charts): pygal's SVG with its look written onto the elements, for the pages and the PDF.
 
 No stylesheet travels with a chart, so what the tests check is that the attributes are there, that the SVG is
 plain SVG a browser's HTML parser takes (no ``ns0:`` prefixes), and that the lightening for WeasyPrint (one path
@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from partnermon.charts import DOT_SIZE, SVG_NS, bar_chart, line_chart
+from partnermon.scoring.charts import DOT_SIZE, SVG_NS, bar_chart, line_chart
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
 
@@ -141,7 +141,7 @@ def test_an_empty_series_says_no_data_instead_of_drawing_an_axis_and_a_line() ->
 def test_the_damage_chart_follows_the_tables_order_draws_each_interval_and_states_the_rule() -> None:
     from types import SimpleNamespace
 
-    from partnermon.charts import damage_chart
+    from partnermon.scoring.charts import damage_chart
 
     def score(name: str, value: float, low: float, high: float) -> SimpleNamespace:
         return SimpleNamespace(partner=SimpleNamespace(name=name), damage=SimpleNamespace(value=value, low=low, high=high))

@@ -24,8 +24,9 @@ from partnermon.alerts.subscriptions import set_subscription
 from partnermon.mail.sender import SendReport, claim_due, send_claimed
 from partnermon.mail.smtp import build_message
 from partnermon.models import Incident, OutboxEmail, PartnerSubscription, Probe
-from partnermon.monitoring import maintenance, probe_settings
+from partnermon.monitoring import maintenance
 from partnermon.monitoring.runs import FinishedRun, claim_due as claim_probes, record
+from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.spec import ProbeResult as Finding
 from probes.spec import Timings

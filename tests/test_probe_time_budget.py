@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 import probes
 from partnermon.db import make_engine, make_session_factory, utcnow
 from partnermon.models import Probe, ProbeResult, Touchpoint
-from partnermon.monitoring import probe_settings
 from partnermon.monitoring.runs import run_due
+from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.budget import MIN_CHECK_SHARE, Budget
 from probes.fetch import FetchPolicy

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from partnermon import validators as v
+from partnermon.accounts.security import same, token_hash
 from partnermon.db import UTCDateTime, as_loaded
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
-from partnermon.security import same, token_hash
 
 EDIT_WINDOW = timedelta(days=7)
 MAX_COMMENT = 4000

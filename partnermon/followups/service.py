@@ -14,7 +14,8 @@ from typing import Any, Protocol
 from sqlalchemy import Select, and_, bindparam, insert, select, text
 from sqlalchemy.orm import Session
 
-from partnermon import audit, validators as v
+from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.db import as_loaded
 from partnermon.errors import NotFound
 from partnermon.followups import emails, rules

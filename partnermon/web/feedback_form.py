@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from partnermon import followups, rate_limits
+from partnermon import followups
 from partnermon.errors import ValidationError
+from partnermon.feedback import rate_limits
 from partnermon.feedback import requests as feedback_requests
 from partnermon.feedback import responses
 from partnermon.models import FeedbackRequest, Partner, Practice

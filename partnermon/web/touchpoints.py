@@ -14,12 +14,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 import probes
-from partnermon import partners as partner_service
-from partnermon.business_hours import BusinessHours
 from partnermon.errors import ValidationError
 from partnermon.models import Probe, Touchpoint
-from partnermon.monitoring import probe_settings, rollups, runs
+from partnermon.monitoring import rollups, runs
 from partnermon.monitoring import status as monitoring
+from partnermon.partners import probe_settings
+from partnermon.partners import service as partner_service
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, login_required, owner_required
 

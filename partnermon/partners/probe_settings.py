@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 import probes
-from partnermon import audit
 from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.errors import ValidationError
-from partnermon.business_hours import BusinessHours
 from partnermon.models import Incident, Probe, Touchpoint, User
 from partnermon.monitoring.incidents import close_incident
+from partnermon.practices.business_hours import BusinessHours
 from probes.content import HUMAN_CONTACT_MODES
 from probes.dns import RECORD_TYPES
 from probes.spec import ProbeSpec
