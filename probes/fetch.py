@@ -29,6 +29,7 @@ The plain data it takes and gives (FetchPolicy, FetchResponse, FetchError, Block
 
 from __future__ import annotations
 
+import functools
 import heapq
 import http.client
 import itertools
@@ -74,6 +75,7 @@ _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 CONNECTING = "connecting"
 TLS = "setting up the secure connection"
 SENDING = "sending the request"
+WAITING = "waiting for the first byte"
 HEADERS = "reading the headers"
 BODY = "reading the page"
 
@@ -281,9 +283,9 @@ class _Fetch:
             return self.out_of_time(doing)
         limit = seconds(self.policy.read_timeout)
         if first(TimeoutError, urllib3.exceptions.TimeoutError):
-            message = f"No first byte within {limit}" if doing == HEADERS else f"No data for {limit} while {doing}"
-            return self.error("first_byte" if doing == HEADERS else phase_of(doing), message)
-        if doing == HEADERS and first(http.client.RemoteDisconnected):
+            message = f"No first byte within {limit}" if doing == WAITING else f"No data for {limit} while {doing}"
+            return self.error(phase_of(doing), message)
+        if doing == WAITING and first(http.client.RemoteDisconnected):
             return self.error("first_byte", "The server closed the connection without answering")
         not_http = first(http.client.BadStatusLine)
         if not_http is not None:
@@ -359,6 +361,7 @@ class _GuardedHTTPConnection(HTTPConnection):
     def __init__(self, *args: Any, fetch: _Fetch, target: Target, only: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fetch, self.target, self.only = fetch, target, only
+        self.response_class = functools.partial(_TimedResponse, fetch=fetch)   # http.client makes the response
 
     def _new_conn(self) -> socket.socket:
         return self.fetch.open(self.target, self.only)
@@ -367,17 +370,32 @@ class _GuardedHTTPConnection(HTTPConnection):
         self.fetch.doing = SENDING
         super().request(*args, **kwargs)
         self.fetch.sent_at = time.perf_counter()
-        self.fetch.doing = HEADERS
+        self.fetch.doing = WAITING
 
     def getresponse(self) -> Any:  # type: ignore[override]
         response = super().getresponse()
         fetch = self.fetch
         if fetch.expired:            # the watchdog's shutdown can look like headers that simply ended
             response.close()
-            raise fetch.out_of_time(HEADERS)
-        fetch.timings.first_byte_ms = (time.perf_counter() - fetch.sent_at) * 1000
+            raise fetch.out_of_time()
         fetch.doing = BODY
         return response
+
+
+class _TimedResponse(http.client.HTTPResponse):
+    """http.client's response, noting when its first byte arrives (the first-byte time, and from then on
+    a stall is in the headers rather than before any answer)."""
+
+    def __init__(self, sock: Any, *args: Any, fetch: _Fetch, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self.fetch = fetch
+
+    def _read_status(self) -> Any:
+        fetch = self.fetch
+        if fetch.doing == WAITING and self.fp.peek(1):         # peek: at most one read, nothing consumed
+            fetch.timings.first_byte_ms = (time.perf_counter() - fetch.sent_at) * 1000
+            fetch.doing = HEADERS
+        return super()._read_status()  # type: ignore[misc]
 
 
 class _CertificateRejected(FetchError):
@@ -584,7 +602,7 @@ def _exchange(session: _ProbeSession, fetch: _Fetch, method: str, headers: Seque
         request = requests.Request(method, target.url, headers=sent, data=body).prepare()
         response = session.send(request, stream=True, allow_redirects=False,
                                 timeout=(fetch.limit(fetch.policy.connect_timeout, CONNECTING),
-                                         fetch.limit(fetch.policy.read_timeout, HEADERS)))
+                                         fetch.limit(fetch.policy.read_timeout, WAITING)))
     except FetchError:
         raise
     except Exception as exc:           # requests', urllib3's, http.client's and the socket's errors
