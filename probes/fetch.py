@@ -29,7 +29,6 @@ The plain data it takes and gives (FetchPolicy, FetchResponse, FetchError, Block
 
 from __future__ import annotations
 
-import functools
 import heapq
 import http.client
 import itertools
@@ -41,7 +40,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Sequence
 from urllib.parse import urljoin
 
@@ -52,11 +51,10 @@ from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.connection import HTTPConnection, HTTPSConnection
 
 from probes.certinfo import CertificateInfo, CertificateParseError, describe_problem, name_matches, read_certificate
-from probes.fetch_types import (
-    DEFAULT_USER_AGENT, RECORD_TYPES, Blocked, FetchError, FetchPolicy, FetchResponse, parse_nameserver,
-)
-from probes.network_words import GAI_WORDS, error_words, ip_port, phase_of, seconds
-from probes.safety import Target, UnsafeUrl, address_problem, normalise_name, parse_url
+from probes.fetch_dns import lookup
+from probes.fetch_types import DEFAULT_USER_AGENT, Blocked, FetchError, FetchPolicy, FetchResponse
+from probes.network_words import GAI_WORDS, causes, error_words, failure_words, ip_port, phase_of, seconds
+from probes.safety import Target, UnsafeUrl, address_problem, parse_url
 from probes.spec import Timings
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -145,6 +143,7 @@ class _Fetch:
         return self.end - time.perf_counter()
 
     def hop(self, target: Target) -> None:
+        self.release()
         self.target, self.timings, self.peer, self.doing = target, Timings(), "", CONNECTING
         self.certificate_der = None
 
@@ -191,12 +190,16 @@ class _Fetch:
                 except OSError:
                     pass
 
-    def finish(self) -> None:
+    def release(self, done: bool = False) -> None:
+        """Close the watchdog's duplicates (they would keep a finished hop's connection open)."""
         with self._lock:
-            self._done = True
+            self._done = self._done or done
             for sock in self._held:
                 sock.close()
             self._held.clear()
+
+    def finish(self) -> None:
+        self.release(done=True)
 
     # resolve, check, connect
 
@@ -267,58 +270,15 @@ class _Fetch:
         self.timings.connect_ms = (time.perf_counter() - started) * 1000
         raise self.error("connect", f"Could not connect to {target.host} {failure}")
 
-    # what went wrong, from whatever requests, urllib3, http.client or the socket raised
-
     def failure(self, exc: BaseException) -> FetchError:
-        found = _causes(exc)
-
-        def first(*types: type[BaseException]) -> Any:
-            return next((e for e in found if isinstance(e, types)), None)
-
-        own = first(FetchError)
+        """A FetchError for whatever requests, urllib3, http.client or the socket raised during the hop."""
+        own = next((e for e in causes(exc) if isinstance(e, FetchError)), None)
         if own is not None:
             return own
-        doing = self.doing
         if self.expired or self.left() <= 0:
-            return self.out_of_time(doing)
-        limit = seconds(self.policy.read_timeout)
-        if first(TimeoutError, urllib3.exceptions.TimeoutError):
-            message = f"No first byte within {limit}" if doing == WAITING else f"No data for {limit} while {doing}"
-            return self.error(phase_of(doing), message)
-        if doing == WAITING and first(http.client.RemoteDisconnected):
-            return self.error("first_byte", "The server closed the connection without answering")
-        not_http = first(http.client.BadStatusLine)
-        if not_http is not None:
-            shown = str(not_http.line)[:40].strip() or "an empty line"
-            return self.error("read", f"The server did not answer with HTTP (it sent “{shown}”)")
-        if first(http.client.LineTooLong):
-            return self.error("read", "The response has a line too long to be HTTP")
-        if first(urllib3.exceptions.InvalidChunkLength):
-            return self.error("read", "The response's chunked encoding is broken")
-        if first(urllib3.exceptions.DecodeError):
-            return self.error("read", "The page says it is compressed but it could not be decompressed")
-        if first(http.client.HTTPException):
-            text = str(first(http.client.HTTPException))
-            if "headers" in text:                                  # http.client: "got more than 100 headers"
-                return self.error("read", "The response has too many headers")
-            return self.error("read", "The connection closed in the middle of the page")
-        broken = first(OSError)
-        words = "the secure connection broke" if isinstance(broken, ssl.SSLError) else \
-            error_words(broken) if broken is not None else "the connection broke"
-        return self.error(phase_of(doing), f"The connection failed while {doing}: {words}")
-
-
-def _causes(exc: BaseException) -> list[BaseException]:
-    """``exc`` and what it wraps: requests wraps urllib3's errors, which wrap http.client's and the socket's."""
-    found: list[BaseException] = []
-    todo: list[Any] = [exc]
-    while todo and len(found) < 16:
-        error = todo.pop(0)
-        if not isinstance(error, BaseException) or any(error is seen for seen in found):
-            continue
-        found.append(error)
-        todo += [error.__cause__, error.__context__, getattr(error, "reason", None), *error.args]
-    return found
+            return self.out_of_time()
+        phase, message = failure_words(exc, self.doing, self.policy.read_timeout)
+        return self.error(phase, message)
 
 
 class _Watchdog:
@@ -361,7 +321,7 @@ class _GuardedHTTPConnection(HTTPConnection):
     def __init__(self, *args: Any, fetch: _Fetch, target: Target, only: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fetch, self.target, self.only = fetch, target, only
-        self.response_class = functools.partial(_TimedResponse, fetch=fetch)   # http.client makes the response
+        self.response_class = partial(_TimedResponse, fetch=fetch)   # http.client makes the response
 
     def _new_conn(self) -> socket.socket:
         return self.fetch.open(self.target, self.only)
@@ -490,8 +450,8 @@ class _GuardedAdapter(HTTPAdapter):
     def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,
                                         cert: Any = None) -> HTTPConnectionPool:
         fetch = self.fetch
-        target = fetch.target
-        assert target is not None and request.url == target.url
+        target = fetch.target                     # what the request was made for (requests may requote it)
+        assert target is not None
         if target.scheme == "https":
             pool: HTTPConnectionPool = _TlsPool(target.host, target.port, maxsize=1, fetch=fetch, target=target,
                                                 ssl_context=_tls_context(fetch.policy.ca_file, True))
@@ -584,10 +544,9 @@ def _read_body(raw: Any, fetch: _Fetch) -> tuple[bytes, bool]:
         if not data:
             return b"".join(parts), False
         size += len(data)
-        if size > cap or raw.tell() > cap + _CHUNK:
-            parts.append(data[:len(data) - max(size - cap, 0)])
-            return b"".join(parts)[:cap], True
         parts.append(data)
+        if size > cap or raw.tell() > cap + _CHUNK:
+            return b"".join(parts)[:cap], True
 
 
 def _exchange(session: _ProbeSession, fetch: _Fetch, method: str, headers: Sequence[tuple[str, str]],
@@ -600,6 +559,9 @@ def _exchange(session: _ProbeSession, fetch: _Fetch, method: str, headers: Seque
     sent = _request_headers(fetch, headers)             # requests adds Content-Length
     try:
         request = requests.Request(method, target.url, headers=sent, data=body).prepare()
+    except (requests.RequestException, ValueError) as exc:
+        raise fetch.error("url", f"{target.url[:80]} could not be requested: {exc}") from None
+    try:
         response = session.send(request, stream=True, allow_redirects=False,
                                 timeout=(fetch.limit(fetch.policy.connect_timeout, CONNECTING),
                                          fetch.limit(fetch.policy.read_timeout, WAITING)))
@@ -629,7 +591,7 @@ def _exchange(session: _ProbeSession, fetch: _Fetch, method: str, headers: Seque
 
 
 def _body_failure(fetch: _Fetch, exc: Exception, response: requests.Response) -> FetchError:
-    cut = next((e for e in _causes(exc) if isinstance(e, urllib3.exceptions.IncompleteRead)), None)
+    cut = next((e for e in causes(exc) if isinstance(e, urllib3.exceptions.IncompleteRead)), None)
     length = response.headers.get("content-length", "")
     if cut is not None and not fetch.expired and length.isdigit():
         return fetch.error("read", f"The connection closed after {response.raw.tell():,} of {int(length):,} bytes")
@@ -696,63 +658,3 @@ def fetch_certificate(url: str, *, policy: FetchPolicy) -> CertificateInfo:
     finally:
         connection.close()
         state.finish()
-
-
-def lookup(name: str, record_types: Sequence[str], *, policy: FetchPolicy) -> dict[str, list[str]]:
-    """DNS records of ``name``: {type: [values]} for A, AAAA, CNAME, MX ("10 mail.example.com") and TXT,
-    an empty list where there is no such record. Raises FetchError (phase "dns") when the name does not
-    exist or no answer came within ``total_timeout``. Queries go to ``policy.dns_nameservers`` (or the
-    system's), never to the partner, so the address rules do not apply here."""
-    import dns.exception
-    import dns.nameserver
-    import dns.resolver
-
-    started = time.perf_counter()
-    limit = policy.total_timeout
-    try:
-        host = normalise_name(name.strip())
-    except UnsafeUrl:
-        raise FetchError(f"DNS lookup failed: {name[:60]!s} is not a valid host name", "dns") from None
-    types = [t.strip().upper() for t in record_types]
-    unknown = [t for t in types if t not in RECORD_TYPES]
-    if unknown:
-        raise ValueError(f"record types must be among {', '.join(RECORD_TYPES)}, not {', '.join(unknown)}")
-
-    def failure(detail: str) -> FetchError:
-        elapsed = (time.perf_counter() - started) * 1000
-        return FetchError(f"DNS lookup failed for {host}{detail}", "dns", Timings(dns_ms=elapsed, total_ms=elapsed))
-
-    try:
-        resolver = dns.resolver.Resolver(configure=not policy.dns_nameservers)
-    except dns.exception.DNSException:
-        raise failure(": this machine has no DNS servers configured") from None
-    if policy.dns_nameservers:
-        resolver.nameservers = [dns.nameserver.Do53Nameserver(*parse_nameserver(s)) for s in policy.dns_nameservers]
-    resolver.timeout = min(policy.read_timeout, limit)
-    records: dict[str, list[str]] = {}
-    for rtype in dict.fromkeys(types):
-        left = limit - (time.perf_counter() - started)
-        if left <= 0:
-            raise failure(f": no answer within {seconds(limit)}")
-        try:
-            answer = resolver.resolve(host, rtype, raise_on_no_answer=False, lifetime=left, search=False)
-        except dns.resolver.NXDOMAIN:
-            raise failure(": no such name") from None
-        except dns.exception.Timeout:
-            raise failure(f": no answer within {seconds(limit)}") from None
-        except dns.resolver.NoNameservers:
-            raise failure(": the name servers could not answer") from None
-        except dns.exception.DNSException:
-            raise failure("") from None
-        records[rtype] = [_record_text(rtype, r) for r in answer.rrset] if answer.rrset is not None else []
-    return records
-
-
-def _record_text(rtype: str, rdata: Any) -> str:
-    if rtype in ("A", "AAAA"):
-        return str(rdata.address)
-    if rtype == "CNAME":
-        return str(rdata.target.to_text(omit_final_dot=True))
-    if rtype == "MX":
-        return f"{rdata.preference} {rdata.exchange.to_text(omit_final_dot=True)}"
-    return "".join(part.decode("utf-8", "replace") for part in rdata.strings)
