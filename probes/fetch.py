@@ -24,7 +24,8 @@ It must not import anything of partnermon, keep connections (or cookies) between
 but FetchError for a problem at the other end. Errors are sentences a practice owner can read.
 
 The plain data it takes and gives (FetchPolicy, FetchResponse, FetchError, Blocked) lives in
-``probes.fetch_types`` and is re-exported here: import everything from ``probes.fetch``.
+``probes.fetch_types``, and DNS record lookups (``lookup``) in ``probes.fetch_dns``; both are re-exported
+here: import everything from ``probes.fetch``.
 """
 
 from __future__ import annotations
