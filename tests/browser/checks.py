@@ -65,11 +65,15 @@ def page_problems(page: "Page", watcher: Watcher, context: "BrowserContext") -> 
     problems = axe_violations(page)
     widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     if widths[0] > widths[1]:
-        wide = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+        wide = page.evaluate("""() => Array.from(document.querySelectorAll('body, body *'))
             .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
             .filter(e => !e.parentElement || e.parentElement.getBoundingClientRect().right <= window.innerWidth + 1)
             .slice(0, 4).map(e => e.tagName.toLowerCase() + (e.className ? '.' + String(e.className).split(' ')[0] : '')
                                    + (e.id ? '#' + e.id : ''))""")
+        if not wide:   # text wider than its box (a long word), not a box wider than the window
+            wide = page.evaluate("""() => Array.from(document.querySelectorAll('body *'))
+                .filter(e => e.scrollWidth > e.clientWidth + 1 && e.children.length === 0).slice(0, 4)
+                .map(e => e.tagName.toLowerCase() + ': ' + (e.textContent || '').trim().slice(0, 40))""")
         problems.append(f"sideways overflow: {widths[0]} px wide in a {widths[1]} px window ({', '.join(wide)})")
     problems += watcher.take()
     foreign: list[str] = context.foreign_requests  # type: ignore[attr-defined]
