@@ -134,7 +134,9 @@ def test_a_client_taps_a_rating_finishes_the_form_and_is_thanked(site: Site,
     assert seen.value.status == quick.value.status == 204
     asked = _request_for(site, link)
     [started] = _responses_to(site, asked.id)
-    assert started.satisfaction == 4 and asked.opened_at is not None   # saved although the form is not sent yet
+    # Saved although the form is not sent yet. (Whether opened_at is set too depends on which of the two posts
+    # lands first: mark_opened only moves a queued or sent link.)
+    assert started.satisfaction == 4
     page.get_by_label(re.compile("Anything you.d like to tell us")).fill("The claims form was quick.")
     page.get_by_role("button", name="Send my answers").click()
     expect(page.get_by_text("Thank you")).to_be_visible()
