@@ -47,7 +47,7 @@ def _browser_unavailable(reason: str) -> None:
     pytest.skip(f"{reason}: {INSTALL} to run the browser tests")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium() -> Iterator["Browser"]:
     if not Path(CHROMIUM).is_file():
         _browser_unavailable(f"Chromium is not installed at {CHROMIUM}")
@@ -65,7 +65,7 @@ def chromium() -> Iterator["Browser"]:
 
 # --- the site ------------------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database for the browser tests alone: the other tests empty theirs around every test."""
     if not PG_URL:
@@ -109,7 +109,7 @@ class _LateApp:
         return self.app(environ, start_response)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     late = _LateApp()
     server = make_server("127.0.0.1", 0, late, threaded=True)
@@ -156,7 +156,7 @@ def sign_in(page: "Page", site: Site, email: str, password: str = PASSWORD) -> N
     assert page.url.rstrip("/") == site.url, page.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def signed_in_state(chromium: "Browser", site: Site, tmp_path_factory: pytest.TempPathFactory
                     ) -> Callable[[str], str]:
     """The cookies of a signed-in owner, adviser or viewer (a file for ``new_context(storage_state=…)``);
