@@ -1,6 +1,6 @@
-"""Every page of the demo practice, as its owner, an adviser and a viewer, and the client's pages, at a phone's
-size (390 × 844) and a desk's (1280 × 900): no critical or serious axe violation, no sideways scrolling, no
-console error, no request to another origin. One page per route (one partner, one touchpoint, …)."""
+"""Every page of the demo practice, as its owner, an adviser and a viewer, and the client's pages (and the sign-in
+page), at a phone's size (390 × 844) and a desk's (1280 × 900): no critical or serious axe violation, no sideways
+scrolling, no console error, no request to another origin. One page per route (one partner, one touchpoint, …)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def test_every_page_a_role_sees_passes_at_both_sizes(role: str, site: Site, sign
     phone = revisit(open_context(storage_state=state, viewport=PHONE), desk.pages, "phone")
     problems = {**desk.problems, **phone.problems}
     print(f"\n{role}: {len(desk.pages)} pages at 2 sizes in {time.monotonic() - started:.1f} s; "
-          f"{len(problems)} with problems")
+          f"{len(problems)} with problems:\n  " + " ".join(sorted(desk.pages)))
     # Every part of the product a role can reach is found (the crawl did not stop at the first page).
     assert len(desk.pages) >= {"owner": 25, "adviser": 15, "viewer": 15}[role], sorted(desk.pages)
     assert not problems, f"{len(problems)} page(s) of {len(desk.pages)} failed as {role}:\n" + describe(problems)
@@ -50,7 +50,7 @@ def _fresh_link(site: Site, email: str) -> str:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_the_clients_pages_pass_at_both_sizes(size: str, site: Site,
+def test_the_clients_pages_and_sign_in_pass_at_both_sizes(size: str, site: Site,
                                               open_context: Callable[..., BrowserContext]) -> None:
     context = open_context(viewport=SIZES[size])
     page = context.new_page()
@@ -67,5 +67,7 @@ def test_the_clients_pages_pass_at_both_sizes(size: str, site: Site,
     found.note("/p/{slug}/feedback/thanks", size,
                visit(page, watcher, context, f"{site.url}/p/{site.slug}/feedback/thanks"))
     found.note("/f/{unknown}", size, visit(page, watcher, context, f"{site.url}/f/no-such-link-at-all", status=404))
+    # And the one page staff see before signing in.
+    found.note("/sign-in", size, visit(page, watcher, context, f"{site.url}/sign-in"))
     assert not found.problems, describe(found.problems)
 
