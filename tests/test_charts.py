@@ -32,6 +32,7 @@ def test_a_line_chart_is_plain_svg_with_its_look_as_attributes() -> None:
     assert root.tag == q("svg") and "sans-serif" in root.get("font-family", "")
     # The description is escaped text, first inside the chart.
     assert root[0].tag == q("desc") and root[0].text == "Acme's index <by month>"
+    assert root.get("aria-label") == "Acme's index <by month>"    # its name for screen readers (axe svg-img-alt)
     axes = {g.get("class"): g for g in root.iter(q("g")) if "axis" in g.get("class", "").split()}
     y_axis = next(g for name, g in axes.items() if " y" in f" {name}")
     assert y_axis.get("font-size") == "12" and y_axis.get("text-anchor") == "end" and y_axis.get("fill")
