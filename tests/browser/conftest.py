@@ -28,7 +28,7 @@ from partnermon.config import Settings
 from partnermon.db import make_engine, make_session_factory, utcnow
 from partnermon.models import Practice, User
 from partnermon.runtime import Runtime
-from partnermon.security import hash_password
+from partnermon.accounts.security import hash_password
 from tests.conftest import PASSWORD, PG_URL, _pg
 
 if TYPE_CHECKING:
