@@ -1,6 +1,6 @@
 """The contract every probe kind keeps, and the judging they share.
 
-A kind turns a ProbeSpec into a ProbeResult. ``run`` never raises: whatever goes wrong at the partner's
+A kind turns a ProbeSpec into a Finding. ``run`` never raises: whatever goes wrong at the partner's
 end (or is refused by the outbound safety rules) becomes a ``down`` result with a sentence a practice
 owner can read. ``check`` looks at a spec without running it and returns ``{field: message}`` for
 anything that would make it unrunnable, so the form or the command line can refuse it up front.
@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterable, Sequence
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, parse_all
 from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt, url_parts
+from probes.spec import Finding, ProbeSpec, Timings, excerpt, url_parts
 
 # Distinct check lists kept parsed; a worker runs the same few thousand probes over and over.
 PARSED_CHECKS_CACHE = 4096
@@ -58,7 +58,7 @@ class ProbeKind:
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         return {}
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         raise NotImplementedError
 
 
@@ -102,12 +102,12 @@ def within_timeout(spec: ProbeSpec, policy: FetchPolicy) -> FetchPolicy:
                                connect_timeout=min(policy.connect_timeout, limit))
 
 
-def failed(error: str, *, timings: Timings | None = None, blocked: bool = False, **extra: Any) -> ProbeResult:
-    return ProbeResult(outcome="down", error=excerpt(error), timings=timings or Timings(), blocked=blocked,
+def failed(error: str, *, timings: Timings | None = None, blocked: bool = False, **extra: Any) -> Finding:
+    return Finding(outcome="down", error=excerpt(error), timings=timings or Timings(), blocked=blocked,
                        details=dict(extra))
 
 
-def from_fetch_error(exc: FetchError, **details: Any) -> ProbeResult:
+def from_fetch_error(exc: FetchError, **details: Any) -> Finding:
     return failed(str(exc), timings=getattr(exc, "timings", None) or Timings(), blocked=exc.phase == "blocked",
                   **details)
 
@@ -130,7 +130,7 @@ def status_problem(response: FetchResponse) -> str | None:
 def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
           checks: Sequence[Assertion] | None = None, soft_checks: Sequence[Assertion] | None = None,
           hard_problems: Sequence[str] = (), soft_problems: Sequence[str] = (),
-          details: dict[str, Any] | None = None, budget: Budget | None = None) -> ProbeResult:
+          details: dict[str, Any] | None = None, budget: Budget | None = None) -> Finding:
     """Turn a response, the spec's assertions and the kind's own findings into up / degraded / down.
 
     ``checks`` (default: the spec's) replace the default expectation of a working page (no 4xx or 5xx);
@@ -138,7 +138,7 @@ def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
     result's error is the first of: the status problem, the kind's problems, the failed checks.
     The checks run within ``budget`` (the run's, started before the fetch; without one, the spec's
     timeout from now): past it the run is down, saying so."""
-    result = ProbeResult(outcome="up", status=response.status, timings=response.timings,
+    result = Finding(outcome="up", status=response.status, timings=response.timings,
                          bytes_read=response.bytes_read, final_url=response.url, details=dict(details or {}))
     if response.truncated:
         result.details["truncated"] = True

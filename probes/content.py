@@ -23,7 +23,7 @@ from probes.base import ProbeKind, budget_of, failed, from_fetch_error, judge, w
 from probes.budget import OutOfTime
 from probes.fetch import FetchError, FetchPolicy, fetch
 from probes.human_contact import judge_page
-from probes.spec import ProbeResult, ProbeSpec, excerpt
+from probes.spec import Finding, ProbeSpec, excerpt
 
 HUMAN_CONTACT_MODES = ("soft", "hard", "off")
 MAX_TEXT_CHARS = 200
@@ -65,7 +65,7 @@ class ContentProbe(ProbeKind):
                 errors[key] = f"At most {MAX_TEXTS} texts."
         return errors
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         budget = budget_of(spec, policy)
         try:
             response = fetch(spec.url, policy=within_timeout(spec, policy), method=spec.method, headers=spec.headers,

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from probes.base import ProbeKind, failed, from_fetch_error, slower_than, within_timeout
 from probes.fetch import FetchError, FetchPolicy, lookup
 from probes.fetch_types import RECORD_TYPES
-from probes.spec import ProbeResult, ProbeSpec, Timings
+from probes.spec import Finding, ProbeSpec, Timings
 
 
 
@@ -62,7 +62,7 @@ class DnsProbe(ProbeKind):
                 "A DNS probe has no checks: it looks for the record types you choose.")
         return errors
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         name = host_of(spec.url)
         if not name:
             return failed("There is no host name to look up.")
@@ -80,9 +80,9 @@ class DnsProbe(ProbeKind):
         details = {"records": {t: sorted(records.get(t, []), key=_record_order)[:10] for t in types}}
         if missing:
             error = f"{name} has no {' or '.join(missing)} record" + ("s" if len(missing) > 1 else "")
-            return ProbeResult(outcome="down", error=error, timings=timings, details=details,
+            return Finding(outcome="down", error=error, timings=timings, details=details,
                                failed_checks=[error])
-        result = ProbeResult(outcome="up", timings=timings, details=details)
+        result = Finding(outcome="up", timings=timings, details=details)
         if spec.degraded_after_ms is not None and elapsed > spec.degraded_after_ms:
             result.outcome = "degraded"
             result.error = slower_than(spec.degraded_after_ms, elapsed)

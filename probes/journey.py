@@ -34,7 +34,7 @@ from probes.base import ProbeKind, checks_problem, failed, judge, slower_than, w
 from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse, fetch
 from probes.network_words import seconds
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
+from probes.spec import Finding, ProbeSpec, Timings, excerpt
 from probes.user_regex import PatternError, compile_pattern
 
 MAX_STEPS = 10
@@ -178,7 +178,7 @@ class JourneyProbe(ProbeKind):
                 return {"steps": problem}
         return {}
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         unusable = self.check_options(spec)
         if unusable:                                   # check() refuses these; never run half a journey
             return failed(f"This journey cannot run: {next(iter(unusable.values()))}")
@@ -191,9 +191,9 @@ class JourneyProbe(ProbeKind):
         total_ms = 0.0
         bytes_read = 0
         last_url = spec.url
-        result = ProbeResult(outcome="up")
+        result = Finding(outcome="up")
 
-        def stop(sentence: str, step_ms: float | None = None) -> ProbeResult:
+        def stop(sentence: str, step_ms: float | None = None) -> Finding:
             result.outcome = "down"
             result.error = excerpt(sentence)
             result.details = {"steps": reports, "failed_step": label}

@@ -14,7 +14,7 @@ from probes.assertion_parser import AssertionSyntaxError, parse_comparison
 from probes.assertions import Subject, evaluate_all
 from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch_certificate
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt, url_parts
+from probes.spec import Finding, ProbeSpec, Timings, excerpt, url_parts
 
 DEFAULT_MIN_DAYS = 14
 MAX_MIN_DAYS = 365
@@ -51,7 +51,7 @@ class TlsProbe(ProbeKind):
                                              f"not [{operand}].")
         return errors
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         parts = url_parts(spec.url)
         if parts is None or parts.scheme != "https":
             return failed(NEEDS_HTTPS)
@@ -64,7 +64,7 @@ class TlsProbe(ProbeKind):
         days_left = certificate.days_left(now)
         details = {"certificate_days_left": round(days_left, 1), "certificate_subject": certificate.subject,
                    "certificate_issuer": certificate.issuer, "certificate_expires": certificate.not_after.isoformat()}
-        result = ProbeResult(outcome="up", details=details, timings=Timings(total_ms=elapsed))
+        result = Finding(outcome="up", details=details, timings=Timings(total_ms=elapsed))
         if not certificate.verified:
             result.outcome = "down"
             result.error = excerpt(certificate.problem or "The certificate could not be verified")
