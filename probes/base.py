@@ -2,7 +2,9 @@
 
 A kind turns a ProbeSpec into a Finding. ``run`` never raises: whatever goes wrong at the partner's
 end (or is refused by the outbound safety rules) becomes a ``down`` result with a sentence a practice
-owner can read. ``check`` looks at a spec without running it and returns ``{field: message}`` for
+owner can read. ``clean_options`` reads the kind's own settings as someone typed them (raising
+``SettingsError`` for each field it cannot read) and ``form_values`` shows stored ones back. ``check`` looks
+at a spec without running it and returns ``{field: message}`` for
 anything that would make it unrunnable, so the form or the command line can refuse it up front.
 
 A run is bounded by ``spec.timeout_seconds`` as well as by the policy's deadlines: partnermon maps the
@@ -17,7 +19,7 @@ import json
 import threading
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, parse_all
 from probes.budget import Budget, OutOfTime
@@ -35,6 +37,18 @@ class ProbeKind:
     # False for kinds that need only a host name (dns) — they still take it from the URL.
     # dns takes a bare host name as well as a URL; every other kind needs an http(s) address.
     needs_web_address: ClassVar[bool] = True
+    # The kind's own fields on the settings form (its options), in the order the form shows them.
+    option_fields: ClassVar[tuple[str, ...]] = ()
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        """The options to store, read from what someone typed: form text or values from a script. Raises
+        SettingsError naming each field that cannot be read; whether the options make sense for the address
+        and checks is ``check``'s business."""
+        return {}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Stored options (``{}``: a new probe's) as the settings form shows them; ``clean_options`` reads them back."""
+        return {}
 
     def check(self, spec: ProbeSpec) -> dict[str, str]:
         errors: dict[str, str] = {}

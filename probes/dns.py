@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from probes.base import ProbeKind, failed, from_fetch_error, slower_than, within_timeout
 from probes.fetch import FetchError, FetchPolicy, lookup
 from probes.fetch_types import RECORD_TYPES
+from probes.settings import lines
 from probes.spec import Finding, ProbeSpec, Timings
-
 
 
 def host_of(url: str) -> str:
@@ -50,6 +50,17 @@ class DnsProbe(ProbeKind):
     label = "DNS records"
     description = "Checks that the partner's domain name resolves and has the expected record types."
     needs_web_address = False
+    option_fields = ("record_types",)
+    record_type_choices = RECORD_TYPES
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        """Record types as ticked boxes (a list) or typed ("A, MX" or "A MX"); which are known, check says."""
+        types = typed.get("record_types") or ["A"]
+        types = lines(types) if not isinstance(types, str) else types.replace(",", " ").split()
+        return {"record_types": [t.upper() for t in types]}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"record_types": list(options.get("record_types") or ["A"])}
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors = {}

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any, Mapping
 
 from probes.assertion_parser import AssertionSyntaxError, parse_comparison
 from probes.assertions import Subject, evaluate_all
 from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch_certificate
+from probes.settings import whole_number
 from probes.spec import Finding, ProbeSpec, Timings, excerpt, url_parts
 
 DEFAULT_MIN_DAYS = 14
@@ -32,6 +34,14 @@ class TlsProbe(ProbeKind):
     name = "tls"
     label = "Certificate"
     description = "Checks the HTTPS certificate: trusted, for the right name, and days until it expires."
+    option_fields = ("min_days",)
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        return {"min_days": whole_number("min_days", typed.get("min_days"), minimum=0, maximum=MAX_MIN_DAYS,
+                                         default=DEFAULT_MIN_DAYS, label="Warn days before expiry")}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"min_days": options.get("min_days", DEFAULT_MIN_DAYS)}
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors = {}
