@@ -2,7 +2,9 @@
 
 This package imports nothing of partnermon. ``probes.fetch`` is the only module that talks to the
 network, and it enforces the outbound safety rules (DESIGN.md §8). Adding a kind means writing one
-module beside the others (copy a sibling) and adding one row to ``KINDS``.
+module beside the others (copy a sibling) and adding one row to ``KINDS``. The kind cleans its own options
+(``clean_options``, raising ``probes.settings.SettingsError``) and shows them back (``form_values``); a kind
+with options also writes its form fields, ``templates/touchpoints/options/<kind>.html``.
 """
 
 from __future__ import annotations
