@@ -44,9 +44,11 @@ def test_a_new_probes_form_reads_as_the_kinds_defaults(name: str) -> None:
 
 @pytest.mark.parametrize(("name", "typed", "field", "words"), [
     ("content", {"human_contact": "loud"}, "human_contact", "Human contact check must be one of: soft, hard, off."),
-    ("tls", {"min_days": "٣"}, "min_days", "Warn days before expiry must be a whole number written with the digits 0–9."),
+    ("tls", {"min_days": "٣"}, "min_days",
+     "Warn days before expiry must be a whole number written with the digits 0–9."),
     ("tls", {"min_days": "400"}, "min_days", "Warn days before expiry must be between 0 and 365."),
-    ("journey", {"steps": "[{nope"}, "steps", "Steps must be JSON: Expecting property name enclosed in double quotes: line 1 column 3 (char 2)."),
+    ("journey", {"steps": "[{nope"}, "steps",
+     "Steps must be JSON: Expecting property name enclosed in double quotes: line 1 column 3 (char 2)."),
 ])
 def test_a_kind_names_the_field_it_cannot_read(name: str, typed: dict[str, Any], field: str, words: str) -> None:
     with pytest.raises(SettingsError) as raised:
