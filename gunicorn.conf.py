@@ -7,6 +7,6 @@ migrated) is one line and exit status 3, rather than workers that fail and are b
 
 
 def on_starting(server: object) -> None:
-    from partnermon.cli_support import check_before_serving
+    from partnermon.cli.support import check_before_serving
 
     check_before_serving()

@@ -6,6 +6,6 @@ its master (gunicorn.conf.py, beside this file); a worker that finds it anyway e
 WORKER_BOOT_ERROR, which stops gunicorn instead of having it boot the worker again, forever.
 """
 
-from partnermon.cli_support import build_checked_app
+from partnermon.cli.support import build_checked_app
 
 app = build_checked_app()

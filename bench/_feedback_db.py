@@ -37,8 +37,8 @@ def prepare(engine: Any, base_url: str, add_missing: bool = False) -> FeedbackFi
     from partnermon import schema
     from partnermon.feedback.links import create_request
     from partnermon.models import FeedbackRequest, Partner, Practice
-    from partnermon.partners import create_partner
-    from partnermon.practices import create_practice
+    from partnermon.partners.service import create_partner
+    from partnermon.practices.service import create_practice
 
     schema.upgrade(engine)
     check_schema(engine, add_missing)
@@ -116,8 +116,8 @@ def seed_links(engine: Any, fx: FeedbackFixture, n: int, label: str, seed: int) 
     the client's POST reads neither."""
     from sqlalchemy import insert, text
 
+    from partnermon.accounts.security import new_token, token_hash
     from partnermon.models import FeedbackRequest
-    from partnermon.security import new_token, token_hash
 
     started = time.monotonic()
     rng = random.Random(seed)
@@ -183,8 +183,8 @@ def verify(engine: Any, batch: Batch, saved_posts: int, unknown_outcome: int, se
     """The database after a run: one response per 303, never two for one link, answers stored as posted."""
     from sqlalchemy import func, select
 
+    from partnermon.accounts.security import token_hash
     from partnermon.models import FeedbackRequest, FeedbackResponse
-    from partnermon.security import token_hash
 
     expected = {token_hash(t): _expected(f) for t, f in zip(batch.tokens, batch.forms)}
     in_batch = FeedbackRequest.client_email.like(f"%@{batch.email_domain}")

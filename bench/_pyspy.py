@@ -25,8 +25,8 @@ from typing import Any
 PARTS: list[tuple[str, str, str]] = [
     ("pool checkout + pre-ping", "_checkout", "sqlalchemy/pool/"),
     ("pool checkout + pre-ping", "_do_ping_w_event", "sqlalchemy/"),
-    ("_first_run → any_practice_exists", "any_practice_exists", "partnermon/practices.py"),
-    ("_find → rate_limits.exceeded", "exceeded", "partnermon/rate_limits.py"),
+    ("_first_run → any_practice_exists", "any_practice_exists", "partnermon/practices/service.py"),
+    ("_find → rate_limits.exceeded", "exceeded", "partnermon/feedback/rate_limits.py"),
     ("_find → find_by_token", "find_by_token", "partnermon/feedback/links.py"),
     ("submit → choosable_moments", "choosable_moments", "partnermon/feedback/responses.py"),
     ("submit → parse_answers", "parse_answers", "partnermon/feedback/responses.py"),

@@ -68,9 +68,8 @@ class Tracer:
         from sqlalchemy import event
         from sqlalchemy.orm import Session
 
-        from partnermon import rate_limits
         from partnermon.config import load_settings
-        from partnermon.feedback import links
+        from partnermon.feedback import links, rate_limits
         from partnermon.feedback import responses
         from partnermon.runtime import Runtime
         from partnermon.web import context, feedback_form, security

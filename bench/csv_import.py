@@ -54,8 +54,11 @@ def seed(engine: Any, now: Any, *, partners: int, touchpoints: int, advisers: in
     from sqlalchemy import insert, select
     from sqlalchemy.orm import Session
 
-    from partnermon import accounts, partners as partner_service, practices, schema
+    from partnermon import schema
+    from partnermon.accounts import service as accounts
     from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice
+    from partnermon.partners import service as partner_service
+    from partnermon.practices import service as practices
 
     from _bench_db import refuse_other_practices
 

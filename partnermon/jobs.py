@@ -10,13 +10,13 @@ from typing import Callable, TypeVar
 
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, rate_limits, sign_ins
+from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts.digests import DigestReport, send_digests
 from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_warnings
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
 from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
-from partnermon.feedback import links
+from partnermon.feedback import links, rate_limits
 from partnermon.followups import deadlines
 from partnermon.mail.sender import SendReport, send_due
 from partnermon.monitoring import rollups

@@ -7,10 +7,10 @@ about the network. Nothing here touches the network.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
-from probes import http1
 from probes.certinfo import CertificateInfo
 from probes.safety import parse_cidrs
 from probes.spec import Timings
@@ -19,6 +19,8 @@ from probes.spec import Timings
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT")
 
 DEFAULT_USER_AGENT = "partnermon-probe/0.1 (+https://partnermon.app/probe)"
+
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,12 @@ class FetchResponse:
     certificate: CertificateInfo | None = None           # the last hop's certificate, for https
 
     def header(self, name: str) -> str | None:
-        return http1.header(self.headers, name)
+        name = name.lower()
+        return next((value for key, value in self.headers if key.lower() == name), None)
 
     def text(self) -> str:
-        charset = http1.charset_of(self.header("content-type"))
+        match = _CHARSET.search(self.header("content-type") or "")
+        charset = match.group(1) if match else None
         if charset:
             try:
                 return self.body.decode(charset, "replace")

@@ -7,8 +7,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, partners, practices
+from partnermon.accounts import service as accounts
 from partnermon.models import Partner, Practice, Touchpoint, User
+from partnermon.partners import service as partners
+from partnermon.practices import service as practices
 
 
 @dataclass

@@ -33,15 +33,18 @@ from argon2 import PasswordHasher
 from flask import Flask
 from sqlalchemy import Engine, select
 
-import partnermon.security
-from partnermon import accounts, followups, practices, sign_ins
+import partnermon.accounts.security
+from partnermon import followups
+from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts import delivery
 from partnermon.feedback import api_keys
 from partnermon.feedback import links
 from partnermon.feedback import responses
 from partnermon.followups import service as followup_service
-from partnermon.monitoring import maintenance, probe_settings
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
+from partnermon.monitoring import maintenance
+from partnermon.partners import probe_settings
+from partnermon.practices import service as practices
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore
 from tests.access_table import (
@@ -87,7 +90,7 @@ STAFF = [pytest.param("bob@harbour.test", id="adviser Bob"), pytest.param("vera@
 
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(partnermon.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(partnermon.accounts.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

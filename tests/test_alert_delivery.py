@@ -21,7 +21,7 @@ from partnermon.alerts import delivery
 from partnermon.alerts.digests import DigestReport
 from partnermon.mail.sender import SendReport
 from partnermon.models import AlertPreference, DigestItem, OutboxEmail, Probe, Touchpoint, User
-from partnermon.monitoring import probe_settings
+from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, Browser, text_of
 from tests.factories import Cast, touchpoint

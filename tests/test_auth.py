@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from partnermon import accounts
+from partnermon.accounts import service as accounts
 from partnermon.models import AuditEvent, MomentOfTruth, Practice, SignInFailure, User
 from tests.conftest import NOW, PASSWORD, text_of
 

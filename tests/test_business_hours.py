@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from partnermon.business_hours import BusinessHours
+from partnermon.practices.business_hours import BusinessHours
 
 UTC = timezone.utc
 LONDON = BusinessHours("Europe/London", 9 * 60, 17 * 60 + 30, 0b0011111)  # Mon–Fri 09:00–17:30

@@ -1,4 +1,4 @@
-"""Charts (partnermon.charts): pygal's SVG with its look written onto the elements, for the pages and the PDF.
+"""Charts (partnermon.scoring.charts): pygal's SVG with its look written onto the elements, for the pages and the PDF.
 
 No stylesheet travels with a chart, so what the tests check is that the attributes are there, that the SVG is
 plain SVG a browser's HTML parser takes (no ``ns0:`` prefixes), and that the lightening for WeasyPrint (one path
@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from partnermon.charts import DOT_SIZE, SVG_NS, bar_chart, line_chart
+from partnermon.scoring.charts import DOT_SIZE, SVG_NS, bar_chart, line_chart
 
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun"]
 
@@ -32,6 +32,7 @@ def test_a_line_chart_is_plain_svg_with_its_look_as_attributes() -> None:
     assert root.tag == q("svg") and "sans-serif" in root.get("font-family", "")
     # The description is escaped text, first inside the chart.
     assert root[0].tag == q("desc") and root[0].text == "Acme's index <by month>"
+    assert root.get("aria-label") == "Acme's index <by month>"    # its name for screen readers (axe svg-img-alt)
     axes = {g.get("class"): g for g in root.iter(q("g")) if "axis" in g.get("class", "").split()}
     y_axis = next(g for name, g in axes.items() if " y" in f" {name}")
     assert y_axis.get("font-size") == "12" and y_axis.get("text-anchor") == "end" and y_axis.get("fill")
@@ -141,7 +142,7 @@ def test_an_empty_series_says_no_data_instead_of_drawing_an_axis_and_a_line() ->
 def test_the_damage_chart_follows_the_tables_order_draws_each_interval_and_states_the_rule() -> None:
     from types import SimpleNamespace
 
-    from partnermon.charts import damage_chart
+    from partnermon.scoring.charts import damage_chart
 
     def score(name: str, value: float, low: float, high: float) -> SimpleNamespace:
         return SimpleNamespace(partner=SimpleNamespace(name=name), damage=SimpleNamespace(value=value, low=low, high=high))

@@ -48,6 +48,7 @@ def test_a_probe_run_loads_no_database_or_web_code() -> None:
 
 
 def test_the_demo_commands_defaults_are_the_demo_modules() -> None:
-    from partnermon import cli_demo, demo
+    from partnermon import demo
+    from partnermon.cli import demo as cli_demo
 
     assert (cli_demo.DEFAULT_SLUG, cli_demo.MAX_MONTHS) == (demo.DEFAULT_SLUG, demo.MAX_MONTHS)

@@ -13,9 +13,11 @@ from click.testing import Result
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, demo, practices
-from partnermon.business_hours import BusinessHours
+from partnermon import demo
+from partnermon.accounts import service as accounts
 from partnermon.followups import rules
+from partnermon.practices import service as practices
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.models import (
     DailyRollup, FeedbackRequest, FeedbackResponse, FollowUp, FollowUpEvent, HourlyRollup, Incident,
     MomentOfTruth, OutboxEmail, Partner, Practice, Probe, ProbeResult, Touchpoint,

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from partnermon.accounts.security import token_hash
 from partnermon.feedback import api_keys, links
 from partnermon.models import ApiKey, AuditEvent, FeedbackRequest, OutboxEmail, Practice
-from partnermon.security import token_hash
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
 

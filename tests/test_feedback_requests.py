@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from partnermon.accounts.security import token_hash
 from partnermon.errors import ValidationError
 from partnermon.feedback import links
 from partnermon.models import FeedbackRequest, OutboxEmail
-from partnermon.security import token_hash
 from tests.conftest import NOW
 from tests.factories import Cast
 

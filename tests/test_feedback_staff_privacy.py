@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from partnermon import audit
+from partnermon.accounts import audit
 from partnermon.errors import ValidationError
 from partnermon.feedback import links, staff
 from partnermon.mail import outbox

@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import accounts
+from partnermon.accounts import service as accounts
 from partnermon.cli import main
 from partnermon.errors import NotFound, ValidationError
 from partnermon.followups import service

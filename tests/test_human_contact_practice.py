@@ -15,13 +15,13 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import probes
-from partnermon import practices
 from partnermon.cli import main
-from partnermon.countries import country_for_timezone
 from partnermon.errors import ValidationError
 from partnermon.models import Practice
-from partnermon.monitoring import probe_settings
 from partnermon.monitoring.runs import claim_due
+from partnermon.partners import probe_settings
+from partnermon.practices import service as practices
+from partnermon.practices.countries import country_for_timezone
 from probes.fetch import FetchPolicy
 from probes.spec import ProbeSpec
 from tests.conftest import NOW, text_of
@@ -34,7 +34,7 @@ SYDNEY_PAGE = "<html lang='en'><body><h1>Claims</h1><p>Call (02) 9876 5432</p><p
 LINK_ONLY_PAGE = "<html><body><a href='/contact-us'>Contact us</a></body></html>"
 
 
-def run(url: str, policy: FetchPolicy, **fields: Any) -> probes.ProbeResult:
+def run(url: str, policy: FetchPolicy, **fields: Any) -> probes.Finding:
     spec = ProbeSpec(kind="content", url=url, **fields)
     assert probes.check(spec) == {}
     return probes.run(spec, policy, dt.datetime.now(dt.timezone.utc))

@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, jobs
+from partnermon import jobs
+from partnermon.accounts import service as accounts
 from partnermon.config import ConfigError
 from partnermon.mail import outbox
 from partnermon.mail.sender import (

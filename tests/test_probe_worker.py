@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from partnermon.db import utcnow
 from partnermon.models import Probe, ProbeResult
-from partnermon.monitoring import probe_settings
 from partnermon.monitoring.runs import claim_due, run_due
 from partnermon.monitoring.worker import ProbeWorker
+from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.fetch import FetchPolicy
 from tests.factories import Cast, touchpoint

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from partnermon import accounts, jobs, scheduler
+from partnermon import jobs, scheduler
+from partnermon.accounts import service as accounts
 from partnermon.models import SignInFailure
 from tests.conftest import NOW
 

@@ -10,14 +10,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import partners, practices
 from partnermon.models import Incident, Probe, Touchpoint
-from partnermon.monitoring import probe_settings, rollups
+from partnermon.monitoring import rollups
 from partnermon.monitoring.runs import FinishedRun, claim_due, record
+from partnermon.partners import probe_settings
+from partnermon.partners import service as partners
+from partnermon.practices import service as practices
 from partnermon.scoring import board, measures, periods
 from partnermon.scoring.measures import FeedbackCounts
-from probes.spec import ProbeResult as Finding
-from probes.spec import Timings
+from probes.spec import Finding, Timings
 from tests.conftest import NOW
 from tests.factories import Cast
 from tests.scoring_fixtures import daily, harbour_november, histogram, incident, moment, respond, utc

@@ -10,10 +10,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import jobs, sign_ins
+from partnermon import jobs
+from partnermon.accounts import sign_ins
+from partnermon.accounts.security import token_hash
 from partnermon.models import SignInSession
 from partnermon.runtime import Runtime
-from partnermon.security import token_hash
 from tests.conftest import NOW, PASSWORD, Browser, text_of
 from tests.factories import Cast
 

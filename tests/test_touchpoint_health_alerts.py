@@ -20,11 +20,12 @@ from partnermon.alerts.touchpoint_health import HealthAlertReport
 from partnermon.db import utcnow
 from partnermon.mail.sender import SendReport
 from partnermon.models import OutboxEmail, Probe, Touchpoint
-from partnermon.monitoring import maintenance, probe_settings
+from partnermon.monitoring import maintenance
 from partnermon.monitoring.runs import FinishedRun, claim_due, record, run_due
+from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.fetch import FetchPolicy
-from probes.spec import ProbeResult as Finding
+from probes.spec import Finding
 from tests.conftest import NOW
 from tests.factories import Cast, touchpoint
 from tests.probe_servers import (  # noqa: F401 - fixtures

@@ -17,11 +17,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
 from partnermon.config import Settings
 from partnermon.errors import ValidationError
 from partnermon.models import AuditEvent, HourlyRollup, Incident, MaintenanceWindow, Probe, ProbeResult
-from partnermon.monitoring import maintenance, probe_settings, rollups
+from partnermon.monitoring import maintenance, rollups
+from partnermon.partners import probe_settings
+from partnermon.practices.business_hours import BusinessHours
 from tests import factories
 from tests.conftest import NOW, text_of
 from tests.factories import Cast

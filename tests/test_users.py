@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from partnermon import accounts
+from partnermon.accounts import service as accounts
+from partnermon.accounts.security import token_hash
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import Invitation, OutboxEmail, User
-from partnermon.security import token_hash
 from tests.conftest import NOW, PASSWORD, text_of
 
 import pytest

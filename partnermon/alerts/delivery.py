@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from partnermon import validators
 from partnermon.errors import ValidationError
 from partnermon.mail import outbox
+from partnermon.mail.rendering import render
 from partnermon.models import AlertPreference, DigestItem, OutboxEmail, User
-from partnermon.rendering import render
 
 MODES = ("immediate", "digest", "off")
 ESSENTIAL = frozenset({"followup_alert", "followup_overdue", "followup_reminder", "followup_reassigned"})

@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
 from partnermon.alerts.delivery import deliver
 from partnermon.models import Incident, Practice, Probe, ProbeResult, Touchpoint, User
 from partnermon.monitoring.incidents import durations
+from partnermon.practices.business_hours import BusinessHours
 
 # Results looked at, going back from when the contact went missing, for what the page used to offer.
 CONTACT_HISTORY_LOOKBACK = 20

@@ -29,9 +29,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from partnermon.alerts import emails
 from partnermon.alerts.subscriptions import subscribers_for
-from partnermon.business_hours import BusinessHours
 from partnermon.models import Incident, MaintenanceWindow, Partner, Touchpoint, User
 from partnermon.monitoring.incidents import maintenance_lookup
+from partnermon.practices.business_hours import BusinessHours
 
 log = logging.getLogger(__name__)
 

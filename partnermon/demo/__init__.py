@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import audit, sign_ins
+from partnermon.accounts import audit, sign_ins
+from partnermon.accounts.security import hash_password
 from partnermon.demo.cast import make_cast
 from partnermon.demo.feedback import default_responses, write_feedback
 from partnermon.demo.followups import write_follow_ups
@@ -40,7 +41,6 @@ from partnermon.demo.history import write_history
 from partnermon.demo.timeline import Calendar
 from partnermon.followups.service import active_owners
 from partnermon.models import Practice
-from partnermon.security import hash_password
 
 DEFAULT_SLUG = "demo"
 DEFAULT_SEED = 20261

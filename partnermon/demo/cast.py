@@ -14,11 +14,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from partnermon import accounts, partners, practices
+from partnermon.accounts import service as accounts
 from partnermon.demo import catalogue
 from partnermon.demo.catalogue import PartnerSpec, TouchpointSpec
 from partnermon.models import MomentOfTruth, Partner, Practice, Probe, Touchpoint, User
-from partnermon.monitoring import probe_settings
+from partnermon.partners import probe_settings
+from partnermon.partners import service as partners
+from partnermon.practices import service as practices
 
 ACTOR = "demo"
 PROBE_INTERVAL = 300

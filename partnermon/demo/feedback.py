@@ -19,12 +19,12 @@ from typing import Any, Iterator
 
 from sqlalchemy.orm import Session
 
+from partnermon.accounts.security import new_token, token_hash
 from partnermon.demo import catalogue, comments
 from partnermon.demo.bulk import insert_returning_ids
 from partnermon.demo.cast import Cast, DemoTouchpoint
 from partnermon.demo.timeline import CONTACT_LOST_DAYS, Calendar
 from partnermon.models import FeedbackRequest, FeedbackResponse
-from partnermon.security import new_token, token_hash
 
 DAY = timedelta(days=1)
 RESPONSES_PER_MONTH = 150            # at the default scale (30 touchpoints); more touchpoints, more answers

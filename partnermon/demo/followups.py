@@ -16,15 +16,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
 from partnermon.demo import comments
-from partnermon.demo.cast import Cast
 from partnermon.demo.bulk import insert_returning_ids, insert_rows
+from partnermon.demo.cast import Cast
 from partnermon.demo.timeline import Calendar
 from partnermon.followups import rules
 from partnermon.followups.service import SYSTEM
 from partnermon.models import FeedbackResponse, FollowUp, FollowUpEvent, User
 from partnermon.models.feedback import is_dissatisfied
+from partnermon.practices.business_hours import BusinessHours
 
 RECENT = timedelta(days=4)
 OVERDUE_AT_MOST = 2

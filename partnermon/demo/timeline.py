@@ -9,9 +9,9 @@ import math
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Iterator
 
-from partnermon.business_hours import BusinessHours
 from partnermon.demo.cast import PROBE_INTERVAL, Cast
 from partnermon.monitoring.rollups import floor_hour, local_day_bounds
+from partnermon.practices.business_hours import BusinessHours
 
 SLOT = timedelta(seconds=PROBE_INTERVAL)
 # How long ago the fund manager's contact page lost its phone number.

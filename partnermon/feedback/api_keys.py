@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from partnermon import audit
 from partnermon import validators as v
+from partnermon.accounts import audit
+from partnermon.accounts.security import new_token, same, token_hash
 from partnermon.errors import NotFound
 from partnermon.models import ApiKey, Practice, User
-from partnermon.security import new_token, same, token_hash
 
 KEY_PREFIX = "pm_"
 # Enough to tell keys apart on the settings page and in the audit log; far too little to guess the rest.

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from partnermon import audit
+from partnermon.accounts import audit
 from partnermon.errors import ValidationError
 from partnermon.feedback import links
 from partnermon.feedback.lookups import Lookups

@@ -14,13 +14,13 @@ from typing import Any, Mapping
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from partnermon import audit
 from partnermon import validators as v
+from partnermon.accounts import audit
+from partnermon.accounts.security import new_token, same, token_hash
 from partnermon.errors import ValidationError
 from partnermon.feedback.lookups import Lookups
 from partnermon.mail import outbox
 from partnermon.models import FeedbackRequest, MomentOfTruth, OutboxEmail, Partner, Practice, Touchpoint, User
-from partnermon.security import new_token, same, token_hash
 
 # The invitation email's dedupe key: this prefix and the link's token hash (so delivery can find the request).
 INVITATION_KEY_PREFIX = "feedback:"

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from partnermon import followups
 from partnermon import validators as v
+from partnermon.accounts.security import same, token_hash
 from partnermon.db import UTCDateTime
 from partnermon.feedback.questions import SCALES
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
-from partnermon.security import same, token_hash
 
 EDIT_WINDOW = timedelta(days=7)
 MAX_COMMENT = 4000

@@ -15,8 +15,8 @@ from typing import Any, Generic, Mapping, TypeVar
 from sqlalchemy import ColumnElement, Select, case, delete, func, literal, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from partnermon import audit
 from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.errors import NotFound, ValidationError
 from partnermon.feedback import links
 from partnermon.models import AuditEvent, FeedbackRequest, FeedbackResponse, OutboxEmail, Practice, User

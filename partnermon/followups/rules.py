@@ -26,10 +26,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from partnermon import audit, validators as v
-from partnermon.business_hours import BusinessHours
+from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.models import STAKES, FeedbackResponse, MomentOfTruth, Practice, User
 from partnermon.models.followups import REASONS, SEVERITIES
+from partnermon.practices.business_hours import BusinessHours
 
 REASON_LABELS = {"dissatisfied": "Dissatisfied", "brand_harm": "Says the practice looks worse",
                  "contact_request": "Asked to be contacted"}

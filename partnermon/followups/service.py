@@ -14,7 +14,8 @@ from typing import Protocol
 from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
-from partnermon import audit, validators as v
+from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.errors import NotFound
 from partnermon.followups import emails, rules
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Practice, User

@@ -16,8 +16,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from partnermon.mail.rendering import render
 from partnermon.models import OutboxEmail
-from partnermon.rendering import render
 
 
 def render_email(template: str, context: dict[str, Any]) -> tuple[str, str, str]:

@@ -54,7 +54,7 @@ class Practice(Base):
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
     # ISO 3166-1 alpha-2 ("NZ"): how partners' phone numbers without a country code are read
-    # (probes.human_contact); set from the time zone unless chosen (partnermon.countries). "" if unknown.
+    # (probes.human_contact); set from the time zone unless chosen (partnermon.practices.countries). "" if unknown.
     country: Mapped[str] = mapped_column(String(2), default="", server_default="")
     # Business hours as minutes after local midnight, and weekdays as a bit mask (Monday = bit 0):
     # plain integers keep business-hours arithmetic possible in SQL later.

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from partnermon.business_hours import BusinessHours
 from partnermon.models import Incident, MaintenanceWindow, Probe
+from partnermon.practices.business_hours import BusinessHours
 
 
 def maintenance_lookup(session: Session, practice_ids: set[int], start: datetime, end: datetime

@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session, selectinload
 
-from partnermon import audit, validators as v
+from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import MaintenanceWindow, Partner, Touchpoint, User
 

@@ -15,10 +15,10 @@ from typing import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from partnermon.business_hours import BusinessHours
 from partnermon.models import Incident, MaintenanceWindow, Partner, Probe, ProbeResult, Touchpoint
 from partnermon.monitoring import incidents as incident_rules
 from partnermon.monitoring.rollups import Counts, counts_between
+from partnermon.practices.business_hours import BusinessHours
 
 RECENT_RESULTS = 50
 RECENT_INCIDENTS = 20

@@ -18,8 +18,10 @@ from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from partnermon.business_hours import BusinessHours
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
+from partnermon.practices.business_hours import BusinessHours
+from partnermon.reports import sections
+from partnermon.reports.sections import CommentRow, PartnerSection
 from partnermon.scoring import board as board_, thresholds
 from partnermon.scoring.actions import suggested_actions
 from partnermon.scoring.attribution import PartnerScore
@@ -28,14 +30,12 @@ from partnermon.scoring.methodology import methodology_html
 from partnermon.scoring.partner_page import Trends, incident_seconds
 from partnermon.scoring.periods import MONTH_NAMES, Period, month_of, shift_month
 from partnermon.scoring.warnings import Change
-from partnermon.reports import sections
-from partnermon.reports.sections import CommentRow, PartnerSection
 
 TREND_MONTHS = 12
 TOP_DAMAGE = 5
 SUMMARY_CHANGES = 8
 DEFAULT_ACCENT = "#1f4e79"
-# What a practice may upload (partnermon.practices.set_logo); anything else in the column is not shown.
+# What a practice may upload (partnermon.practices.service.set_logo); anything else in the column is not shown.
 LOGO_TYPES = ("image/png", "image/jpeg")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 

@@ -26,13 +26,13 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from partnermon import rendering
-from partnermon.charts import damage_chart as ranking_chart
-from partnermon.scoring.partner_page import TREND_CHARTS, trend_chart_title, trend_charts
+from partnermon.mail import rendering
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
 from partnermon.reports.content import MonthlyReport
 from partnermon.reports.sections import PartnerSection
+from partnermon.scoring.charts import damage_chart as ranking_chart
+from partnermon.scoring.partner_page import TREND_CHARTS, trend_chart_title, trend_charts
 
 ASSET_SCHEME = "partnermon-asset:"
 STYLESHEET = "report.css"
@@ -88,7 +88,7 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
 
     For the PDF keep the defaults. For the browser preview pass ``stylesheet_href="/static/report.css"``
     (``url_for("static", filename="report.css")``) and the page's CSP ``nonce``, which the inline style with
-    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.charts)."""
+    the practice's colour carries. Charts carry their look as SVG attributes (partnermon.scoring.charts)."""
     brand = report.accent
     charts = {s.anchor: section_charts(s, brand) for s in report.sections if s.score.has_data}
     chart_titles = {key: trend_chart_title(report.sections[0].trends, key) for key in TREND_CHARTS} if report.sections else {}

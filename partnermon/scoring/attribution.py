@@ -35,7 +35,7 @@ from typing import Iterable
 
 from partnermon.models import MomentOfTruth, Partner
 from partnermon.models.practice import STAKES
-from partnermon.scoring.measures import FeedbackCounts, Health, ProbeCounts, Readings
+from partnermon.scoring.measures import FeedbackCounts, Health, ProbeCounts, Readings, enough_answers
 from partnermon.scoring.stats import Estimate, wilson
 
 SLOW_WEIGHT = 0.5             # a slow check is half as bad as a failed one
@@ -105,7 +105,7 @@ class MomentScore:
 
     @property
     def enough_feedback(self) -> bool:
-        return self.feedback.n >= max(1, self.min_responses)
+        return enough_answers(self.feedback.n, self.min_responses)
 
     @property
     def has_data(self) -> bool:
@@ -176,7 +176,7 @@ class PartnerScore:
 
 def uses_brand(counts: FeedbackCounts, min_responses: int) -> bool:
     """Brand answers count in feedback harm only when the brand question reached the minimum itself."""
-    return counts.brand_n >= max(1, min_responses)
+    return enough_answers(counts.brand_n, min_responses)
 
 
 def feedback_harm(counts: FeedbackCounts, min_responses: int) -> Harm | None:
@@ -184,7 +184,7 @@ def feedback_harm(counts: FeedbackCounts, min_responses: int) -> Harm | None:
 
     Every response answered satisfaction, so every response is judged; one that skipped the brand question
     counts as harmful only if it was dissatisfied. That can only understate brand harm, never invent it."""
-    if counts.n < max(1, min_responses):
+    if not enough_answers(counts.n, min_responses):
         return None
     if uses_brand(counts, min_responses):
         return Harm.of(wilson(counts.harmful, counts.n))

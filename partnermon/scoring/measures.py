@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from functools import cached_property, lru_cache
 from typing import Any, Sequence
 
-from sqlalchemy import BigInteger, and_, case, cast, func, or_, select
+from sqlalchemy import Float, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -55,6 +55,11 @@ def _in_any(column: Any, bounds: Sequence[tuple[Any, Any]]) -> ColumnElement[boo
 
 # --- feedback -------------------------------------------------------------------------------------------
 
+def enough_answers(n: int, minimum: int) -> bool:
+    """Whether a measure's own n (the clients who answered its question) reached the practice's minimum."""
+    return n >= max(1, minimum)
+
+
 @dataclass(frozen=True)
 class Reading:
     """One feedback measure of one partner × moment (or partner): its estimate and whether its own n — the
@@ -71,7 +76,7 @@ class Reading:
 
     @property
     def shown(self) -> bool:
-        return self.estimate.n >= max(1, self.minimum) and self.estimate.value is not None
+        return enough_answers(self.estimate.n, self.minimum) and self.estimate.value is not None
 
     @property
     def value(self) -> float | None:
@@ -108,8 +113,8 @@ class FeedbackCounts:
     contact_requests: int = 0
 
     def add(self, other: "FeedbackCounts") -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _FEEDBACK_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     @property
     def csat(self) -> Estimate:
@@ -191,17 +196,17 @@ class ProbeCounts:
         default_factory=lambda: {name: (0.0, 0.0, 0.0, 0) for name in CLUSTERED_SHARES})
 
     def add(self, other: "ProbeCounts") -> None:
+        # A board adds up every moment of every partner, for two periods, on each view: this is one of its
+        # busiest loops, so the names are listed once (_PROBE_COUNTS) rather than asked of fields() each time.
         for name in ("bh_down_share", "down_share", "slow_share"):
             self.__dict__.pop(name, None)   # the cached shares no longer hold
-        for f in fields(self):
-            if f.name == "histogram":
-                self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
-            elif f.name == "spread":
-                # Touchpoint-days of different moments are different clusters: their sums simply add.
-                self.spread = {k: tuple(a + b for a, b in zip(self.spread[k], other.spread[k]))  # type: ignore[misc]
-                               for k in CLUSTERED_SHARES}
-            else:
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+        for name in _PROBE_COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.histogram = [a + b for a, b in zip(self.histogram, other.histogram)]
+        # Touchpoint-days of different moments are different clusters: their sums simply add.
+        mine, theirs = self.spread, other.spread
+        self.spread = {k: (mine[k][0] + theirs[k][0], mine[k][1] + theirs[k][1], mine[k][2] + theirs[k][2],
+                           mine[k][3] + theirs[k][3]) for k in CLUSTERED_SHARES}
 
     @property
     def checks(self) -> int:
@@ -257,6 +262,11 @@ class ProbeCounts:
         return percentile(self.histogram, 0.95)
 
 
+# The plain counts of each dataclass, which ``add`` sums name by name.
+_FEEDBACK_COUNTS = tuple(f.name for f in fields(FeedbackCounts))
+_PROBE_COUNTS = tuple(f.name for f in fields(ProbeCounts) if f.name not in ("histogram", "spread"))
+
+
 def _complement(estimate: Estimate) -> Estimate:
     if estimate.value is None:
         return estimate
@@ -264,9 +274,11 @@ def _complement(estimate: Estimate) -> Estimate:
 
 
 def _spread(failed: Any, checks: Any) -> list[ColumnElement[Any]]:
-    """Σy², Σy·m, Σm² and the count of rows with checks, over the daily rows of a group (in 64 bits: a
-    busy touchpoint's m² overflows a 32-bit integer)."""
-    y, m = cast(failed, BigInteger), cast(checks, BigInteger)
+    """Σy², Σy·m, Σm² and the count of rows with checks, over the daily rows of a group. In double precision:
+    a busy touchpoint's m² overflows a 32-bit integer, and PostgreSQL sums 64-bit integers as ``numeric``,
+    which made these sums cost as much as the rest of the page's query; a double is exact to 2⁵³, far above
+    any sum of squared daily check counts."""
+    y, m = cast(failed, Float), cast(checks, Float)
     return [func.coalesce(func.sum(y * y), 0), func.coalesce(func.sum(y * m), 0),
             func.coalesce(func.sum(m * m), 0), _count(checks > 0)]
 

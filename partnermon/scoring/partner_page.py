@@ -12,13 +12,13 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from partnermon.business_hours import BusinessHours
-from partnermon.charts import line_chart
 from partnermon.models import FeedbackResponse, FollowUp, Incident, Partner, Practice, Touchpoint
 from partnermon.monitoring.status import describe_duration
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.scoring import periods as periods_
 from partnermon.scoring.attribution import PartnerScore
 from partnermon.scoring.board import Board, score_periods
+from partnermon.scoring.charts import line_chart
 from partnermon.scoring.periods import Period
 from partnermon.scoring.stats import Estimate
 

@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 from partnermon.scoring import formatting
 from partnermon.scoring.attribution import MomentScore, PartnerScore
+from partnermon.scoring.measures import enough_answers
 from partnermon.scoring.stats import TestResult, format_p, two_proportion_test
 
 FALSE_DISCOVERY_RATE = 0.05
@@ -53,10 +54,10 @@ def _answered(m: MomentScore) -> int:
 
 RATES: tuple[Rate, ...] = (
     Rate("dissatisfaction", "Dissatisfied clients", 0.05, lambda m: (m.feedback.dissatisfied, m.feedback.n),
-         lambda m, n: m.readings.dissatisfaction.shown),
+         lambda m, n: enough_answers(n, m.min_responses)),
     # Brand harm among those who answered the brand question, with that question's own minimum.
     Rate("brand_harm", "Clients who think less of the practice", 0.05,
-         lambda m: (m.feedback.brand_harm, m.feedback.brand_n), lambda m, n: m.readings.brand_harm.shown),
+         lambda m: (m.feedback.brand_harm, m.feedback.brand_n), lambda m, n: enough_answers(n, m.min_responses)),
     Rate("bh_downtime", "Downtime in business hours", 0.005, lambda m: (m.probes.bh_down, m.probes.bh_checks),
          lambda m, n: n >= MIN_CHECKS, lambda m: m.probes.bh_down_share.design_effect),
     Rate("slow_checks", "Checks slower than 3 s", 0.05, lambda m: (min(m.probes.slow, _answered(m)), _answered(m)),

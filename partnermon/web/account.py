@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import accounts, sign_ins
+from partnermon.accounts import service as accounts, sign_ins
 from partnermon.errors import ValidationError
 from partnermon.web.context import db, now
 from partnermon.web.forms import rerender

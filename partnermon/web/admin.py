@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
-from partnermon import audit
+from partnermon.accounts import audit
 from partnermon.models import OutboxEmail
 from partnermon.web.context import db
 from partnermon.web.security import current_user, owner_required

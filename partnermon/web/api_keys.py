@@ -11,10 +11,11 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import accounts, partners
+from partnermon.accounts import service as accounts
 from partnermon.errors import ValidationError
 from partnermon.feedback import api_keys
 from partnermon.models import User
+from partnermon.partners import service as partners
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, owner_required
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import accounts, practices
+from partnermon.accounts import service as accounts
 from partnermon.errors import NotFound, ValidationError
+from partnermon.practices import service as practices
 from partnermon.web.context import client_ip, db, now
 from partnermon.web.forms import rerender
 from partnermon.web.security import current_user, safe_next, sign_in, sign_out

@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from partnermon import exports, validators
-from partnermon import partners as partner_service
 from partnermon.errors import ValidationError
 from partnermon.feedback import exports as feedback_exports
 from partnermon.feedback import links
 from partnermon.feedback import staff
 from partnermon.models import FeedbackRequest, User
 from partnermon.models.feedback import REQUEST_STATUSES
+from partnermon.partners import service as partner_service
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.forms import rerender
 from partnermon.web.security import current_user, login_required, owner_required, role_required

@@ -21,9 +21,8 @@ from flask import Blueprint, Response, abort, make_response, redirect, render_te
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from partnermon import rate_limits
 from partnermon.errors import ValidationError
-from partnermon.feedback import links, responses
+from partnermon.feedback import links, rate_limits, responses
 from partnermon.feedback.questions import BRAND_EFFECT_LABELS, OPTIONS
 from partnermon.models import FeedbackRequest, Partner, Practice
 from partnermon.web.assets import logo_of

@@ -12,10 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from partnermon import partners
 from partnermon.errors import ValidationError
 from partnermon.feedback import imports
 from partnermon.models import Practice, User
+from partnermon.partners import service as partners
 from partnermon.web.context import db, now, runtime
 from partnermon.web.errors import EXPLANATIONS, TITLES
 from partnermon.web.security import current_user, role_required

@@ -6,9 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
-from partnermon.charts import damage_chart
 from partnermon.models import PARTNER_CATEGORIES
 from partnermon.scoring import board as board_
+from partnermon.scoring.charts import damage_chart
 from partnermon.web.scores import chosen_period, period_options
 
 from partnermon.followups import queue as followup_queue

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import partners as partner_service
 from partnermon.errors import ValidationError
 from partnermon.monitoring import maintenance as service
+from partnermon.partners import service as partner_service
 from partnermon.web.assets import local_time
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields

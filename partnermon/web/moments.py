@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import partners as service
 from partnermon.errors import ValidationError
 from partnermon.models import STAGES, STAKES
+from partnermon.partners import service
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields, rerender
 from partnermon.web.security import current_user, login_required, owner_required

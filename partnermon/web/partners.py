@@ -11,12 +11,12 @@ from typing import Any, Mapping
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import partners as service
 from partnermon.alerts import subscriptions
 from partnermon.errors import ValidationError
 from partnermon.models import PARTNER_CATEGORIES, Partner
 from partnermon.monitoring import maintenance
 from partnermon.monitoring import status as monitoring
+from partnermon.partners import service
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields, rerender
 from partnermon.web.security import current_user, login_required, owner_required

@@ -8,11 +8,12 @@ from zoneinfo import available_timezones
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import countries, practices, validators
+from partnermon import validators
 from partnermon.errors import ValidationError
-from partnermon.models.practice import WEEKDAY_NAMES
 from partnermon.followups import rules as followup_rules
 from partnermon.models import STAKES, Practice
+from partnermon.models.practice import WEEKDAY_NAMES
+from partnermon.practices import countries, service as practices
 from partnermon.web.context import db, now, runtime
 from partnermon.web.security import current_user, owner_required
 

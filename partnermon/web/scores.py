@@ -11,11 +11,12 @@ from typing import Any
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from partnermon import exports, partners as partner_service, validators
-from partnermon.business_hours import BusinessHours
+from partnermon import exports, validators
 from partnermon.errors import ValidationError
-from partnermon.monitoring.status import describe_duration
 from partnermon.models import MomentOfTruth, Practice
+from partnermon.monitoring.status import describe_duration
+from partnermon.partners import service as partner_service
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.scoring import board as board_, partner_page, periods, thresholds
 from partnermon.scoring.actions import suggested_actions
 from partnermon.scoring.exports import SCORE_FIELDS, score_rows

@@ -1,7 +1,7 @@
 """Sign-in state, roles and CSRF for every page (DESIGN.md §8).
 
 The session cookie holds a sign-in token (``sid``) and the CSRF token; the sign-in itself lives on the
-server (``partnermon/sign_ins.py``), so signing out, a password change elsewhere or a deactivation ends it
+server (``partnermon/accounts/sign_ins.py``), so signing out, a password change elsewhere or a deactivation ends it
 for every copy of the cookie. A cookie from before sign-in sessions (a user id and an epoch) is signed out.
 """
 
@@ -13,10 +13,10 @@ from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
-from partnermon import sign_ins
+from partnermon.accounts import sign_ins
+from partnermon.accounts.security import same
 from partnermon.models import SignInSession, User
-from partnermon.practices import any_practice_exists
-from partnermon.security import same
+from partnermon.practices.service import any_practice_exists
 from partnermon.web.context import db, now
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import partners as partner_service
 from partnermon.alerts import subscriptions as service
+from partnermon.partners import service as partner_service
 from partnermon.web.context import db, now, or_404
 from partnermon.web.security import current_user, role_required
 

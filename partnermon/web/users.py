@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from partnermon import accounts
+from partnermon.accounts import service as accounts
 from partnermon.errors import ValidationError
 from partnermon.models import ROLES
 from partnermon.web.context import db, now, or_404, runtime

@@ -20,7 +20,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('practice', schema=None) as batch_op:
         batch_op.add_column(sa.Column('country', sa.String(length=2), server_default='', nullable=False))
-    from partnermon.countries import country_for_timezone
+    from partnermon.practices.countries import country_for_timezone
     connection = op.get_bind()
     practice = sa.table('practice', sa.column('id', sa.Integer), sa.column('timezone', sa.String),
                         sa.column('country', sa.String))

@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from partnermon import audit, validators as v
+from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import PARTNER_CATEGORIES, STAGES, STAKES, MomentOfTruth, Partner, Touchpoint, User
 

@@ -7,16 +7,19 @@ in memory. CSV cells a person typed are neutralised against formula injection (`
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
+from zoneinfo import ZoneInfo
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.errors import ValidationError
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from partnermon.models import Practice
 
     Rows = Callable[[Session, datetime, int, datetime, datetime], Iterator[dict[str, Any]]]
 
@@ -27,9 +30,9 @@ WHAT = ("requests", "responses", "followups", "results", "incidents", "scores")
 
 def _exports() -> dict[str, tuple[Rows, tuple[str, ...]]]:
     """What --what names: the rows of [start, end) and their CSV columns."""
-    from partnermon.exports import INCIDENT_FIELDS, RESULT_FIELDS
     from partnermon.feedback import exports as feedback_exports
     from partnermon.followups import exports as followup_exports
+    from partnermon.monitoring.exports import INCIDENT_FIELDS, RESULT_FIELDS
     from partnermon.scoring.exports import SCORE_FIELDS
 
     return {
@@ -68,14 +71,14 @@ def _followups(session: Session, now: datetime, practice_id: int, start: datetim
 
 def _results(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
              ) -> Iterator[dict[str, Any]]:
-    from partnermon.exports import probe_results
+    from partnermon.monitoring.exports import probe_results
 
     return probe_results(session, practice_id, start, end)
 
 
 def _incidents(session: Session, now: datetime, practice_id: int, start: datetime, end: datetime
                ) -> Iterator[dict[str, Any]]:
-    from partnermon.exports import incidents
+    from partnermon.monitoring.exports import incidents
 
     return incidents(session, practice_id, start, end)
 
@@ -94,6 +97,21 @@ def _scores(session: Session, now: datetime, practice_id: int, start: datetime, 
                                                                practice.timezone))
 
 
+def month_bounds(month: str | None, practice: Practice, now: datetime) -> tuple[datetime, datetime, str]:
+    """[start, end) in UTC of a YYYY-MM month in the practice's time zone (default: the current month)."""
+    zone = ZoneInfo(practice.timezone)
+    if month:
+        year, number = (int(part) for part in month.split("-"))
+        first = date(year, number, 1)
+    else:
+        local = now.astimezone(zone)
+        first = date(local.year, local.month, 1)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    start = datetime.combine(first, time(0), zone).astimezone(ZoneInfo("UTC"))
+    end = datetime.combine(following, time(0), zone).astimezone(ZoneInfo("UTC"))
+    return start, end, first.strftime("%Y-%m")
+
+
 @click.command("export", cls=OneLineUsage)
 @click.option("--practice", "practice_slug", required=True)
 @click.option("--what", type=click.Choice(WHAT), required=True,
@@ -106,9 +124,10 @@ def _scores(session: Session, now: datetime, practice_id: int, start: datetime, 
 @friendly_errors
 def export_command(practice_slug: str, what: str, format_: str, month: str | None, output: str | None) -> None:
     """Export one month of a practice's feedback requests or responses, follow-ups, probe results, incidents or scores."""
-    from partnermon import practices, validators
+    from partnermon import validators
     from partnermon.db import utcnow
-    from partnermon.exports import month_bounds, write_csv, write_json
+    from partnermon.exports import write_csv, write_json
+    from partnermon.practices import service as practices
 
     if month is not None:
         try:

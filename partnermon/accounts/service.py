@@ -8,12 +8,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from partnermon import audit, sign_ins, validators as v
+from partnermon import validators as v
+from partnermon.accounts import audit, sign_ins
+from partnermon.accounts.security import hash_password, new_token, password_problem, token_hash, verify_password
 from partnermon.errors import NotFound, ValidationError
 from partnermon.followups import service as followups
 from partnermon.mail import outbox
 from partnermon.models import ROLES, Invitation, Practice, SignInFailure, User
-from partnermon.security import hash_password, new_token, password_problem, token_hash, verify_password
 
 INVITATION_LIFETIME = timedelta(days=7)
 # Failed sign-ins: at most this many per email address, and per client address, in the window.

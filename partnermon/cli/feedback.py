@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime
 from partnermon.errors import ValidationError
 
 # The service names fields as the form does; a person at a terminal knows them by their options.
@@ -30,9 +30,9 @@ def feedback_link_command(practice_slug: str, partner: str, client_email: str, c
                           adviser_email: str, external_ref: str, override_throttle: bool) -> None:
     """Create a feedback request, queue its invitation email and print the client's link."""
     # Imported here, not at the top, so that `partnermon --help` starts without the models and services.
-    from partnermon import practices
     from partnermon.db import utcnow
     from partnermon.feedback import links
+    from partnermon.practices import service as practices
 
     runtime = open_runtime()
     with runtime.session_factory() as session:

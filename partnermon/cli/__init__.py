@@ -14,14 +14,15 @@ import threading
 
 import click
 
-from partnermon.cli_support import (
+import probes
+from partnermon.cli.support import (
     OneLineUsageGroup, fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
-from partnermon.cli_demo import demo_command
-from partnermon.cli_report import report_command
-from partnermon.cli_exports import export_command
-from partnermon.cli_feedback import feedback_link_command
-from partnermon.cli_monitoring import probe_command
+from partnermon.cli.demo import demo_command
+from partnermon.cli.exports import export_command
+from partnermon.cli.feedback import feedback_link_command
+from partnermon.cli.probe import probe_command
+from partnermon.cli.report import report_command
 
 
 @click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -56,8 +57,8 @@ def init_db() -> None:
 @friendly_errors
 def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
     """Create a practice with the default moments of truth."""
-    from partnermon import practices
     from partnermon.db import utcnow
+    from partnermon.practices import service as practices
 
     runtime = open_runtime()
     with runtime.session_factory() as session:
@@ -75,8 +76,9 @@ def create_practice(slug: str, name: str, timezone_: str, country: str) -> None:
 @friendly_errors
 def create_user(practice_slug: str, email: str, role: str, name: str, password: str | None) -> None:
     """Add a user to a practice."""
-    from partnermon import accounts, practices
+    from partnermon.accounts import service as accounts
     from partnermon.db import utcnow
+    from partnermon.practices import service as practices
 
     runtime = open_runtime()
     now = utcnow()
@@ -104,8 +106,9 @@ def create_user(practice_slug: str, email: str, role: str, name: str, password: 
 @friendly_errors
 def create_partner(practice_slug: str, name: str, category: str, website: str, exposure: str) -> None:
     """Add a partner the practice recommends."""
-    from partnermon import partners, practices
     from partnermon.db import utcnow
+    from partnermon.partners import service as partners
+    from partnermon.practices import service as practices
 
     runtime = open_runtime()
     now = utcnow()
@@ -124,16 +127,17 @@ def create_partner(practice_slug: str, name: str, category: str, website: str, e
 @click.option("--name", required=True)
 @click.option("--moment", required=True, help="A moment-of-truth key, e.g. claim, service, opening.")
 @click.option("--url", default="", help="The page's address; leave out for an offline touchpoint.")
-@click.option("--kind", default=None, help="Probe it: http, content, tls, dns, json or journey (needs --url).")
+@click.option("--kind", default=None, help=f"Probe it: {', '.join(probes.KINDS)} (needs --url).")
 @click.option("--check", "checks", multiple=True, metavar="EXPR", help="A probe assertion, e.g. '[STATUS] == 200'. Repeatable.")
 @click.option("--interval", default=None, type=int, metavar="SECONDS", help="Seconds between checks (30 or more; default 300).")
 @friendly_errors
 def add_touchpoint(practice_slug: str, partner_name: str, name: str, moment: str, url: str, kind: str | None,
                    checks: tuple[str, ...], interval: int | None) -> None:
     """Add a touchpoint (where clients meet a partner) tagged with a moment of truth, and optionally its probe."""
-    from partnermon import partners, practices
     from partnermon.db import utcnow
-    from partnermon.monitoring import probe_settings
+    from partnermon.partners import probe_settings
+    from partnermon.partners import service as partners
+    from partnermon.practices import service as practices
 
     runtime = open_runtime()
     now = utcnow()
@@ -164,8 +168,9 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
     """Run the web app, scheduler, probe worker and email sender in one process (the embedded default)."""
     import waitress
 
-    from partnermon import jobs, practices, schema
+    from partnermon import jobs, schema
     from partnermon.app import create_app
+    from partnermon.practices import service as practices
     from partnermon.scheduler import build_scheduler
 
     setup_logging()

@@ -11,7 +11,7 @@ import time
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime
 
 # demo.DEFAULT_SLUG and demo.MAX_MONTHS, written out: importing partnermon.demo loads every model and service,
 # which `partnermon --help` must not wait for (tests/test_cli_startup.py checks that the two agree).

@@ -7,9 +7,11 @@ from datetime import datetime
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from partnermon import audit, countries, validators as v
+from partnermon import validators as v
+from partnermon.accounts import audit
 from partnermon.errors import NotFound, ValidationError
 from partnermon.models import DEFAULT_MOMENTS, MomentOfTruth, Practice, User
+from partnermon.practices import countries
 
 ALLOWED_LOGO_TYPES = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg"}
 MAX_LOGO_BYTES = 512 * 1024

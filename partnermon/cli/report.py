@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from partnermon.cli_support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
 from partnermon.errors import ValidationError
 
 
@@ -23,8 +23,8 @@ from partnermon.errors import ValidationError
 def report_command(slug: str, month: str, output: str | None) -> None:
     """Write one practice's monthly report (PDF) for a month."""
     # Imported here: WeasyPrint takes a second or two to load, which every other command would wait for too.
-    from partnermon import practices
     from partnermon.db import utcnow
+    from partnermon.practices import service as practices
     from partnermon.reports.make import make_pdf
     from partnermon.reports.storage import file_name
     from partnermon.scoring import periods

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from partnermon.accounts.security import new_token, token_hash
 from partnermon.models import SignInSession, User
-from partnermon.security import new_token, token_hash
 
 # Unused this long, a sign-in ends (as the 14-day cookie always did); however busy, it ends this long after
 # the password was typed.

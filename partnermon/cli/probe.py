@@ -1,6 +1,6 @@
 """``partnermon probe``: one check of one address from the command line (DESIGN.md §9).
 
-``partnermon export`` lives in ``cli_exports``. A probe needs no database: this module imports neither
+``partnermon export`` lives in ``cli/exports.py``. A probe needs no database: this module imports neither
 SQLAlchemy nor the web app, so a check from the command line starts at once (tests/test_cli_startup.py)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 import probes
-from partnermon.cli_support import fail, refuse_unusable_text
+from partnermon.cli.support import fail, refuse_unusable_text
 from partnermon.config import ConfigError, probe_allow_cidrs
 from probes.fetch import DEFAULT_USER_AGENT, FetchPolicy
 from probes.spec import ProbeSpec

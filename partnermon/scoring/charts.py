@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from typing import Sequence
 
 import pygal
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from pygal.style import Style
 
 # pygal appends an old-style import hook (for its map plug-ins, unused here) to sys.meta_path; on Python 3.11
@@ -63,7 +63,9 @@ def _finish(svg: str, description: str, colours: tuple[str, ...]) -> Markup:
     # as a fill (a line's path) say so themselves (_dress).
     svg = _SERIES.sub(lambda m: f'{m[0]} stroke="{colours[int(m[1]) % len(colours)]}" '
                                 f'fill="{colours[int(m[1]) % len(colours)]}"', svg)
-    return Markup(_dress(svg, description).replace("<svg ", '<svg role="img" focusable="false" ', 1))
+    # An image's name must be on the svg itself (aria-label); the <desc> inside is not read as one.
+    return Markup(_dress(svg, description).replace(
+        "<svg ", f'<svg role="img" focusable="false" aria-label="{escape(description)}" ', 1))
 
 
 def _dress(svg: str, description: str) -> str:
@@ -222,8 +224,9 @@ def tick_format(value_format: str, step: float) -> str:
 
 def _no_data_chart(title: str | None, description: str, width: int, height: int) -> Markup:
     """A frame that says there is nothing to draw: no axes around nothing, no flat line at 0."""
-    root = ET.Element("svg", {"role": "img", "focusable": "false", "width": str(width), "height": str(height),
-                              "viewBox": f"0 0 {width} {height}", "font-family": FONT, "xmlns": SVG_NS})
+    root = ET.Element("svg", {"role": "img", "aria-label": description + " " + NO_DATA + ".", "focusable": "false",
+                              "width": str(width), "height": str(height), "viewBox": f"0 0 {width} {height}",
+                              "font-family": FONT, "xmlns": SVG_NS})
     ET.SubElement(root, "desc").text = description + " " + NO_DATA + "."
     if title:
         ET.SubElement(root, "text", {"x": str(width / 2), "y": "22", "font-size": "15", "fill": INK,
@@ -307,8 +310,9 @@ def interval_chart(title: str, labels: Sequence[str], values: Sequence[float], i
     colour = _colours(brand)[0]
     label_width, right, top, row = 190, 16, 62, 30
     height = top + row * len(labels) + 44
-    root = ET.Element("svg", {"role": "img", "focusable": "false", "width": str(width), "height": str(height),
-                              "viewBox": f"0 0 {width} {height}", "font-family": FONT, "xmlns": SVG_NS})
+    root = ET.Element("svg", {"role": "img", "aria-label": f"{description} {rule}", "focusable": "false",
+                              "width": str(width), "height": str(height), "viewBox": f"0 0 {width} {height}",
+                              "font-family": FONT, "xmlns": SVG_NS})
     ET.SubElement(root, "desc").text = f"{description} {rule}"
     ET.SubElement(root, "text", {"x": "8", "y": "20", "font-size": "15", "fill": INK}).text = title
     ET.SubElement(root, "text", {"x": "8", "y": "40", "font-size": "12", "fill": AXIS_TEXT,
