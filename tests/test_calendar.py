@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from partnermon import jobs
+from partnermon.alerts.digests import DigestReport
 from partnermon.errors import ValidationError
 from partnermon.models import AuditEvent, HourlyRollup, PracticeClosure, Probe, ProbeResult
 from partnermon.monitoring import rollups
@@ -23,6 +25,7 @@ from partnermon import validators
 from probes.spec import Finding, Timings
 from tests.conftest import NOW
 from tests.factories import Cast
+from tests.test_alert_delivery import choose, expiring
 from tests.test_followups import answer, the_follow_up
 
 UTC = timezone.utc
@@ -131,6 +134,19 @@ def test_results_on_a_holiday_or_closure_day_are_not_in_business_hours_availabil
     assert (hours[utc(2026, 12, 24, 11)].down, hours[utc(2026, 12, 24, 11)].bh_down) == (1, 1)
     assert (hours[utc(2026, 12, 25, 11)].down, hours[utc(2026, 12, 25, 11)].bh_down) == (1, 0)
     assert (hours[utc(2026, 12, 31, 11)].down, hours[utc(2026, 12, 31, 11)].bh_down) == (1, 0)
+
+
+# --- digests ----------------------------------------------------------------------------------------------
+
+def test_no_digest_goes_out_on_a_closure_day_its_alerts_wait_for_the_next_open_day(
+        session: Session, runtime, cast: Cast) -> None:  # type: ignore[no-untyped-def]
+    closures.add_closure(session, NOW, cast.harbour, cast.alice, day="2026-11-23")
+    session.commit()
+    choose(session, cast.alice, "certificate_expiring", "digest")
+    expiring(session, cast, "Claims help")
+    jobs.touchpoint_health_alerts(runtime, utc(2026, 11, 23, 6))
+    assert jobs.alert_digests(runtime, utc(2026, 11, 23, 8, 5)) == DigestReport()          # closed today
+    assert jobs.alert_digests(runtime, utc(2026, 11, 24, 8, 5)) == DigestReport(digests=1, items=1)
 
 
 # --- closure days and regions: the service ---------------------------------------------------------------
