@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
@@ -103,8 +103,19 @@ def test_business_hours_of_a_practice_read_its_closures_once(session: Session, c
     closures.add_closure(session, NOW, cast.harbour, cast.alice, day="2026-12-31")
     closures.add_closure(session, NOW, cast.quay, cast.charlie, day="2026-12-30")
     session.commit()
-    hours = BusinessHours.of(cast.harbour)
+    cast.harbour.name   # loaded, as a page or a job has it
+    statements: list[str] = []
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, …)
+    event.listen(session.get_bind(), "before_cursor_execute", listen)
+    try:
+        hours = BusinessHours.of(cast.harbour)
+        checked = [hours.contains(utc(2026, 12, 31, 0) + timedelta(hours=n)) for n in range(24 * 7)]
+        hours.seconds_within(utc(2026, 12, 1, 0), utc(2027, 1, 31, 0))
+    finally:
+        event.remove(session.get_bind(), "before_cursor_execute", listen)
+    assert len(statements) == 1 and "practice_closure" in statements[0]   # one query, however much is asked
     assert (hours.country, hours.closures) == ("GB", frozenset({date(2026, 12, 31)}))   # not Quay's
+    assert not any(checked[:24]) and any(checked)
 
 
 # --- business-hours availability -------------------------------------------------------------------------
