@@ -1,7 +1,7 @@
 """Checks for values people type. Each returns the clean value or raises ValidationError for one field.
 
 One check per kind of value, used by every form, API field, CSV cell and command-line option that takes it:
-ids (``as_row_id``), whole numbers (``whole_number``), months (``month``), web addresses (``web_url``) and text
+ids (``as_row_id``), whole numbers (``whole_number``), months (``month``), days (``day``), web addresses (``web_url``) and text
 (``text``, which also guards lookups by name or key: PostgreSQL refuses a NUL in any text it is sent).
 """
 
@@ -24,6 +24,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Bounded, because int() refuses more than 4,300 digits (ValueError) and no field needs 19.
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 # Ids are PostgreSQL INTEGER columns (32-bit): a bigger number is no row, not an error from the database.
 MAX_ROW_ID = 2**31 - 1
 # The months a period may be: the year after the last has no following month to end it (date tops out at 9999).
@@ -163,6 +164,25 @@ def month(field: str, value: str | None) -> date:
         raise ValidationError({field: f"{raw} is out of range: choose a month from {FIRST_MONTH:%Y-%m} "
                                       f"to {LAST_MONTH:%Y-%m}."})
     return date(int(match[1]), int(match[2]), 1)
+
+
+def day(field: str, value: str | None, label: str = "Date") -> date:
+    """``YYYY-MM-DD`` (ASCII digits; what a date input sends) as a date, in the same years as ``month``.
+    Whether the day may be in the past is the caller's business."""
+    raw = (value or "").strip()
+    match = _DAY.fullmatch(raw)
+    if not match:
+        raise ValidationError({field: f"{label}: “{raw[:20]}” is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24."
+                               if raw else f"{label} is required: write it as YYYY-MM-DD, e.g. 2026-12-24."})
+    year, month_number, day_number = int(match[1]), int(match[2]), int(match[3])
+    if not FIRST_MONTH.year <= year <= LAST_MONTH.year:
+        raise ValidationError({field: f"{label}: {raw} is out of range; choose a year from {FIRST_MONTH.year} "
+                                      f"to {LAST_MONTH.year}."})
+    try:
+        return date(year, month_number, day_number)
+    except ValueError:
+        raise ValidationError({field: f"{label}: {raw} is not a day of the calendar (check the month and the day)."}
+                              ) from None
 
 
 def clock_time(field: str, value: str | None, label: str) -> int:

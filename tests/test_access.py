@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
@@ -44,7 +44,7 @@ from partnermon.followups import service as followup_service
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
-from partnermon.practices import service as practices
+from partnermon.practices import closures, service as practices
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore
 from tests.access_table import (
@@ -100,6 +100,8 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
                                       name="Ivy", actor=cast.alice, base_url="http://partnermon.test")
     practices.set_logo(session, now, cast.harbour, cast.alice, HARBOUR_LOGO)
     probe_settings.save_probe(session, now, cast.acme_claims, cast.alice, {"kind": "http", "interval_seconds": "300"})
+    closure = closures.add_closure(session, now, cast.harbour, cast.alice,
+                                   day=(closures.local_today(cast.harbour, now) + timedelta(days=3)).isoformat())
     window = maintenance.create_window(session, now, cast.acme, cast.alice,
                                        {"starts_at": _local_in(days=3), "ends_at": _local_in(days=4)})
     unused = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
@@ -138,6 +140,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "invited_user_id": invitation.user.id,  # has no password yet, so a resend would go through
         "token": invitation.link.rsplit("/", 1)[1],
         "window_id": window.id,
+        "closure_id": closure.id,           # still to come, so a remove would go through
         "feedback_token": asked.link.rsplit("/", 1)[1],
         "slug": cast.harbour.slug,
         "key_id": key.key.id,

@@ -9,7 +9,8 @@ from sqlalchemy import select
 from partnermon.cli import main
 from partnermon.models import OutboxEmail, Partner, Practice, Touchpoint, User
 
-COMMANDS = ["init-db", "create-practice", "create-user", "create-partner", "add-touchpoint", "serve", "scheduler", "worker"]
+COMMANDS = ["init-db", "create-practice", "create-user", "create-partner", "add-touchpoint", "serve", "scheduler", "worker",
+            "closure"]
 
 
 @pytest.fixture

@@ -33,6 +33,7 @@ def _modules_loaded_by(*args: str) -> set[str]:
 
 
 @pytest.mark.parametrize("args", [("--help",), ("probe", "--help"), ("export", "--help"), ("report", "--help"),
+                                  ("closure", "--help"), ("closure", "add", "--help"),
                                   ("probe", "http://127.0.0.1:9/", "--check", "[STATUS] =="),  # refused: bad check
                                   ])
 def test_the_command_loads_none_of_the_heavy_libraries(args: tuple[str, ...]) -> None:

@@ -1,5 +1,6 @@
 """The daily digest: the alerts a user chose to receive once a day, in one email at 08:00 in their practice's
-time zone (later if their quiet hours cover 08:00).
+time zone (later if their quiet hours cover 08:00). Not on a public holiday or a closure day of the practice
+(``BusinessHours.is_closed``): nobody is at work to read it, so its alerts go in the next open day's digest.
 
 ``send_digests`` is the periodic job's body; it runs every few minutes and is a no-op until a user's local
 08:00 has passed. The outbox dedupe key names the user and the local date, so a day has at most one digest
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 from partnermon.alerts.delivery import quiet_until
 from partnermon.mail import outbox
 from partnermon.models import DigestItem, OutboxEmail, User
+from partnermon.practices.business_hours import BusinessHours
 
 DIGEST_HOUR = 8
 
@@ -47,9 +49,14 @@ def send_digests(session: Session, now: datetime, base_url: str) -> DigestReport
         return report
     users = session.scalars(select(User).where(User.id.in_(waiting), User.is_active.is_(True))
                             .options(joinedload(User.practice)))
+    hours: dict[int, BusinessHours] = {}
     for user in users:
         local = now.astimezone(ZoneInfo(user.practice.timezone))
         if local.hour < DIGEST_HOUR or quiet_until(user, now) is not None:
+            continue
+        if user.practice_id not in hours:
+            hours[user.practice_id] = BusinessHours.of(user.practice)
+        if hours[user.practice_id].is_closed(local.date()):
             continue
         key = digest_key(user, now)
         if session.scalar(select(OutboxEmail.id).where(OutboxEmail.dedupe_key == key)) is not None:

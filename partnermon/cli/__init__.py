@@ -18,6 +18,7 @@ import probes
 from partnermon.cli.support import (
     OneLineUsageGroup, fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
+from partnermon.cli.closures import closure_command
 from partnermon.cli.demo import demo_command
 from partnermon.cli.exports import export_command
 from partnermon.cli.feedback import feedback_link_command
@@ -256,6 +257,7 @@ main.add_command(export_command)
 main.add_command(feedback_link_command)
 main.add_command(demo_command)
 main.add_command(report_command)
+main.add_command(closure_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

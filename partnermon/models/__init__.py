@@ -16,7 +16,7 @@ from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.scoring import EarlyWarning, ScoreThreshold
 from partnermon.models.reports import Report
-from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice
+from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice, PracticeClosure
 
 __all__ = [
     "AlertPreference",
@@ -44,6 +44,7 @@ __all__ = [
     "Partner",
     "PartnerSubscription",
     "Practice",
+    "PracticeClosure",
     "PublicAttempt",
     "Report",
     "ROLES",

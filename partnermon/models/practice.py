@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -56,6 +56,9 @@ class Practice(Base):
     # ISO 3166-1 alpha-2 ("NZ"): how partners' phone numbers without a country code are read
     # (probes.human_contact); set from the time zone unless chosen (partnermon.practices.countries). "" if unknown.
     country: Mapped[str] = mapped_column(String(2), default="", server_default="")
+    # The country's subdivision ("ENG", "AUK", "NSW") whose public holidays count too, by the ``holidays``
+    # package's codes (partnermon.practices.public_holidays); "" for the country's national holidays only.
+    region: Mapped[str] = mapped_column(String(20), default="", server_default="")
     # Business hours as minutes after local midnight, and weekdays as a bit mask (Monday = bit 0):
     # plain integers keep business-hours arithmetic possible in SQL later.
     business_start_minute: Mapped[int] = mapped_column(Integer, default=9 * 60)
@@ -98,6 +101,10 @@ class Practice(Base):
     moments: Mapped[list["MomentOfTruth"]] = relationship(
         back_populates="practice", cascade="all, delete-orphan", order_by="MomentOfTruth.position"
     )
+    # Read whole by BusinessHours.of (one query per BusinessHours, never one per hour checked).
+    closures: Mapped[list["PracticeClosure"]] = relationship(
+        back_populates="practice", cascade="all, delete-orphan", order_by="PracticeClosure.day"
+    )
 
     @property
     def business_weekdays(self) -> list[int]:
@@ -107,6 +114,21 @@ class Practice(Base):
         days = ", ".join(WEEKDAY_NAMES[d][:3] for d in self.business_weekdays) or "no days"
         start, end = self.business_start_minute, self.business_end_minute
         return f"{days} {start // 60:02d}:{start % 60:02d}–{end // 60:02d}:{end % 60:02d} ({self.timezone})"
+
+
+class PracticeClosure(Base):
+    """A day the practice is closed (a staff day, the days between Christmas and New Year): outside business
+    hours, like a public holiday. A day in the practice's own calendar, so a plain date."""
+    __tablename__ = "practice_closure"
+    __table_args__ = (UniqueConstraint("practice_id", "day", name="uq_practice_closure_day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # No index of its own: the unique (practice_id, day) constraint's index serves lookups by practice.
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    practice: Mapped[Practice] = relationship(back_populates="closures")
 
 
 class MomentOfTruth(Base):

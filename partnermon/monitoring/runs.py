@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import Any, Callable
 
 from sqlalchemy import func, insert, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 import probes
 from partnermon import claims
@@ -136,7 +136,9 @@ def record(session: Session, now: datetime, worker_id: str, runs: list[FinishedR
         select(Probe).where(Probe.id.in_({r.claim.probe_id for r in runs})).order_by(Probe.id).with_for_update()
         .execution_options(populate_existing=True))}
     practice_ids = {r.claim.practice_id for r in runs}
-    hours = {p.id: BusinessHours.of(p) for p in session.scalars(select(Practice).where(Practice.id.in_(practice_ids)))}
+    # Closure days in one query for the batch's practices, rather than one per practice.
+    hours = {p.id: BusinessHours.of(p) for p in session.scalars(
+        select(Practice).where(Practice.id.in_(practice_ids)).options(selectinload(Practice.closures)))}
     windows = maintenance_lookup(session, practice_ids, min(r.started_at for r in runs), now)
     rows = []
     for run in sorted(runs, key=lambda r: r.started_at):

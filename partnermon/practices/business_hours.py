@@ -3,16 +3,25 @@ a number of business hours after a moment runs out.
 
 Clients ring their adviser in business hours, so an outage at 3 a.m. on a Sunday hurts less than one at
 11 a.m. on a Tuesday; incidents and rollups ask the first two questions, follow-up deadlines the third.
-Pure arithmetic on aware datetimes; knows nothing of the database.
+Public holidays of the practice's country and region, and the practice's own closure days, are outside
+business hours like a Sunday (issue 19): ``BusinessHours.of`` knows them, so every caller respects them.
+Arithmetic on aware datetimes; knows nothing of the database (``of`` reads the practice's closure days
+through its relationship, once).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import cached_property
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from partnermon.models.practice import Practice
+from partnermon.practices import public_holidays
+
+if TYPE_CHECKING:
+    from holidays import HolidayBase
 
 
 @dataclass(frozen=True)
@@ -21,25 +30,45 @@ class BusinessHours:
     start_minute: int   # minutes after local midnight
     end_minute: int
     days: int           # bit mask, Monday = bit 0
+    country: str = ""   # whose public holidays are closed ("" or a country without a calendar: none)
+    region: str = ""    # and whose regional ones ("" = national only)
+    closures: frozenset[date] = field(default_factory=frozenset)   # the practice's own days off
 
     @classmethod
     def of(cls, practice: Practice) -> "BusinessHours":
+        # One query for the practice's closure days (its relationship), whatever is asked afterwards.
         return cls(practice.timezone, practice.business_start_minute, practice.business_end_minute,
-                   practice.business_days)
+                   practice.business_days, practice.country or "", practice.region or "",
+                   frozenset(closure.day for closure in practice.closures))
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @cached_property
+    def _holidays(self) -> "HolidayBase | None":
+        # Built on first use and kept with this object; it fills in a year at a time as dates are asked about.
+        return public_holidays.calendar(self.country, self.region)
+
+    def is_closed(self, day: date) -> bool:
+        """A public holiday or one of the practice's closure days (a local date)."""
+        if day in self.closures:
+            return True
+        calendar = self._holidays
+        return calendar is not None and day in calendar
+
+    def is_business_day(self, day: date) -> bool:
+        return bool(self.days & (1 << day.weekday())) and not self.is_closed(day)
+
     def contains(self, at: datetime) -> bool:
         local = at.astimezone(self.zone)
-        if not self.days & (1 << local.weekday()):
+        if not self.is_business_day(local.date()):
             return False
         minute = local.hour * 60 + local.minute
         return self.start_minute <= minute < self.end_minute
 
     def _day_window(self, day: date) -> tuple[datetime, datetime] | None:
-        if not self.days & (1 << day.weekday()) or self.end_minute <= self.start_minute:
+        if self.end_minute <= self.start_minute or not self.is_business_day(day):
             return None
         # Built from local wall-clock times so that a DST change day gets its real length.
         opens = datetime.combine(day, time(self.start_minute // 60, self.start_minute % 60), self.zone)

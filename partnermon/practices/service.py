@@ -77,8 +77,10 @@ def update_settings(session: Session, now: datetime, practice: Practice, actor: 
     form.raise_if_errors()
     practice.name = name
     practice.timezone = timezone
-    if country is not None:
+    if country is not None and country != practice.country:
         practice.country = country
+        # A region belongs to one country: another country's holidays start from its national ones.
+        practice.region = ""
     practice.business_start_minute = start
     practice.business_end_minute = end
     practice.business_days = mask

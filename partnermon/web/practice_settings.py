@@ -1,7 +1,9 @@
-"""Practice settings (owners only): name, time zone, business hours, branding, logo, feedback and follow-up rules."""
+"""Practice settings (owners only): name, time zone, business hours, branding, logo, feedback and follow-up rules,
+and the calendar (the region whose public holidays count, and the practice's closure days)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Mapping
 from zoneinfo import available_timezones
 
@@ -13,8 +15,8 @@ from partnermon.errors import ValidationError
 from partnermon.followups import rules as followup_rules
 from partnermon.models import STAKES, Practice
 from partnermon.models.practice import WEEKDAY_NAMES
-from partnermon.practices import countries, service as practices
-from partnermon.web.context import db, now, runtime
+from partnermon.practices import closures as closure_service, countries, public_holidays, service as practices
+from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, owner_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
@@ -153,3 +155,69 @@ def followups() -> Response | str | tuple[str, int]:
     db().commit()
     flash("Follow-up rules saved. Follow-ups already open keep their deadlines.", "success")
     return redirect(url_for("settings.followups"))
+
+
+# --- the calendar: public holidays and closure days ---------------------------------------------------------
+
+def _calendar_page(current: Practice, errors: dict[str, str], form: Mapping[str, object] | None = None,
+                   status: int = 200) -> tuple[str, int]:
+    today = closure_service.local_today(current, now())
+    year_on = today + timedelta(days=365)
+    return render_template(
+        "settings/closures.html", errors=errors, form={"region": current.region, **(form or {})},
+        today=today, regions=public_holidays.regions(current.country),
+        has_holidays=public_holidays.has_holidays(current.country),
+        country_name=countries.country_names().get(current.country, current.country),
+        holidays=public_holidays.between(current.country, current.region, today, year_on),
+        closures=closure_service.list_closures(db(), current.id, since=today - timedelta(days=365))), status
+
+
+@bp.route("/closures", methods=["GET", "POST"])
+@owner_required
+def closures() -> Response | tuple[str, int]:
+    """The public holidays that count, the closure days, and (POST) a closure day added."""
+    user = current_user()
+    assert user is not None
+    if request.method == "GET":
+        return _calendar_page(user.practice, {})
+    try:
+        closure = closure_service.add_closure(db(), now(), user.practice, user, day=request.form.get("day", ""),
+                                              note=request.form.get("note", ""))
+    except ValidationError as exc:
+        db().rollback()
+        return _calendar_page(user.practice, exc.errors, request.form.to_dict(), 422)
+    db().commit()
+    flash(f"Closed on {closure.day:%A %d %B %Y}: that day is outside business hours.", "success")
+    return redirect(url_for("settings.closures"))
+
+
+@bp.post("/closures/<int:closure_id>/delete")
+@owner_required
+def remove_closure(closure_id: int) -> Response | tuple[str, int]:
+    user = current_user()
+    assert user is not None
+    closure = or_404(closure_service.get_closure, user.practice_id, closure_id)
+    day = closure.day
+    try:
+        closure_service.remove_closure(db(), now(), closure, user)
+    except ValidationError as exc:
+        db().rollback()
+        return _calendar_page(user.practice, exc.errors, status=422)
+    db().commit()
+    flash(f"Open again on {day:%A %d %B %Y}.", "success")
+    return redirect(url_for("settings.closures"))
+
+
+@bp.post("/closures/region")
+@owner_required
+def region() -> Response | tuple[str, int]:
+    user = current_user()
+    assert user is not None
+    try:
+        closure_service.set_region(db(), now(), user.practice, user, request.form.get("region", ""))
+    except ValidationError as exc:
+        db().rollback()
+        return _calendar_page(user.practice, exc.errors, request.form.to_dict(), 422)
+    db().commit()
+    flash("Public holidays saved.", "success")
+    return redirect(url_for("settings.closures"))
