@@ -61,7 +61,10 @@ def test_opening_the_link_shows_who_asks_and_about_what_and_records_nothing(clie
     assert response.status_code == 200
     page = text_of(response)
     assert "How did it go with Acme Insurance?" in page
-    assert "Harbour Advice" in page and "Claims form" in page
+    assert "Harbour Advice" in page
+    # Read aloud for sense: the touchpoint inside the sentence, not a label pasted in.
+    assert "how your recent experience with the claims form went" in page
+    assert "How satisfied were you with Acme Insurance's claims form?" in page
     assert 'value="2" checked' in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     assert_unchanged(before, engine)  # a mail scanner following the rating link changes nothing

@@ -310,7 +310,8 @@ def test_the_form_names_each_bad_field_and_creates_nothing(session: Session, cas
                                                         "touchpoint": "999999", "adviser": str(cast.bob.id)})
     assert response.status_code == 422
     text = text_of(response)
-    assert "is not an email address" in text and "neither a touchpoint of Acme Insurance" in text
+    assert "is not an email address" in text and "is not one of Acme Insurance's touchpoints" in text
+    assert "999999" not in text   # errors name things, never ids
     for adviser in (cast.charlie.id, cast.vera.id):   # another practice's owner; a viewer does not follow up
         refused = browser.post("/feedback/requests/new", {"client_email": "dana@client.test",
                                                            "partner": str(cast.acme.id), "adviser": str(adviser)})
