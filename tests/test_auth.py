@@ -52,7 +52,7 @@ def test_setup_rerenders_with_field_messages_and_saves_nothing(runtime, browser,
 def test_setup_offers_the_time_zones_as_a_list(runtime, client):
     html = client.get("/setup").get_data(as_text=True)
     assert '<select id="f-timezone" name="timezone" required' in html
-    assert '<option value="Europe/London" selected>London</option>' in html
+    assert '<option value="Europe/London" selected>London — Europe</option>' in html
     assert "partnermon has no practice yet" in html and "First run" in html
 
 

@@ -104,8 +104,8 @@ def test_the_time_zone_is_chosen_from_a_list_grouped_by_area(cast, browser):
     html = browser.get("/settings/").get_data(as_text=True)
     select = html[html.index('<select id="f-timezone"'):html.index("</select>", html.index('id="f-timezone"'))]
     assert '<optgroup label="Europe">' in select and '<optgroup label="Pacific">' in select
-    assert '<option value="Europe/London" selected>London</option>' in select
-    assert '<option value="America/Argentina/Buenos_Aires" >Argentina / Buenos Aires</option>' in select
+    assert '<option value="Europe/London" selected>London — Europe</option>' in select
+    assert '<option value="America/Argentina/Buenos_Aires" >Argentina / Buenos Aires — America</option>' in select
     assert 'value="UTC"' in select
     assert 'value="US/Eastern"' not in select and 'value="Etc/GMT+5"' not in select   # old aliases are not offered
 
