@@ -35,7 +35,7 @@ def prepare(engine: Any, base_url: str, add_missing: bool = False) -> FeedbackFi
     from sqlalchemy.orm import Session
 
     from partnermon import schema
-    from partnermon.feedback.requests import create_request
+    from partnermon.feedback.links import create_request
     from partnermon.models import FeedbackRequest, Partner, Practice
     from partnermon.partners.service import create_partner
     from partnermon.practices.service import create_practice

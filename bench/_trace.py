@@ -69,8 +69,7 @@ class Tracer:
         from sqlalchemy.orm import Session
 
         from partnermon.config import load_settings
-        from partnermon.feedback import rate_limits
-        from partnermon.feedback import requests as feedback_requests
+        from partnermon.feedback import links, rate_limits
         from partnermon.feedback import responses
         from partnermon.runtime import Runtime
         from partnermon.web import context, feedback_form, security
@@ -91,12 +90,13 @@ class Tracer:
         t.order.append("view: feedback_form.submit (all of it)")
         t.patch(feedback_form, "_find", "  submit → _find")
         t.patch(rate_limits, "exceeded", "    _find → rate_limits.exceeded (SQL count)")
-        t.patch(feedback_requests, "find_by_token", "    _find → find_by_token (SQL)")
+        t.patch(links, "find_by_token", "    _find → find_by_token (SQL)")
         t.patch(responses, "choosable_moments", "  submit → choosable_moments (SQL)")
         t.patch(responses, "parse_answers", "  submit → parse_answers")
-        # The form's path: claim and first response in one statement (PostgreSQL), else the claim and then
-        # record_answers; record_response is the same with the ORM objects (older code: the form's path).
-        for name in ("answer_live_link", "claim_live_link", "record_answers", "record_response"):
+        # The form's path: responses.answer (the claim, then the response added or changed); older code had
+        # answer_live_link, claim_live_link and record_answers, and older still record_response.
+        for name in ("answer", "_claim_by_token", "_record", "answer_live_link", "claim_live_link", "record_answers",
+                     "record_response"):
             if hasattr(responses, name):
                 t.patch(responses, name, f"  submit → {name}")
         t.patch(responses, "response_of", "  responses.response_of (SQL), every call")

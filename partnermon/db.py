@@ -7,14 +7,13 @@ connection; PostgreSQL is used as it is. Nothing here commits on anyone's behalf
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Mapping
+from typing import Any
 
-from sqlalchemy import DateTime, Engine, Row, create_engine, event, text
+from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 
@@ -120,28 +119,6 @@ CONNECT_TIMEOUT_SECONDS = 10
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
-
-
-def as_loaded(session: Session, model: type[Base], row: Row[Any] | Mapping[str, Any]) -> Any:
-    """A row that a Core statement returned (with every one of ``model``'s columns, by name; it may carry more),
-    or those values as a mapping, as the session's object for it, as if a query had loaded it; an object the
-    session holds already takes the row's values. For the few hot paths that write with Core and RETURNING:
-    later code reads attributes and relationships without asking again, and skips the ORM's loading
-    machinery, which costs several times the statement itself."""
-    mapping = row._mapping if isinstance(row, Row) else row
-    values = {column.key: mapping[column.key] for column in model.__table__.columns}
-    found = session.identity_map.get(session.identity_key(model, values["id"]))
-    if found is not None:
-        for name, value in values.items():
-            set_committed_value(found, name, value)
-        return found
-    # Made as the ORM's own loading makes objects: no __init__, the loaded values written straight into the
-    # state (so no attribute events or history to undo), then attached as persistent.
-    instance = model.__mapper__.class_manager.new_instance()
-    instance_dict(instance).update(values)
-    make_transient_to_detached(instance)
-    session.add(instance)
-    return instance
 
 
 def describe_url(url: str | URL) -> str:

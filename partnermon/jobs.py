@@ -16,8 +16,7 @@ from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_wa
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
 from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
-from partnermon.feedback import rate_limits
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links, rate_limits
 from partnermon.followups import deadlines
 from partnermon.mail.sender import SendReport, send_due
 from partnermon.monitoring import rollups
@@ -56,7 +55,7 @@ def prune(runtime: Runtime, now: datetime) -> int:
     with runtime.session_factory() as session:
         removed = (accounts.prune_sign_in_failures(session, now) + rate_limits.prune(session, now)
                    + sign_ins.prune(session, now))
-        feedback_requests.expire_links(session, now)
+        links.expire_links(session, now)
         session.commit()
         removed += rollups.prune_results(session, now, runtime.settings.result_retention_days)
     return removed

@@ -13,6 +13,7 @@ from datetime import date
 from zoneinfo import available_timezones
 
 from partnermon.errors import ValidationError
+from probes import settings  # the one reading of a whole number, shared with the probes' options
 from probes.spec import url_parts  # the one reading of an address, shared with the probes
 
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -23,7 +24,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Only ASCII digits: Python's int() and \d also take "٣" or "३" (and str.isdigit() "²", which int() refuses).
 # Bounded, because int() refuses more than 4,300 digits (ValueError) and no field needs 19.
 _ASCII_DIGITS = re.compile(r"[0-9]{1,18}")
-_WHOLE_NUMBER = re.compile(r"[+-]?[0-9][0-9,]{0,24}")
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 # Ids are PostgreSQL INTEGER columns (32-bit): a bigger number is no row, not an error from the database.
 MAX_ROW_ID = 2**31 - 1
@@ -158,21 +158,12 @@ def looks_like_id(value: object) -> bool:
 
 def whole_number(field: str, value: str | int | None, *, minimum: int = 0, maximum: int = 10_000_000,
                  default: int | None = None, label: str | None = None) -> int:
-    """A whole number typed in ASCII digits (thousands commas and a sign allowed), within [minimum, maximum]."""
-    label = label or field.replace("_", " ").capitalize()
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if default is not None:
-            return default
-        raise ValidationError({field: f"{label} is required."})
-    raw = str(value).strip()
-    if not _WHOLE_NUMBER.fullmatch(raw):
-        if len(raw) > 25 and raw.isascii() and raw.lstrip("+-").replace(",", "").isdigit():
-            raise ValidationError({field: f"{label} must be between {minimum:,} and {maximum:,}."})
-        raise ValidationError({field: f"{label} must be a whole number written with the digits 0–9."})
-    number = int(raw.replace(",", ""))
-    if not minimum <= number <= maximum:
-        raise ValidationError({field: f"{label} must be between {minimum:,} and {maximum:,}."})
-    return number
+    """A whole number typed in ASCII digits (thousands commas and a sign allowed), within [minimum, maximum].
+    The reading is the probes' own (a kind's options are whole numbers too), so both say the same."""
+    try:
+        return settings.whole_number(field, value, minimum=minimum, maximum=maximum, default=default, label=label)
+    except settings.SettingsError as exc:
+        raise ValidationError(exc.errors) from None
 
 
 def month(field: str, value: str | None) -> date:

@@ -1,8 +1,10 @@
-"""Probe kinds: pure functions from a ProbeSpec to a ProbeResult (DESIGN.md §6).
+"""Probe kinds: pure functions from a ProbeSpec to a Finding (DESIGN.md §6).
 
 This package imports nothing of partnermon. ``probes.fetch`` is the only module that talks to the
 network, and it enforces the outbound safety rules (DESIGN.md §8). Adding a kind means writing one
-module beside the others (copy a sibling) and adding one row to ``KINDS``.
+module beside the others (copy a sibling) and adding one row to ``KINDS``. The kind cleans its own options
+(``clean_options``, raising ``probes.settings.SettingsError``) and shows them back (``form_values``); a kind
+with options also writes its form fields, ``templates/touchpoints/options/<kind>.html``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from probes.fetch import FetchPolicy
 from probes.http import HttpProbe
 from probes.journey import JourneyProbe
 from probes.json_api import JsonProbe
-from probes.spec import ProbeResult, ProbeSpec
+from probes.spec import Finding, ProbeSpec
 from probes.tls import TlsProbe
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,7 @@ def check(spec: ProbeSpec) -> dict[str, str]:
         return {"kind": "partnermon could not check these settings (an internal error, logged for the team)."}
 
 
-def run(spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+def run(spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
     """Run one probe. Never raises: a bug in a kind becomes a ``down`` result and a log line, so one bad
     probe cannot take a worker thread (and everyone else's probes) down with it."""
     kind = KINDS.get(spec.kind)
@@ -54,4 +56,4 @@ def run(spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
         return failed("partnermon could not run this check (an internal error, logged for the team)")
 
 
-__all__ = ["KINDS", "FetchPolicy", "ProbeKind", "ProbeResult", "ProbeSpec", "check", "run"]
+__all__ = ["KINDS", "FetchPolicy", "Finding", "ProbeKind", "ProbeSpec", "check", "run"]

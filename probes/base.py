@@ -1,8 +1,10 @@
 """The contract every probe kind keeps, and the judging they share.
 
-A kind turns a ProbeSpec into a ProbeResult. ``run`` never raises: whatever goes wrong at the partner's
+A kind turns a ProbeSpec into a Finding. ``run`` never raises: whatever goes wrong at the partner's
 end (or is refused by the outbound safety rules) becomes a ``down`` result with a sentence a practice
-owner can read. ``check`` looks at a spec without running it and returns ``{field: message}`` for
+owner can read. ``clean_options`` reads the kind's own settings as someone typed them (raising
+``SettingsError`` for each field it cannot read) and ``form_values`` shows stored ones back. ``check`` looks
+at a spec without running it and returns ``{field: message}`` for
 anything that would make it unrunnable, so the form or the command line can refuse it up front.
 
 A run is bounded by ``spec.timeout_seconds`` as well as by the policy's deadlines: partnermon maps the
@@ -17,12 +19,12 @@ import json
 import threading
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, ClassVar, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Mapping, Sequence
 
 from probes.assertions import Assertion, AssertionSyntaxError, Subject, parse_all
 from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt, url_parts
+from probes.spec import Finding, ProbeSpec, Timings, excerpt, url_parts
 
 # Distinct check lists kept parsed; a worker runs the same few thousand probes over and over.
 PARSED_CHECKS_CACHE = 4096
@@ -35,6 +37,18 @@ class ProbeKind:
     # False for kinds that need only a host name (dns) — they still take it from the URL.
     # dns takes a bare host name as well as a URL; every other kind needs an http(s) address.
     needs_web_address: ClassVar[bool] = True
+    # The kind's own fields on the settings form (its options), in the order the form shows them.
+    option_fields: ClassVar[tuple[str, ...]] = ()
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        """The options to store, read from what someone typed: form text or values from a script. Raises
+        SettingsError naming each field that cannot be read; whether the options make sense for the address
+        and checks is ``check``'s business."""
+        return {}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Stored options (``{}``: a new probe's) as the settings form shows them; ``clean_options`` reads them back."""
+        return {}
 
     def check(self, spec: ProbeSpec) -> dict[str, str]:
         errors: dict[str, str] = {}
@@ -58,7 +72,7 @@ class ProbeKind:
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         return {}
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         raise NotImplementedError
 
 
@@ -102,12 +116,12 @@ def within_timeout(spec: ProbeSpec, policy: FetchPolicy) -> FetchPolicy:
                                connect_timeout=min(policy.connect_timeout, limit))
 
 
-def failed(error: str, *, timings: Timings | None = None, blocked: bool = False, **extra: Any) -> ProbeResult:
-    return ProbeResult(outcome="down", error=excerpt(error), timings=timings or Timings(), blocked=blocked,
+def failed(error: str, *, timings: Timings | None = None, blocked: bool = False, **extra: Any) -> Finding:
+    return Finding(outcome="down", error=excerpt(error), timings=timings or Timings(), blocked=blocked,
                        details=dict(extra))
 
 
-def from_fetch_error(exc: FetchError, **details: Any) -> ProbeResult:
+def from_fetch_error(exc: FetchError, **details: Any) -> Finding:
     return failed(str(exc), timings=getattr(exc, "timings", None) or Timings(), blocked=exc.phase == "blocked",
                   **details)
 
@@ -130,7 +144,7 @@ def status_problem(response: FetchResponse) -> str | None:
 def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
           checks: Sequence[Assertion] | None = None, soft_checks: Sequence[Assertion] | None = None,
           hard_problems: Sequence[str] = (), soft_problems: Sequence[str] = (),
-          details: dict[str, Any] | None = None, budget: Budget | None = None) -> ProbeResult:
+          details: dict[str, Any] | None = None, budget: Budget | None = None) -> Finding:
     """Turn a response, the spec's assertions and the kind's own findings into up / degraded / down.
 
     ``checks`` (default: the spec's) replace the default expectation of a working page (no 4xx or 5xx);
@@ -138,7 +152,7 @@ def judge(response: FetchResponse, spec: ProbeSpec, now: datetime, *,
     result's error is the first of: the status problem, the kind's problems, the failed checks.
     The checks run within ``budget`` (the run's, started before the fetch; without one, the spec's
     timeout from now): past it the run is down, saying so."""
-    result = ProbeResult(outcome="up", status=response.status, timings=response.timings,
+    result = Finding(outcome="up", status=response.status, timings=response.timings,
                          bytes_read=response.bytes_read, final_url=response.url, details=dict(details or {}))
     if response.truncated:
         result.details["truncated"] = True

@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 
 from probes.base import ProbeKind, budget_of, failed, from_fetch_error, judge, within_timeout
 from probes.budget import OutOfTime
 from probes.fetch import FetchError, FetchPolicy, fetch
 from probes.human_contact import judge_page
-from probes.spec import ProbeResult, ProbeSpec, excerpt
+from probes.settings import SettingsError, lines
+from probes.spec import Finding, ProbeSpec, excerpt
 
 HUMAN_CONTACT_MODES = ("soft", "hard", "off")
+HUMAN_CONTACT_CHOICES = (
+    ("soft", "Warn (degraded) when the page offers no way to reach a person"),
+    ("hard", "Fail (down) when the page offers no way to reach a person"),
+    ("off", "Do not look for a way to reach a person"),
+)
+BAD_HUMAN_CONTACT = "Human contact check must be one of: soft, hard, off."
 MAX_TEXT_CHARS = 200
 MAX_TEXTS = 20
 NO_HUMAN_CONTACT = "The page no longer offers a way to reach a person ({found})"
@@ -49,12 +56,26 @@ class ContentProbe(ProbeKind):
     label = "Page content and human contact"
     description = ("Loads the page and checks that expected text is there, unwanted text is not, "
                    "and that it still offers a phone number, email, contact link or chat.")
+    option_fields = ("expect_text", "reject_text", "human_contact")
+    human_contact_choices = HUMAN_CONTACT_CHOICES
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        mode = str(typed.get("human_contact") or "soft")
+        if mode not in HUMAN_CONTACT_MODES:
+            raise SettingsError({"human_contact": BAD_HUMAN_CONTACT})
+        return {"expect_text": lines(typed.get("expect_text")), "reject_text": lines(typed.get("reject_text")),
+                "human_contact": mode}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"expect_text": "\n".join(options.get("expect_text") or ()),
+                "reject_text": "\n".join(options.get("reject_text") or ()),
+                "human_contact": options.get("human_contact", "soft")}
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors: dict[str, str] = {}
         mode = spec.options.get("human_contact", "soft")
         if mode not in HUMAN_CONTACT_MODES:
-            errors["human_contact"] = "Human contact check must be one of: soft, hard, off."
+            errors["human_contact"] = BAD_HUMAN_CONTACT
         for key in ("expect_text", "reject_text"):
             value = spec.options.get(key)
             if value is not None and not isinstance(value, (str, list, tuple)):
@@ -65,7 +86,7 @@ class ContentProbe(ProbeKind):
                 errors[key] = f"At most {MAX_TEXTS} texts."
         return errors
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         budget = budget_of(spec, policy)
         try:
             response = fetch(spec.url, policy=within_timeout(spec, policy), method=spec.method, headers=spec.headers,

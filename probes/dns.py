@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from probes.base import ProbeKind, failed, from_fetch_error, slower_than, within_timeout
 from probes.fetch import FetchError, FetchPolicy, lookup
 from probes.fetch_types import RECORD_TYPES
-from probes.spec import ProbeResult, ProbeSpec, Timings
-
+from probes.settings import lines
+from probes.spec import Finding, ProbeSpec, Timings
 
 
 def host_of(url: str) -> str:
@@ -50,6 +50,17 @@ class DnsProbe(ProbeKind):
     label = "DNS records"
     description = "Checks that the partner's domain name resolves and has the expected record types."
     needs_web_address = False
+    option_fields = ("record_types",)
+    record_type_choices = RECORD_TYPES
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        """Record types as ticked boxes (a list) or typed ("A, MX" or "A MX"); which are known, check says."""
+        types = typed.get("record_types") or ["A"]
+        types = lines(types) if not isinstance(types, str) else types.replace(",", " ").split()
+        return {"record_types": [t.upper() for t in types]}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"record_types": list(options.get("record_types") or ["A"])}
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors = {}
@@ -62,7 +73,7 @@ class DnsProbe(ProbeKind):
                 "A DNS probe has no checks: it looks for the record types you choose.")
         return errors
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         name = host_of(spec.url)
         if not name:
             return failed("There is no host name to look up.")
@@ -80,9 +91,9 @@ class DnsProbe(ProbeKind):
         details = {"records": {t: sorted(records.get(t, []), key=_record_order)[:10] for t in types}}
         if missing:
             error = f"{name} has no {' or '.join(missing)} record" + ("s" if len(missing) > 1 else "")
-            return ProbeResult(outcome="down", error=error, timings=timings, details=details,
+            return Finding(outcome="down", error=error, timings=timings, details=details,
                                failed_checks=[error])
-        result = ProbeResult(outcome="up", timings=timings, details=details)
+        result = Finding(outcome="up", timings=timings, details=details)
         if spec.degraded_after_ms is not None and elapsed > spec.degraded_after_ms:
             result.outcome = "degraded"
             result.error = slower_than(spec.degraded_after_ms, elapsed)

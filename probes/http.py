@@ -6,7 +6,7 @@ from datetime import datetime
 
 from probes.base import ProbeKind, budget_of, from_fetch_error, judge, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch
-from probes.spec import ProbeResult, ProbeSpec
+from probes.spec import Finding, ProbeSpec
 
 
 class HttpProbe(ProbeKind):
@@ -14,7 +14,7 @@ class HttpProbe(ProbeKind):
     label = "Web page"
     description = "Loads the page (following redirects) and checks the status, speed and any assertions."
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         budget = budget_of(spec, policy)
         try:
             response = fetch(spec.url, policy=within_timeout(spec, policy), method=spec.method, headers=spec.headers,

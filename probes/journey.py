@@ -27,14 +27,15 @@ import json
 import re
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import quote, urljoin
 
 from probes.base import ProbeKind, checks_problem, failed, judge, slower_than, within_timeout
 from probes.budget import Budget, OutOfTime
 from probes.fetch import FetchError, FetchPolicy, FetchResponse, fetch
 from probes.network_words import seconds
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt
+from probes.settings import SettingsError
+from probes.spec import Finding, ProbeSpec, Timings, excerpt
 from probes.user_regex import PatternError, compile_pattern
 
 MAX_STEPS = 10
@@ -160,6 +161,21 @@ class JourneyProbe(ProbeKind):
     name = "journey"
     label = "Client journey (several steps)"
     description = "Follows a client's path through several pages and says which step failed."
+    option_fields = ("steps",)
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        """Steps as JSON text (the form's) or as a list already (a script's); what they say, check judges."""
+        steps = typed.get("steps")
+        if isinstance(steps, str):
+            try:
+                steps = json.loads(steps) if steps.strip() else []
+            except ValueError as exc:
+                raise SettingsError({"steps": f"Steps must be JSON: {exc.args[0] if exc.args else exc}."}) from None
+        return {"steps": steps or []}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        steps = options.get("steps")
+        return {"steps": json.dumps(steps, indent=2, ensure_ascii=False) if steps else ""}
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         if spec.checks or spec.soft_checks:
@@ -178,7 +194,7 @@ class JourneyProbe(ProbeKind):
                 return {"steps": problem}
         return {}
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         unusable = self.check_options(spec)
         if unusable:                                   # check() refuses these; never run half a journey
             return failed(f"This journey cannot run: {next(iter(unusable.values()))}")
@@ -191,9 +207,9 @@ class JourneyProbe(ProbeKind):
         total_ms = 0.0
         bytes_read = 0
         last_url = spec.url
-        result = ProbeResult(outcome="up")
+        result = Finding(outcome="up")
 
-        def stop(sentence: str, step_ms: float | None = None) -> ProbeResult:
+        def stop(sentence: str, step_ms: float | None = None) -> Finding:
             result.outcome = "down"
             result.error = excerpt(sentence)
             result.details = {"steps": reports, "failed_step": label}

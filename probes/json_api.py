@@ -10,7 +10,7 @@ from datetime import datetime
 
 from probes.base import ProbeKind, budget_of, from_fetch_error, judge, parse_json_body, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch
-from probes.spec import ProbeResult, ProbeSpec
+from probes.spec import Finding, ProbeSpec
 
 
 class JsonProbe(ProbeKind):
@@ -18,7 +18,7 @@ class JsonProbe(ProbeKind):
     label = "JSON API"
     description = "Calls an API and checks values inside its JSON answer."
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         headers = spec.headers
         if not any(name.lower() == "accept" for name, _ in headers):
             headers = (*headers, ("Accept", "application/json"))

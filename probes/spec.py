@@ -1,4 +1,4 @@
-"""What a probe is asked to do (ProbeSpec) and what it found (ProbeResult).
+"""What a probe is asked to do (ProbeSpec) and what it found (Finding).
 
 Plain data only: partnermon stores specs and results in its database, the CLI prints results as
 JSON, and the probe kinds never see anything of partnermon. Nothing here touches the network.
@@ -52,7 +52,10 @@ class Timings:
 
 
 @dataclass
-class ProbeResult:
+class Finding:
+    """What one run of a probe found. partnermon stores it as a probe result (``models.ProbeResult``, table
+    ``probe_result``: one row per run, with when it was due and ran); this is the pure part a kind returns."""
+
     outcome: Outcome
     # A sentence a practice owner can read: "DNS lookup failed for claims.example.com". None when up.
     error: str | None = None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any, Mapping
 
 from probes.assertion_parser import AssertionSyntaxError, parse_comparison
 from probes.assertions import Subject, evaluate_all
 from probes.base import ProbeKind, failed, from_fetch_error, parsed_checks, within_timeout
 from probes.fetch import FetchError, FetchPolicy, fetch_certificate
-from probes.spec import ProbeResult, ProbeSpec, Timings, excerpt, url_parts
+from probes.settings import whole_number
+from probes.spec import Finding, ProbeSpec, Timings, excerpt, url_parts
 
 DEFAULT_MIN_DAYS = 14
 MAX_MIN_DAYS = 365
@@ -32,6 +34,14 @@ class TlsProbe(ProbeKind):
     name = "tls"
     label = "Certificate"
     description = "Checks the HTTPS certificate: trusted, for the right name, and days until it expires."
+    option_fields = ("min_days",)
+
+    def clean_options(self, typed: Mapping[str, Any]) -> dict[str, Any]:
+        return {"min_days": whole_number("min_days", typed.get("min_days"), minimum=0, maximum=MAX_MIN_DAYS,
+                                         default=DEFAULT_MIN_DAYS, label="Warn days before expiry")}
+
+    def form_values(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        return {"min_days": options.get("min_days", DEFAULT_MIN_DAYS)}
 
     def check_options(self, spec: ProbeSpec) -> dict[str, str]:
         errors = {}
@@ -51,7 +61,7 @@ class TlsProbe(ProbeKind):
                                              f"not [{operand}].")
         return errors
 
-    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> ProbeResult:
+    def run(self, spec: ProbeSpec, policy: FetchPolicy, now: datetime) -> Finding:
         parts = url_parts(spec.url)
         if parts is None or parts.scheme != "https":
             return failed(NEEDS_HTTPS)
@@ -64,7 +74,7 @@ class TlsProbe(ProbeKind):
         days_left = certificate.days_left(now)
         details = {"certificate_days_left": round(days_left, 1), "certificate_subject": certificate.subject,
                    "certificate_issuer": certificate.issuer, "certificate_expires": certificate.not_after.isoformat()}
-        result = ProbeResult(outcome="up", details=details, timings=Timings(total_ms=elapsed))
+        result = Finding(outcome="up", details=details, timings=Timings(total_ms=elapsed))
         if not certificate.verified:
             result.outcome = "down"
             result.error = excerpt(certificate.problem or "The certificate could not be verified")

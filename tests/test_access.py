@@ -38,7 +38,7 @@ from partnermon import followups
 from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts import delivery
 from partnermon.feedback import api_keys
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links
 from partnermon.feedback import responses
 from partnermon.followups import service as followup_service
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
@@ -104,19 +104,19 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
                                        {"starts_at": _local_in(days=3), "ends_at": _local_in(days=4)})
     unused = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
                                                         MomentOfTruth.key == "advocacy"))
-    asked = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+    asked = links.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
                                                                           "client_email": "dana@client.test"},
                                              actor=cast.bob, source="form", base_url="http://partnermon.test")
     cast.harbour.open_feedback_link = True
     key = api_keys.create_key(session, now, cast.harbour, cast.alice, "CRM")
     sign_ins.start(session, now, cast.alice, "Alice's phone")  # for "sign out everywhere else" to end
-    answered = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+    answered = links.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
                                                                              "client_email": "erin@client.test"},
                                                 actor=cast.bob, source="form", base_url="http://partnermon.test")
     answer, _ = responses.record_response(session, now, answered.request,
                                           responses.parse_answers({"satisfaction": "1"}, None))
     opened = followups.open_for_response(session, now, answer, "http://partnermon.test")  # assigned to Alice
-    finn = feedback_requests.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+    finn = links.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
                                                                          "client_email": "finn@client.test"},
                                             actor=cast.bob, source="form", base_url="http://partnermon.test")
     finn_answer, _ = responses.record_response(session, now, finn.request,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnermon.cli import main
-from partnermon.feedback import requests
+from partnermon.feedback import links
 from partnermon.models import FeedbackRequest, FeedbackResponse, OutboxEmail
 from partnermon.runtime import Runtime
 from tests.conftest import NOW
@@ -39,7 +39,7 @@ def test_feedback_link_prints_one_line_with_a_link_that_finds_the_request(cli: C
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 1 and lines[0].startswith("http://partnermon.test/f/")
-    found = requests.find_by_token(session, lines[0].rsplit("/", 1)[1])
+    found = links.find_by_token(session, lines[0].rsplit("/", 1)[1])
     assert found is not None
     assert (found.client_email, found.client_name, found.partner_id, found.touchpoint_id, found.adviser_id,
             found.source, found.external_ref) == ("dana@client.test", "Dana", cast.acme.id, cast.acme_claims.id,
@@ -105,7 +105,7 @@ def feedback(session: Session, cast: Cast) -> dict[str, int]:
             ("eve@client.test", "Eve", NOW - timedelta(days=1), cast.harbour, "Acme Insurance"),
             ("finn@client.test", "Finn", NOW - timedelta(days=40), cast.harbour, "Acme Insurance"),
             ("dana@client.test", "Dana", NOW, cast.quay, "Zenith Platform")):
-        made = requests.create_request(session, when, practice, {"partner": partner, "client_email": email,
+        made = links.create_request(session, when, practice, {"partner": partner, "client_email": email,
                                        "client_name": name, "touchpoint": "claim"}, actor="test", source="api",
                                        base_url="http://partnermon.test")
         ids[f"{email.split('@')[0]}@{practice.slug}"] = made.request.id

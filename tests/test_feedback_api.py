@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnermon.accounts.security import token_hash
-from partnermon.feedback import api_keys, requests
+from partnermon.feedback import api_keys, links
 from partnermon.models import ApiKey, AuditEvent, FeedbackRequest, OutboxEmail, Practice
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
@@ -329,16 +329,16 @@ def test_a_repeated_external_ref_that_arrives_while_the_first_is_saved_is_answer
         cast, client, session, monkeypatch, override_throttle) -> None:
     """A CRM that retries on a timeout can send one ref twice at once; the loser finds the winner's request."""
     key = make_key(session, cast)
-    resolve = requests._resolve
+    resolve = links._resolve
 
     def the_other_call_commits_first(*args: Any) -> Any:
-        monkeypatch.setattr(requests, "_resolve", resolve)
-        requests.create_request(session, NOW, cast.harbour, ask(external_ref="CLM-7"), actor="other call",
+        monkeypatch.setattr(links, "_resolve", resolve)
+        links.create_request(session, NOW, cast.harbour, ask(external_ref="CLM-7"), actor="other call",
                                 source="api", base_url="http://partnermon.test")
         session.commit()
         return resolve(*args)
 
-    monkeypatch.setattr(requests, "_resolve", the_other_call_commits_first)
+    monkeypatch.setattr(links, "_resolve", the_other_call_commits_first)
     response = call(client, key, ask(external_ref="CLM-7", override_throttle=override_throttle))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["id"] == session.scalar(select(FeedbackRequest.id))

@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
-from partnermon.feedback import requests, responses
-from partnermon.models import FeedbackRequest, FeedbackResponse, OutboxEmail, Practice
+from partnermon.feedback import links, responses
+from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, OutboxEmail, Practice
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
@@ -44,7 +44,7 @@ def request_in(runtime: Runtime) -> FeedbackRequest:
 
 def test_request_invitation_rating_link_form_and_edit_through_a_real_mail_server(
         session: Session, runtime: Runtime, cast: Cast, client, engine, smtp_server: SmtpServer) -> None:  # type: ignore[no-untyped-def]
-    requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance", "touchpoint": "Claims form",
+    links.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance", "touchpoint": "Claims form",
                                                          "client_email": "dana@client.test", "client_name": "Dana"},
                             actor=cast.bob, source="form", base_url=BASE, adviser=cast.bob)
     session.commit()
@@ -109,7 +109,7 @@ def second_post_waits_then_edits(runtime: Runtime, first: Session, post: Callabl
 
 def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Session, runtime: Runtime,
                                                                     cast: Cast) -> None:
-    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+    made = links.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
                                                                 "client_email": "dana@client.test"},
                                    actor=cast.bob, source="form", base_url=BASE)
     session.commit()
@@ -125,7 +125,7 @@ def test_two_posts_for_one_link_at_the_same_time_store_one_response(session: Ses
 
 def live_link_token(session: Session, cast: Cast) -> str:
     """A new, committed feedback request's link token."""
-    made = requests.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
+    made = links.create_request(session, NOW, cast.harbour, {"partner": "Acme Insurance",
                                                                 "client_email": "dana@client.test"},
                                    actor=cast.bob, source="form", base_url=BASE)
     session.commit()
@@ -138,35 +138,56 @@ def test_two_posts_to_a_live_link_at_the_same_time_store_one_response(session: S
     # The form's own path: the claim (one UPDATE … RETURNING) is what makes the second post wait.
     token = live_link_token(session, cast)
     first = runtime.session_factory()
-    claimed = responses.claim_live_link(first, NOW, token)
-    assert claimed is not None and claimed.status == "answered"
-    assert responses.record_response(first, NOW, claimed, responses.parse_answers({"satisfaction": "1"}, None),
-                                     claimed=True)[1]   # new; not committed yet
-
-    def post(second: Session) -> bool:
-        again = responses.claim_live_link(second, NOW, token)
-        assert again is not None
-        return responses.record_response(second, NOW, again, responses.parse_answers({"satisfaction": "5"}, None),
-                                         claimed=True)[1]
-
-    second_post_waits_then_edits(runtime, first, post)
+    answered = responses.answer(first, NOW, token, {"satisfaction": "1"}, base_url=BASE)
+    assert answered is not None and answered.created   # not committed yet
+    second_post_waits_then_edits(runtime, first, lambda second: _created(
+        responses.answer(second, NOW, token, {"satisfaction": "5"}, base_url=BASE)))
 
 
-def test_two_posts_answering_a_live_link_in_one_go_at_the_same_time_store_one_response(
-        session: Session, runtime: Runtime, cast: Cast) -> None:
-    # The form's path for answers that name no interaction: on PostgreSQL the claim and the first response are
-    # one statement, so the second post must wait inside it and still edit rather than add.
+def _created(answered: responses.Answered | None) -> bool:
+    assert answered is not None
+    return answered.created
+
+
+def test_a_second_post_while_the_first_opens_a_follow_up_adds_to_that_one(session: Session, runtime: Runtime,
+                                                                         cast: Cast) -> None:
     token = live_link_token(session, cast)
     first = runtime.session_factory()
-    answered = responses.answer_live_link(first, NOW, token, responses.parse_answers({"satisfaction": "1"}, None))
-    assert answered is not None and answered.created   # not committed yet
+    answered = responses.answer(first, NOW, token, {"satisfaction": "1"}, base_url=BASE)
+    assert answered is not None and answered.follow_up is not None   # opened; not committed yet
+    second_post_waits_then_edits(runtime, first, lambda second: _created(responses.answer(
+        second, NOW, token, {"satisfaction": "5", "wants_contact": "1", "contact_channel": "email"}, base_url=BASE)))
+    with runtime.session_factory() as s:
+        [follow_up] = s.scalars(select(FollowUp)).all()
+        assert follow_up.reasons == ["dissatisfied", "contact_request"]
 
-    def post(second: Session) -> bool:
-        again = responses.answer_live_link(second, NOW, token, responses.parse_answers({"satisfaction": "5"}, None))
-        assert again is not None
-        return again.created
 
-    second_post_waits_then_edits(runtime, first, post)
+def test_many_posts_for_one_link_at_once_store_one_response_and_open_one_follow_up(
+        session: Session, runtime: Runtime, cast: Cast) -> None:
+    token = live_link_token(session, cast)
+    posts = 6
+    start = threading.Barrier(posts)
+    outcomes: list[Any] = []
+
+    def post(satisfaction: int) -> None:
+        with runtime.session_factory() as mine:
+            start.wait(timeout=30)
+            try:
+                answered = responses.answer(mine, NOW, token, {"satisfaction": str(satisfaction)}, base_url=BASE)
+                mine.commit()
+                outcomes.append(_created(answered))
+            except Exception as exc:  # noqa: BLE001 - reported below
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=post, args=(1 + n % 2,)) for n in range(posts)]   # all unhappy: 1 or 2
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes, key=str) == [False] * (posts - 1) + [True]   # every post stored; one created
+    with runtime.session_factory() as s:
+        assert len(s.scalars(select(FeedbackResponse)).all()) == 1
+        assert len(s.scalars(select(FollowUp)).all()) == 1
 
 
 # --- the open link --------------------------------------------------------------------------------

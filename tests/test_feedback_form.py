@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon.feedback import requests
+from partnermon.feedback import links
 from partnermon.models import FeedbackRequest, FeedbackResponse, PublicAttempt
 from partnermon.paths import STATIC_DIR
 from partnermon.web import wording
@@ -37,7 +37,7 @@ def clock(app: Flask) -> Callable[[datetime], None]:
 def ask(session: Session, cast: Cast, **data: Any) -> str:
     """A request to Dana about Acme; returns the link's path."""
     values = {"partner": "Acme Insurance", "client_email": "dana@client.test", "client_name": "Dana", **data}
-    made = requests.create_request(session, NOW, cast.harbour, values, actor=cast.bob, source="form", base_url=BASE,
+    made = links.create_request(session, NOW, cast.harbour, values, actor=cast.bob, source="form", base_url=BASE,
                                    adviser=cast.bob)
     session.commit()
     assert made.link is not None
@@ -154,7 +154,7 @@ def test_html_in_a_comment_is_shown_as_text_when_the_client_comes_back(client, s
 def test_unknown_expired_and_revoked_links_get_the_same_page_and_status(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
     expired = ask(session, cast, client_email="old@client.test")
     revoked = ask(session, cast, client_email="gone@client.test")
-    requests.revoke(session, NOW, session.scalars(select(FeedbackRequest).where(
+    links.revoke(session, NOW, session.scalars(select(FeedbackRequest).where(
         FeedbackRequest.client_email == "gone@client.test")).one(), cast.alice)
     session.commit()
     clock(NOW + timedelta(days=31))

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from partnermon.errors import ValidationError
-from partnermon.feedback import imports, requests
+from partnermon.feedback import imports, links
 from partnermon.models import AuditEvent, FeedbackRequest, OutboxEmail, Practice, User
 from partnermon.runtime import Runtime
 from partnermon.web import feedback_import
@@ -154,7 +154,7 @@ def test_the_same_external_ref_twice_in_a_file_is_a_bad_row(session: Session, ca
 
 
 def test_a_client_asked_recently_is_a_bad_row_with_the_reason(session: Session, cast: Cast) -> None:
-    requests.create_request(session, NOW, cast.harbour, {"client_email": "dana@client.test", "partner": "Acme Insurance"},
+    links.create_request(session, NOW, cast.harbour, {"client_email": "dana@client.test", "partner": "Acme Insurance"},
                             actor=cast.bob, source="form", base_url=BASE)
     session.commit()
     assert "was asked for feedback on 23 Nov 2026" in reasons(imports.preview(session, NOW, cast.harbour, ALL_GOOD))[2]
@@ -199,7 +199,7 @@ def test_all_or_nothing_with_every_row_good_creates_them_all(session: Session, c
 
 def test_the_confirmation_checks_again_what_changed_since_the_preview(session: Session, cast: Cast) -> None:
     assert len(imports.preview(session, NOW, cast.harbour, ALL_GOOD).ready) == 2
-    requests.create_request(session, NOW, cast.harbour, {"client_email": "gus@client.test", "partner": "Acme Insurance"},
+    links.create_request(session, NOW, cast.harbour, {"client_email": "gus@client.test", "partner": "Acme Insurance"},
                             actor=cast.alice, source="form", base_url=BASE)
     session.commit()
     assert not run_import(session, cast, ALL_GOOD, mode="all-or-nothing").imported

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.accounts.security import token_hash
 from partnermon.errors import ValidationError
-from partnermon.feedback import requests
+from partnermon.feedback import links
 from partnermon.models import FeedbackRequest, OutboxEmail
 from tests.conftest import NOW
 from tests.factories import Cast
@@ -19,9 +19,9 @@ from tests.factories import Cast
 BASE = "http://partnermon.test"
 
 
-def ask(session: Session, cast: Cast, **data: Any) -> requests.NewRequest:
+def ask(session: Session, cast: Cast, **data: Any) -> links.NewRequest:
     values = {"partner": "Acme Insurance", "client_email": "dana@client.test", "client_name": "Dana", **data}
-    made = requests.create_request(session, NOW, cast.harbour, values, actor=cast.bob, source="form",
+    made = links.create_request(session, NOW, cast.harbour, values, actor=cast.bob, source="form",
                                    base_url=BASE, adviser=cast.bob, override_throttle=data.pop("override", False))
     session.commit()
     return made
@@ -35,8 +35,8 @@ def test_it_stores_only_a_hash_of_a_long_random_token_and_binds_the_request(sess
     assert stored.token_hash == token_hash(token) and token not in stored.token_hash
     assert (stored.partner_id, stored.touchpoint_id, stored.moment.key) == (cast.acme.id, cast.acme_claims.id, "claim")
     assert (stored.status, stored.adviser_id, stored.expires_at) == ("queued", cast.bob.id, NOW + timedelta(days=30))
-    assert requests.find_by_token(session, token).id == stored.id
-    assert requests.find_by_token(session, token + "x") is None
+    assert links.find_by_token(session, token).id == stored.id
+    assert links.find_by_token(session, token + "x") is None
 
 
 def test_the_invitation_email_names_the_partner_and_offers_the_scale_as_links(session: Session, cast: Cast) -> None:

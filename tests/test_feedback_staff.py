@@ -22,7 +22,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 import partnermon.accounts.security
-from partnermon.feedback import requests, staff
+from partnermon.feedback import links, staff
 from partnermon.models import Base, FeedbackRequest, FeedbackResponse, OutboxEmail
 from partnermon.partners import service as partners
 from tests.conftest import text_of
@@ -49,7 +49,7 @@ def ask(session: Session, cast: Cast, when: datetime, email: str = "dana@client.
     values = {"partner": "Acme Insurance" if practice is cast.harbour else "Zenith Platform",
               "client_email": email, "client_name": email.split("@")[0].title(), **data}
     actor = cast.bob if practice is cast.harbour else cast.charlie
-    made = requests.create_request(session, when, practice, values, actor=actor, source="form", base_url=BASE,
+    made = links.create_request(session, when, practice, values, actor=actor, source="form", base_url=BASE,
                                    adviser=actor, override_throttle=True)
     session.commit()
     return made.request
@@ -118,7 +118,7 @@ def test_the_requests_list_filters_by_effective_status_partner_and_adviser(sessi
     session.commit()
     ask(session, cast, clock - timedelta(days=40), "stale@client.test")
     ask(session, cast, clock, "beacon@client.test", partner="Beacon Life")
-    by_alice = requests.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
+    by_alice = links.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
                                        "client_email": "alices@client.test"}, actor=cast.alice, source="form",
                                        base_url=BASE, adviser=cast.alice)
     session.commit()
@@ -208,7 +208,7 @@ def test_the_request_page_shows_its_history_and_links_the_response(session: Sess
 
 def test_an_adviser_revokes_an_open_link_and_it_stops_working(session: Session, cast: Cast, browser,
                                                                clock: datetime) -> None:  # type: ignore[no-untyped-def]
-    made = requests.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
+    made = links.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
                                    "client_email": "dana@client.test"}, actor=cast.bob, source="form", base_url=BASE)
     session.commit()
     browser.sign_in("bob@harbour.test")
@@ -218,7 +218,7 @@ def test_an_adviser_revokes_an_open_link_and_it_stops_working(session: Session, 
     text = text_of(browser.get(response.headers["Location"]))
     assert "Revoked the link sent to dana@client.test" in text and "Revoked" in text
     session.expire_all()
-    found = requests.find_by_token(session, made.link.rsplit("/", 1)[1])
+    found = links.find_by_token(session, made.link.rsplit("/", 1)[1])
     assert found is not None and found.revoked_at is not None and not found.usable_at(clock)
     # The invitation had not gone out yet, so it never will: it would only carry a dead link.
     invitation = session.scalars(select(OutboxEmail).where(OutboxEmail.to_addr == "dana@client.test")).one()
@@ -258,7 +258,7 @@ def test_the_form_queues_an_invitation_and_shows_the_link_only_once(session: Ses
     assert "Queued the invitation to dana@client.test about Acme Insurance" in text
     assert "Dana about Acme Insurance" in text and "copy it now" in text
     link = re.search(r"http://partnermon\.test/f/(\S+)", text)
-    assert link is not None and requests.find_by_token(session, link[1]).id == stored.id
+    assert link is not None and links.find_by_token(session, link[1]).id == stored.id
     token = link[1]
     cookies = " ".join(response.headers.getlist("Set-Cookie"))
     assert token not in cookies and "/f/" not in cookies

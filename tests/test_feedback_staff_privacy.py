@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.accounts import audit
 from partnermon.errors import ValidationError
-from partnermon.feedback import requests, staff
+from partnermon.feedback import links, staff
 from partnermon.mail import outbox
 from partnermon.models import AuditEvent, Base, FeedbackRequest, OutboxEmail
 from tests.conftest import text_of
@@ -96,7 +96,7 @@ def test_erasing_a_client_removes_only_their_rows_in_that_practice(session: Sess
     first = ask(session, cast, clock - timedelta(days=60), "Dana@Client.test", client_name="Dana Whitlock")
     first_answer = answer(session, first, clock - timedelta(days=59), 1, comment="Awful")
     second = ask(session, cast, clock, "dana@client.test", client_name="Dana Whitlock")
-    requests.revoke(session, clock, second, cast.bob)
+    links.revoke(session, clock, second, cast.bob)
     walk_in = open_link_answer(session, cast, clock, client_email="DANA@client.test", client_name="Dana W")
     eve = ask(session, cast, clock, "eve@client.test")
     answer(session, eve, clock, 5)
@@ -235,7 +235,7 @@ def test_erasing_a_client_also_removes_the_follow_up_alerts_about_them_but_not_a
     from partnermon.feedback import responses
 
     for address in ("dana@client.test", "erin@client.test"):
-        made = requests.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
+        made = links.create_request(session, clock, cast.harbour, {"partner": "Acme Insurance",
                                                                       "client_email": address},
                                        actor=cast.bob, source="form", base_url="http://partnermon.test",
                                        adviser=cast.bob)

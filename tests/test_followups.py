@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import followups, jobs
 from partnermon.errors import ValidationError
-from partnermon.feedback import requests, responses
+from partnermon.feedback import links, responses
 from partnermon.followups import rules
 from partnermon.models import AuditEvent, FeedbackRequest, FeedbackResponse, FollowUp, OutboxEmail
 from partnermon.runtime import Runtime
@@ -43,7 +43,7 @@ def ask(session: Session, cast: Cast, *, about: str = "Claims form", client_emai
     request and the link's path."""
     data = {"partner": "Acme Insurance", "touchpoint": about, "client_email": client_email, "client_name": "Dana",
             "adviser_email": adviser_email}
-    made = requests.create_request(session, at, cast.harbour, data, actor="test", source="form", base_url=BASE,
+    made = links.create_request(session, at, cast.harbour, data, actor="test", source="form", base_url=BASE,
                                    override_throttle=True)
     session.commit()
     assert made.link is not None

@@ -34,7 +34,7 @@ SYDNEY_PAGE = "<html lang='en'><body><h1>Claims</h1><p>Call (02) 9876 5432</p><p
 LINK_ONLY_PAGE = "<html><body><a href='/contact-us'>Contact us</a></body></html>"
 
 
-def run(url: str, policy: FetchPolicy, **fields: Any) -> probes.ProbeResult:
+def run(url: str, policy: FetchPolicy, **fields: Any) -> probes.Finding:
     spec = ProbeSpec(kind="content", url=url, **fields)
     assert probes.check(spec) == {}
     return probes.run(spec, policy, dt.datetime.now(dt.timezone.utc))

@@ -28,8 +28,7 @@ from partnermon.monitoring import maintenance
 from partnermon.monitoring.runs import FinishedRun, claim_due as claim_probes, record
 from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
-from probes.spec import ProbeResult as Finding
-from probes.spec import Timings
+from probes.spec import Finding, Timings
 from tests import factories
 from tests.conftest import NOW, PASSWORD
 from tests.factories import Cast

@@ -20,7 +20,7 @@ import probes
 from probes import base
 from probes.assertions import AssertionSyntaxError
 from probes.fetch import FetchPolicy
-from probes.spec import ProbeResult, ProbeSpec
+from probes.spec import Finding, ProbeSpec
 from tests.certs import CertAuthority
 from tests.dns_server import DnsServer, dns_server, make_dns_server  # noqa: F401 - fixtures
 from tests.probe_servers import (  # noqa: F401 - fixtures
@@ -33,7 +33,7 @@ NO_CONTACT = ("The page no longer offers a way to reach a person "
               "(no phone number, email, contact link or chat found)")
 
 
-def run(kind: str, url: str, policy: FetchPolicy, **fields: Any) -> ProbeResult:
+def run(kind: str, url: str, policy: FetchPolicy, **fields: Any) -> Finding:
     spec = ProbeSpec(kind=kind, url=url, **fields)
     assert probes.check(spec) == {}, "the spec under test must itself be valid"
     return probes.run(spec, policy, dt.datetime.now(dt.timezone.utc))
@@ -389,7 +389,7 @@ def test_an_unknown_kind_is_refused_and_never_runs(policy: FetchPolicy) -> None:
 
 def test_a_kind_that_raises_becomes_down_and_is_logged(monkeypatch: pytest.MonkeyPatch, policy: FetchPolicy,
                                                        caplog: pytest.LogCaptureFixture) -> None:
-    def broken(*args: Any) -> ProbeResult:
+    def broken(*args: Any) -> Finding:
         raise ZeroDivisionError("a bug")
 
     monkeypatch.setattr(probes.KINDS["http"], "run", broken)

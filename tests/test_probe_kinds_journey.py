@@ -14,7 +14,7 @@ import pytest
 
 import probes
 from probes.fetch import FetchPolicy
-from probes.spec import ProbeResult, ProbeSpec
+from probes.spec import Finding, ProbeSpec
 from tests.probe_servers import ProbeServer, make_probe_server, policy, probe_certs, probe_server  # noqa: F401
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
@@ -27,7 +27,7 @@ def journey(url: str, steps: list[dict[str, Any]], **fields: Any) -> ProbeSpec:
     return ProbeSpec(kind="journey", url=url, options={"steps": steps}, **fields)
 
 
-def run(spec: ProbeSpec, policy: FetchPolicy) -> ProbeResult:
+def run(spec: ProbeSpec, policy: FetchPolicy) -> Finding:
     assert probes.check(spec) == {}, "the journey under test must itself be valid"
     return probes.run(spec, policy, dt.datetime.now(dt.timezone.utc))
 

@@ -13,8 +13,7 @@ from partnermon.models import Incident, MaintenanceWindow, Probe, ProbeResult
 from partnermon.monitoring.runs import ClaimedProbe, FinishedRun, claim_due, next_due, record
 from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
-from probes.spec import ProbeResult as Finding
-from probes.spec import Timings
+from probes.spec import Finding, Timings
 from tests.conftest import NOW
 from tests.factories import Cast
 

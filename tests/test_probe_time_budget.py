@@ -26,8 +26,7 @@ from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.budget import MIN_CHECK_SHARE, Budget
 from probes.fetch import FetchPolicy
-from probes.spec import ProbeResult as Finding
-from probes.spec import ProbeSpec
+from probes.spec import Finding, ProbeSpec
 from tests.factories import Cast, touchpoint
 from tests.probe_servers import (  # noqa: F401 - fixtures
     ProbeServer, make_probe_server, policy, probe_certs, probe_server,

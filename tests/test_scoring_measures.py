@@ -18,8 +18,7 @@ from partnermon.partners import service as partners
 from partnermon.practices import service as practices
 from partnermon.scoring import board, measures, periods
 from partnermon.scoring.measures import FeedbackCounts
-from probes.spec import ProbeResult as Finding
-from probes.spec import Timings
+from probes.spec import Finding, Timings
 from tests.conftest import NOW
 from tests.factories import Cast
 from tests.scoring_fixtures import daily, harbour_november, histogram, incident, moment, respond, utc

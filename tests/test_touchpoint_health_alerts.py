@@ -25,7 +25,7 @@ from partnermon.monitoring.runs import FinishedRun, claim_due, record, run_due
 from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.fetch import FetchPolicy
-from probes.spec import ProbeResult as Finding
+from probes.spec import Finding
 from tests.conftest import NOW
 from tests.factories import Cast, touchpoint
 from tests.probe_servers import (  # noqa: F401 - fixtures

@@ -37,18 +37,6 @@ def record_many(session: Session, now: datetime, practice_id: int, actor: User |
             for object_id, summary in events])
 
 
-def write(session: Session, now: datetime, practice_id: int, actor: str, action: str, object_type: str,
-          object_id: int | None, summary: str) -> None:
-    """The same row as ``record`` by the system (no user), written at once as one Core INSERT: for the
-    client's POST, the busiest write, where adding an object and flushing it costs several times as much."""
-    session.connection().execute(_INSERT, {"practice_id": practice_id, "user_id": None, "actor": actor,
-                                           "action": action, "object_type": object_type, "object_id": object_id,
-                                           "summary": summary[:500], "at": now})
-
-
-_INSERT = insert(AuditEvent.__table__)
-
-
 def recent(practice_id: int, limit: int = 200) -> Select[tuple[AuditEvent]]:
     return (
         select(AuditEvent)

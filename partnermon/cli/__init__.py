@@ -14,6 +14,7 @@ import threading
 
 import click
 
+import probes
 from partnermon.cli.support import (
     OneLineUsageGroup, fail, friendly_errors, open_runtime, setup_logging, stop_on_signals,
 )
@@ -126,7 +127,7 @@ def create_partner(practice_slug: str, name: str, category: str, website: str, e
 @click.option("--name", required=True)
 @click.option("--moment", required=True, help="A moment-of-truth key, e.g. claim, service, opening.")
 @click.option("--url", default="", help="The page's address; leave out for an offline touchpoint.")
-@click.option("--kind", default=None, help="Probe it: http, content, tls, dns, json or journey (needs --url).")
+@click.option("--kind", default=None, help=f"Probe it: {', '.join(probes.KINDS)} (needs --url).")
 @click.option("--check", "checks", multiple=True, metavar="EXPR", help="A probe assertion, e.g. '[STATUS] == 200'. Repeatable.")
 @click.option("--interval", default=None, type=int, metavar="SECONDS", help="Seconds between checks (30 or more; default 300).")
 @friendly_errors

@@ -31,7 +31,7 @@ def feedback_link_command(practice_slug: str, partner: str, client_email: str, c
     """Create a feedback request, queue its invitation email and print the client's link."""
     # Imported here, not at the top, so that `partnermon --help` starts without the models and services.
     from partnermon.db import utcnow
-    from partnermon.feedback import requests
+    from partnermon.feedback import links
     from partnermon.practices import service as practices
 
     runtime = open_runtime()
@@ -40,11 +40,11 @@ def feedback_link_command(practice_slug: str, partner: str, client_email: str, c
         data = {"partner": partner, "client_email": client_email, "client_name": client_name,
                 "touchpoint": touchpoint, "adviser_email": adviser_email, "external_ref": external_ref}
         try:
-            made = requests.create_request(session, utcnow(), practice, data, actor="cli", source="cli",
+            made = links.create_request(session, utcnow(), practice, data, actor="cli", source="cli",
                                            base_url=runtime.settings.base_url, override_throttle=override_throttle)
         except ValidationError as exc:
             field, message = next(iter(exc.errors.items()))
-            if isinstance(exc, requests.Throttled):
+            if isinstance(exc, links.Throttled):
                 message = message.removesuffix(" An adviser can ask anyway.") + " Add --override-throttle to ask anyway."
             fail(f"{OPTION_OF.get(field, field)}: {message}")
         if made.link is None:

@@ -4,7 +4,7 @@ clients' responses, spread through the history with the recent months busier, te
 Each client's mood is drawn from how the touchpoint was treating people then: the claims portal's
 dissatisfaction climbs from about 10 % to nearly 40 % in the last month, the contact page without a phone
 number sours its moment, and a partner new to the panel has only three answers ("not enough feedback yet").
-Link tokens are made as ``feedback.requests`` makes them (``secrets``, only the SHA-256 kept) and thrown
+Link tokens are made as ``feedback.links`` makes them (``secrets``, only the SHA-256 kept) and thrown
 away: nobody needs them, and tokens derived from the seed would be links anyone could rebuild.
 """
 

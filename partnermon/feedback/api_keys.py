@@ -85,7 +85,7 @@ def authenticate(session: Session, now: datetime, presented: str | None) -> ApiK
         return None
     digest = token_hash(presented)
     key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
-    # The lookup is by hash; the constant-time comparison keeps the rule simple to audit (see requests.py).
+    # The lookup is by hash; the constant-time comparison keeps the rule simple to audit (see links.py).
     if key is None or not same(key.key_hash, digest) or key.revoked_at is not None:
         return None
     if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from partnermon.feedback.requests import RATING_LABELS
+from partnermon.feedback.links import RATING_LABELS
 from partnermon.feedback.staff import effective_status
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Touchpoint, User
 

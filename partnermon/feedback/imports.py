@@ -4,7 +4,7 @@ A practice uploads ``client_name, client_email, partner, touchpoint or moment, a
 ``preview`` says for each line whether the row is ready to send or why not, and writes nothing.
 ``import_rows`` checks the file again (the data may have changed since the preview) and creates a request
 for each good row or, in all-or-nothing mode, none unless every row is good. Rows are checked by the same
-code that creates a single request (``requests.check_request``), so a preview and an import agree.
+code that creates a single request (``links.check_request``), so a preview and an import agree.
 
 Plain functions of (session, now, ...): no Flask, and no commit. The caller commits once, so an import is
 one transaction; an exception means the caller must roll back, and nothing is half-imported.
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.accounts import audit
 from partnermon.errors import ValidationError
-from partnermon.feedback import requests
+from partnermon.feedback import links
 from partnermon.feedback.lookups import Lookups
 from partnermon.models import FeedbackRequest, Partner, Practice, User
 
@@ -72,7 +72,7 @@ class RowCheck:
     partner: str = ""     # the partner's name as stored when the row resolved, else as typed
     about: str = ""       # the touchpoint or moment, likewise
     existing: FeedbackRequest | None = None
-    checked: requests.CheckedRequest | None = None   # what a ready row creates
+    checked: links.CheckedRequest | None = None   # what a ready row creates
 
 
 @dataclass
@@ -206,7 +206,7 @@ def parse(text: str) -> list[CsvRow]:
 
 # --- checking and importing --------------------------------------------------------------------------
 
-def _about(checked: requests.CheckedRequest) -> str:
+def _about(checked: links.CheckedRequest) -> str:
     if checked.touchpoint is not None:
         return checked.touchpoint.name
     return checked.moment.name if checked.moment is not None else ""
@@ -230,7 +230,7 @@ def _check_rows(session: Session, now: datetime, practice: Practice, rows: list[
             check.reasons.append((LABELS["row"], "This line has more values than the header has columns. "
                                                  "A value with a comma in it needs quotes around it."))
         try:
-            checked = requests.check_request(session, now, practice, row.values, lookups=lookups)
+            checked = links.check_request(session, now, practice, row.values, lookups=lookups)
         except ValidationError as exc:
             check.reasons.extend((LABELS.get(name, name), message) for name, message in exc.errors.items())
             checked = None
@@ -285,7 +285,7 @@ def import_rows(session: Session, now: datetime, practice: Practice, text: str, 
     assert all(asks)   # a row is ready only once it passed check_request
     # No second check: this transaction checked the rows just now, and an import of the same references
     # committed meanwhile makes these INSERTs fail on the unique reference (the caller rolls back).
-    requests.create_checked(session, now, practice, asks, actor=actor, source="csv",  # type: ignore[arg-type]
+    links.create_checked(session, now, practice, asks, actor=actor, source="csv",  # type: ignore[arg-type]
                             base_url=base_url, adviser=actor)
     summary.imported = True
     summary.skipped.sort(key=lambda row: row.line)

@@ -1,4 +1,5 @@
-"""A client's answers (DESIGN.md §4): checking them, and recording the one response a link may have.
+"""A client's answers (DESIGN.md §4): checking them, and recording the one response a link may have with
+the follow-up it calls for (``answer``: all the client's POST calls).
 
 Only a POST reaches these functions; a GET of the form never records anything, because mail scanners
 follow links. A personal link holds one response: a retried or doubled POST, or a later visit within
@@ -13,30 +14,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
 
-from sqlalchemy import Integer, Row, bindparam, column, func, select, text, update
+from sqlalchemy import ColumnElement, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
+from partnermon import followups
 from partnermon import validators as v
 from partnermon.accounts.security import same, token_hash
-from partnermon.db import UTCDateTime, as_loaded
-from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
+from partnermon.db import UTCDateTime
+from partnermon.feedback.questions import SCALES
+from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
 
 EDIT_WINDOW = timedelta(days=7)
 MAX_COMMENT = 4000
-SCALES = {"satisfaction": (1, 5), "recommend": (0, 10), "effort": (1, 7)}
-BRAND_EFFECT_LABELS = {"better": "Better", "same": "No change", "worse": "Worse"}
-# Each question's choices as (value, label), in the order the form offers them.
-OPTIONS: dict[str, list[tuple[object, str]]] = {
-    "satisfaction": [(1, "1 Very dissatisfied"), (2, "2 Dissatisfied"), (3, "3 Neutral"), (4, "4 Satisfied"),
-                     (5, "5 Very satisfied")],
-    "recommend": [(n, str(n)) for n in range(0, 11)],
-    "effort": [(1, "Strongly disagree"), (2, "Disagree"), (3, "Somewhat disagree"), (4, "Neither agree nor disagree"),
-               (5, "Somewhat agree"), (6, "Agree"), (7, "Strongly agree")],
-    "brand_effect": list(BRAND_EFFECT_LABELS.items()),
-    "contact_channel": [("phone", "Phone"), ("email", "Email")],
-}
 _PHONE = re.compile(r"^\+?[0-9 ()./-]{6,30}$")
 
 # What a link's page shows: the form, the form with the client's answers to change, the answers
@@ -137,8 +127,7 @@ def parse_answers(data: Mapping[str, Any], moments: list[MomentOfTruth] | None, 
 
 def response_of(session: Session, request: FeedbackRequest) -> FeedbackResponse | None:
     """The link's response as stored now (not as this session last saw it)."""
-    return session.scalar(select(FeedbackResponse).where(FeedbackResponse.request_id == request.id)
-                          .execution_options(populate_existing=True))
+    return session.scalar(_RESPONSE_OF, {"request_id": request.id})
 
 
 def link_state(request: FeedbackRequest, response: FeedbackResponse | None, now: datetime) -> str:
@@ -161,203 +150,124 @@ class LinkClosed(Exception):
 
 
 def _apply(response: FeedbackResponse, answers: Answers, now: datetime, *, keep_moment: bool) -> None:
-    for name, value in _answer_values(answers, now, keep_moment=keep_moment).items():
-        setattr(response, name, value)
-
-
-def _answer_values(answers: Answers, now: datetime, *, keep_moment: bool) -> dict[str, Any]:
-    """The response's columns that the client's answers set (its moment only when the link names none)."""
-    values: dict[str, Any] = {
-        "satisfaction": answers.satisfaction, "recommend": answers.recommend, "effort": answers.effort,
-        "brand_effect": answers.brand_effect, "comment": answers.comment, "wants_contact": answers.wants_contact,
-        "contact_channel": answers.contact_channel, "contact_phone": answers.contact_phone, "updated_at": now}
+    """The client's answers onto the response (its moment only when the link names none)."""
+    response.satisfaction, response.recommend, response.effort = answers.satisfaction, answers.recommend, answers.effort
+    response.brand_effect, response.comment = answers.brand_effect, answers.comment
+    response.wants_contact, response.contact_channel = answers.wants_contact, answers.contact_channel
+    response.contact_phone, response.updated_at = answers.contact_phone, now
     if not keep_moment:
-        values["moment_id"] = answers.moment_id
-    return values
+        response.moment_id = answers.moment_id
 
 
-# The client's POST is the busiest write in the product, so its statements are Core, built once (SQLAlchemy
-# then reuses their compiled form) and each returns the row it wrote instead of a second query reading it.
-_REQUEST = FeedbackRequest.__table__
-_RESPONSE = FeedbackResponse.__table__
-_NOW = bindparam("now_", type_=UTCDateTime())
-# Marks a live link answered and locks its row in one statement: see claim_live_link.
-_CLAIM = (update(_REQUEST)
-          .where(_REQUEST.c.token_hash == bindparam("digest_"), _REQUEST.c.revoked_at.is_(None),
-                 _REQUEST.c.expires_at > _NOW)
-          .values(status="answered", answered_at=func.coalesce(_REQUEST.c.answered_at, _NOW))
-          .returning(*_REQUEST.c))
-# A link's first response; a link that has one already (the unique request_id) inserts nothing. Written out
-# rather than built with the dialects' insert().on_conflict_do_nothing(): SQLAlchemy never caches those
-# (their Insert sets inherit_cache = False), so each POST would compile it again. PostgreSQL and SQLite
-# (3.35+) both take this SQL as it is. It returns only the new id: every other column is what was sent.
-_INSERTED = [column for column in _RESPONSE.c if column.name != "id"]
-_ADD = (text(f"INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
-             f"VALUES ({', '.join(':' + c.name for c in _INSERTED)}) ON CONFLICT (request_id) DO NOTHING "
-             f"RETURNING {_RESPONSE.c.id.name}")
-        .bindparams(*(bindparam(c.name, type_=c.type) for c in _INSERTED))
-        .columns(_RESPONSE.c.id))
-# The link's response changed, only while its edit window lasts (created after the cut-off).
-_EDIT = (update(_RESPONSE)
-         .where(_RESPONSE.c.request_id == bindparam("request_id_"), _RESPONSE.c.created_at > bindparam(
-             "cutoff_", type_=UTCDateTime()))
-         .returning(*_RESPONSE.c))
-
-
-# PostgreSQL claims a live link and adds its first response in one statement (data-modifying CTEs), so one
-# round trip for the answers of most posts: see answer_live_link. The response takes the link's practice,
-# partner and moment (else the one chosen); a link that has a response already adds none (response_id NULL).
-_FROM_LINK = {"practice_id": "practice_id", "request_id": "id", "partner_id": "partner_id",
-              "moment_id": "coalesce(moment_id, :moment_id)"}
-_CLAIM_AND_ADD = (text(
-    f"WITH claimed AS (UPDATE {_REQUEST.name} SET status = 'answered', answered_at = coalesce(answered_at, :now_) "
-    "WHERE token_hash = :digest_ AND revoked_at IS NULL AND expires_at > :now_ RETURNING *), "
-    f"added AS (INSERT INTO {_RESPONSE.name} ({', '.join(c.name for c in _INSERTED)}) "
-    f"SELECT {', '.join(_FROM_LINK.get(c.name, ':' + c.name) for c in _INSERTED)} FROM claimed "
-    "ON CONFLICT (request_id) DO NOTHING RETURNING id) "
-    f"SELECT {', '.join(c.name for c in _REQUEST.c)}, (SELECT id FROM added) AS response_id FROM claimed")
-    .bindparams(_NOW, *(bindparam(c.name, type_=c.type) for c in _INSERTED if c.name not in _FROM_LINK),
-                bindparam("moment_id", type_=_RESPONSE.c.moment_id.type))
-    .columns(*_REQUEST.c, column("response_id", Integer)))
-
-# What recording answers reads of a link: its FeedbackRequest, or the row claim_live_link returned (every
-# column of the request, read the same way: ``link.expires_at``).
-Link = FeedbackRequest | Row[Any]
-
-
-def claim_live_link(session: Session, now: datetime, token: str) -> Row[Any] | None:
-    """For a POST of the client's answers: the request behind a live link (not revoked, not expired), already
-    marked answered in the caller's transaction, its row locked until that ends; None for anything else
-    (unknown, expired or revoked: the caller then takes the path that tells those apart, and writes nothing
-    here). The caller must roll back if it does not go on to record a response.
-
-    The request comes back as its row (as the UPDATE left it), not as the ORM object: most answers need only
-    its columns, and building the object costs about as much CPU as the statement (``Recorded.load`` builds
-    it when a follow-up may open). After a rollback the row is stale: read the request again."""
-    if not _plausible(token):
-        return None
-    digest = token_hash(token)
-    return _checked(session.connection().execute(_CLAIM, {"digest_": digest, "now_": now}).first(), digest)
-
-
-def _plausible(token: str) -> bool:
-    return bool(token) and len(token) <= 100
-
-
-def _checked(row: Row[Any] | None, digest: str) -> Row[Any] | None:
-    # As in find_by_token: tokens are only ever compared with `same`.
-    return row if row is not None and same(row.token_hash, digest) else None
+# The client's POST is the busiest write in the product: its statements are built once, so that SQLAlchemy
+# finds their compiled form in its cache without building them again (about a third of their cost).
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIM = (update(FeedbackRequest)
+          .where(FeedbackRequest.revoked_at.is_(None),
+                 or_(FeedbackRequest.expires_at > _NOW, FeedbackRequest.answered_at.is_not(None)))
+          .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, _NOW))
+          .returning(FeedbackRequest)
+          .execution_options(synchronize_session=False, populate_existing=True))
+_CLAIM_BY_TOKEN = _CLAIM.where(FeedbackRequest.token_hash == bindparam("digest"))
+_RESPONSE_OF = (select(FeedbackResponse).where(FeedbackResponse.request_id == bindparam("request_id"))
+                .execution_options(populate_existing=True))
 
 
 @dataclass(frozen=True)
-class Recorded:
-    """The response that ``record_answers`` stored or changed, as its values (every column): most answers need
-    nothing more. ``load`` makes the session's ORM objects for code that does (opening a follow-up)."""
+class Answered:
+    """What a client's post did: the link's response and whether this post created it, and the follow-up the
+    answers opened or added to (None when they call for none)."""
 
-    values: Mapping[str, Any]
-    created: bool    # a new response (not a change to the one the link had)
-    link: Link
-    answers: Answers
-
-    def load(self, session: Session) -> FeedbackResponse:
-        """The response as the session's object, with its request (from the claim's row, if that was all there
-        was) as its ``request``: reading that, or getting the request from the session, asks the database
-        nothing. (The response holds it: a session holds unchanged objects only weakly.)"""
-        response: FeedbackResponse = as_loaded(session, FeedbackResponse, self.values)
-        request = self.link if isinstance(self.link, FeedbackRequest) else as_loaded(session, FeedbackRequest,
-                                                                                     self.link)
-        set_committed_value(response, "request", request)
-        return response
+    response: FeedbackResponse
+    created: bool
+    follow_up: FollowUp | None
 
 
-def record_response(session: Session, now: datetime, request: Link, answers: Answers, *,
-                    claimed: bool = False) -> tuple[FeedbackResponse, bool]:
-    """``record_answers``, with the response as the session's object: it and whether it is new."""
-    recorded = record_answers(session, now, request, answers, claimed=claimed)
-    return recorded.load(session), recorded.created
+def answer(session: Session, now: datetime, token: str, data: Mapping[str, Any], *, base_url: str) -> Answered | None:
+    """The client's POST of the form: their answers stored as the link's one response (or changing it while
+    the edit window lasts), and any follow-up they call for opened or added to, in the caller's transaction.
 
-
-def record_answers(session: Session, now: datetime, request: Link, answers: Answers, *,
-                   claimed: bool = False) -> Recorded:
-    """Store the link's response, or change it if it has one.
-
-    The request row is updated first (unless ``claim_live_link`` already did: ``claimed``): that write makes
-    a second POST for the same link wait for this one (a row lock on PostgreSQL, the write lock on SQLite),
-    so it then finds the response and edits it instead of adding another; the unique request id would
-    refuse a second one anyway. Raises LinkClosed when the link cannot take answers any more; the caller
-    then rolls back (the request's row was already written)."""
-    if request.revoked_at is not None:
-        raise LinkClosed
-    if not claimed:
-        assert isinstance(request, FeedbackRequest), "only claim_live_link returns a link as its row"
-        session.execute(
-            update(FeedbackRequest).where(FeedbackRequest.id == request.id)
-            .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, now))
-            .execution_options(synchronize_session=False))
-        # What the UPDATE wrote, without reading the row back.
-        set_committed_value(request, "status", "answered")
-        set_committed_value(request, "answered_at", request.answered_at or now)
-    if request.expires_at > now:   # only a live link takes a first response (link_state: OPEN)
-        first = _first_response(request, answers, now)
-        added = session.connection().execute(_ADD, first).first()
-        if added is not None:
-            return Recorded({**first, "id": added.id}, True, request, answers)
-    return _change_response(session, now, request, answers)
-
-
-def answer_live_link(session: Session, now: datetime, token: str, answers: Answers) -> Recorded | None:
-    """``claim_live_link`` and then ``record_answers`` for answers already checked for this link (so with no
-    interaction chosen, or one of its practice's), in one statement on PostgreSQL. None when the link is not
-    live: nothing was written, and the caller takes the path that tells the other states apart."""
-    if not _plausible(token):
-        return None
-    connection = session.connection()
-    if connection.dialect.name != "postgresql":   # SQLite has no data-modifying CTEs
-        claimed = claim_live_link(session, now, token)
-        return None if claimed is None else record_answers(session, now, claimed, answers, claimed=True)
-    digest = token_hash(token)
-    first = _first_response(None, answers, now)
-    link = _checked(connection.execute(_CLAIM_AND_ADD, {**first, "digest_": digest, "now_": now}).first(), digest)
+    None when the token is not a link that takes answers (unknown, revoked, expired): the caller tells those
+    apart as on every route. Raises ValidationError naming each field to fix, and LinkClosed after the edit
+    window. Unless it commits the answers, the caller rolls back: the link was already marked answered."""
+    # Most posts name no interaction: then the answers do not depend on the link and are checked first.
+    answers = None if data.get("moment") else parse_answers(data, None)
+    link = _claim_by_token(session, now, token)
     if link is None:
         return None
-    if link.response_id is None:   # the link had its response already: a retried post, or a change
-        return _change_response(session, now, link, answers)
-    return Recorded({**_first_response(link, answers, now), "id": link.response_id}, True, link, answers)
+    if answers is None:   # an interaction was chosen: one of the link's practice's, unless the link names one
+        answers = parse_answers(data, None if link.moment_id else choosable_moments(session, link.practice_id))
+    recorded = _record(session, now, link, answers)
+    if recorded is None:
+        return None
+    response, created = recorded
+    return Answered(response, created, followups.open_for_response(session, now, response, base_url, new=created))
 
 
-def _first_response(link: Link | None, answers: Answers, now: datetime) -> dict[str, Any]:
-    """Every column of a link's first response but its id (those the link gives only when it is known)."""
-    values = {**_answer_values(answers, now, keep_moment=False), "verified": True, "client_name": None,
-              "client_email": None, "submission_key": None, "created_at": now}
-    if link is not None:
-        values.update(practice_id=link.practice_id, request_id=link.id, partner_id=link.partner_id,
-                      moment_id=link.moment_id if link.moment_id is not None else answers.moment_id)
-    return values
+def rate(session: Session, now: datetime, token: str, satisfaction: int, *, base_url: str) -> Answered | None:
+    """The rating a client chose from the email, posted by the form's script once the page was seen: it starts
+    the link's response, and never changes one the client already gave (that one comes back, ``created``
+    False). None as for ``answer``. A 1- or 2-star rating is already dissatisfied: the follow-up opens now."""
+    link = _claim_by_token(session, now, token)
+    if link is None:
+        return None
+    response = response_of(session, link)
+    if response is not None:
+        return Answered(response, False, None)
+    recorded = _record(session, now, link, Answers(satisfaction, None, None, None, "", False, None, "", None))
+    if recorded is None:
+        return None
+    response, _created = recorded
+    return Answered(response, True, followups.open_for_response(session, now, response, base_url, new=True))
 
 
-def _change_response(session: Session, now: datetime, link: Link, answers: Answers) -> Recorded:
-    """The link has a response: its answers change while the edit window lasts (EDITABLE); else LinkClosed."""
-    values = _answer_values(answers, now, keep_moment=link.moment_id is not None)
-    edited = session.connection().execute(_EDIT, {**values, "request_id_": link.id,
-                                                  "cutoff_": now - EDIT_WINDOW}).first()
-    if edited is None:
+def record_response(session: Session, now: datetime, request: FeedbackRequest, answers: Answers
+                    ) -> tuple[FeedbackResponse, bool]:
+    """``answer`` for answers already checked, by the request rather than its token, opening no follow-up: the
+    response and whether it is new. Raises LinkClosed when the link takes no answers."""
+    link = _claim(session, now, FeedbackRequest.id == request.id)
+    recorded = None if link is None else _record(session, now, link, answers)
+    if recorded is None:
         raise LinkClosed
-    return Recorded(edited._mapping, False, link, answers)
+    return recorded
 
 
-def record_rating(session: Session, now: datetime, request: FeedbackRequest, satisfaction: int
-                  ) -> FeedbackResponse | None:
-    """The rating a client chose from the email, posted by the form's script once the page was seen.
-
-    It starts a response when there is none; it never overwrites answers the client already gave."""
-    if response_of(session, request) is not None:
+def _claim_by_token(session: Session, now: datetime, token: str) -> FeedbackRequest | None:
+    if not token or len(token) > 100:   # a token the product could never have made
         return None
-    answers = Answers(satisfaction, None, None, None, "", False, None, "", None)
-    try:
-        response, created = record_response(session, now, request, answers)
-    except LinkClosed:
+    digest = token_hash(token)
+    link = session.scalar(_CLAIM_BY_TOKEN, {"now": now, "digest": digest})
+    # As in links.find_by_token: the lookup is by hash, and tokens are only ever compared with `same`.
+    return link if link is not None and same(link.token_hash, digest) else None
+
+
+def _claim(session: Session, now: datetime, which: ColumnElement[bool]) -> FeedbackRequest | None:
+    """The link, marked answered, if it may take answers: not revoked, and live or answered already (an
+    expired link's response may change while its edit window lasts). The UPDATE locks the link's row (on
+    SQLite, the database) until the caller's transaction ends, so a second post for the same link waits for
+    this one, then finds its response and changes it instead of adding another. (The response's unique
+    request id would refuse a second one anyway.)"""
+    return session.scalar(_CLAIM.where(which), {"now": now})
+
+
+def _record(session: Session, now: datetime, link: FeedbackRequest, answers: Answers
+            ) -> tuple[FeedbackResponse, bool] | None:
+    """The claimed link's response with these answers, and whether it is new; None when the link is gone (see
+    link_state), LinkClosed when its answers can no longer change."""
+    response = response_of(session, link)
+    state = link_state(link, response, now)
+    if state == GONE:
         return None
-    return response if created else None
+    if state == CLOSED:
+        raise LinkClosed
+    created = response is None
+    if response is None:
+        response = FeedbackResponse(practice_id=link.practice_id, request_id=link.id, partner_id=link.partner_id,
+                                    moment_id=link.moment_id, verified=True, created_at=now)
+        session.add(response)
+    _apply(response, answers, now, keep_moment=link.moment_id is not None)
+    session.flush()
+    return response, created
 
 
 def mark_opened(session: Session, now: datetime, request: FeedbackRequest) -> bool:
@@ -377,17 +287,18 @@ def open_submission_seen(session: Session, practice_id: int, submission_key: str
                                                             FeedbackResponse.submission_key == submission_key)) is not None
 
 
-def record_open_response(session: Session, now: datetime, practice: Practice, partner: Partner,
-                         answers: Answers, submission_key: str | None = None) -> FeedbackResponse:
-    """An answer through the practice's open link: not tied to a personal link, so marked unverified.
-    A concurrent post of the same form fails on the unique ``submission_key`` (IntegrityError at flush)."""
+def record_open_response(session: Session, now: datetime, practice: Practice, partner: Partner, answers: Answers,
+                         submission_key: str | None = None, *, base_url: str) -> Answered:
+    """An answer through the practice's open link, and any follow-up it calls for: not tied to a personal link,
+    so marked unverified. A concurrent post of the same form fails on the unique ``submission_key``
+    (IntegrityError at flush, before anything else is written)."""
     response = FeedbackResponse(practice_id=practice.id, request_id=None, partner_id=partner.id, verified=False,
                                 created_at=now, client_name=answers.client_name or None,
                                 client_email=answers.client_email, submission_key=submission_key)
     _apply(response, answers, now, keep_moment=False)
     session.add(response)
     session.flush()
-    return response
+    return Answered(response, True, followups.open_for_response(session, now, response, base_url, new=True))
 
 
 def answered_form(response: FeedbackResponse) -> dict[str, str]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from partnermon import validators as v
 from partnermon.accounts import audit
 from partnermon.errors import NotFound, ValidationError
-from partnermon.feedback import requests
+from partnermon.feedback import links
 from partnermon.models import AuditEvent, FeedbackRequest, FeedbackResponse, OutboxEmail, Practice, User
 
 PAGE_SIZE = 50
@@ -128,7 +128,7 @@ def revoke_request(session: Session, now: datetime, request: FeedbackRequest, ac
     """Revoke an open link; False (and no change) when it was already answered, revoked or expired."""
     if not can_revoke(request, now):
         return False
-    requests.revoke(session, now, request, actor)
+    links.revoke(session, now, request, actor)
     return True
 
 
@@ -141,11 +141,11 @@ def staff_advisers(session: Session, practice_id: int, *, active_only: bool = Tr
 
 
 def ask_client(session: Session, now: datetime, practice: Practice, data: Mapping[str, Any], *, actor: User,
-               base_url: str, override_throttle: bool = False) -> requests.NewRequest:
-    """The staff form's request: like ``requests.create_request``, with the adviser chosen by id among the
+               base_url: str, override_throttle: bool = False) -> links.NewRequest:
+    """The staff form's request: like ``links.create_request``, with the adviser chosen by id among the
     practice's active owners and advisers (the one asking, when none is chosen).
 
-    Raises ``requests.Throttled`` (a ValidationError) when the client was asked too recently."""
+    Raises ``links.Throttled`` (a ValidationError) when the client was asked too recently."""
     adviser: User | None = actor
     chosen = str(data.get("adviser") or "").strip()
     if chosen:
@@ -153,7 +153,7 @@ def ask_client(session: Session, now: datetime, practice: Practice, data: Mappin
         if adviser is None:
             raise ValidationError({"adviser": "Choose an owner or adviser of your practice."})
     fields = {name: data.get(name) for name in ("client_name", "client_email", "partner", "touchpoint", "external_ref")}
-    return requests.create_request(session, now, practice, fields, actor=actor, source="form", base_url=base_url,
+    return links.create_request(session, now, practice, fields, actor=actor, source="form", base_url=base_url,
                                    adviser=adviser, override_throttle=override_throttle)
 
 

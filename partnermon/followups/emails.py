@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from partnermon.feedback.requests import RATING_LABELS
-from partnermon.feedback.responses import BRAND_EFFECT_LABELS, OPTIONS
+from partnermon.feedback.links import RATING_LABELS
+from partnermon.feedback.questions import BRAND_EFFECT_LABELS, OPTIONS
 from partnermon.followups import rules
 from partnermon.alerts.delivery import deliver
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, Touchpoint, User

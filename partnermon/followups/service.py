@@ -9,14 +9,13 @@ practice: another practice's follow-up is ``NotFound``, exactly like one that do
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
-from sqlalchemy import Select, and_, bindparam, insert, select, text
+from sqlalchemy import Select, and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from partnermon import validators as v
 from partnermon.accounts import audit
-from partnermon.db import as_loaded
 from partnermon.errors import NotFound
 from partnermon.followups import emails, rules
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Practice, User
@@ -31,20 +30,6 @@ WORKING_ROLES = ("owner", "adviser")
 def can_work_follow_ups(user: User | None) -> bool:
     """Owners and advisers work follow-ups; viewers only read, and a deactivated user does nothing."""
     return user is not None and user.is_active and user.role in WORKING_ROLES
-
-
-_USERS = User.__table__
-_PRACTICES = Practice.__table__
-# Built once and run with Core: a client's unhappy answer reads these on the POST (see active_owners).
-_IS_ACTIVE_OWNER = and_(_USERS.c.role == "owner", _USERS.c.is_active.is_(True))
-_OWNERS = (select(_USERS).where(_USERS.c.practice_id == bindparam("practice_id_"), _IS_ACTIVE_OWNER)
-           .order_by(_USERS.c.created_at, _USERS.c.id))
-# The practice and its active owners in one round trip: one row per owner (one with no user when it has none).
-_PRACTICE_AND_OWNERS = (select(_PRACTICES, _USERS)
-                        .select_from(_PRACTICES.outerjoin(_USERS, and_(_USERS.c.practice_id == _PRACTICES.c.id,
-                                                                       _IS_ACTIVE_OWNER)))
-                        .where(_PRACTICES.c.id == bindparam("id_"))
-                        .order_by(_USERS.c.created_at, _USERS.c.id))
 
 
 class Answered(Protocol):
@@ -68,20 +53,23 @@ def may_open(answers: Answered) -> bool:
 
 def active_owners(session: Session, practice_id: int) -> list[User]:
     """The practice's active owners, the longest-standing first (the one who gets unassigned follow-ups)."""
-    session.flush()   # as a query would (autoflush): a user changed in this transaction is read as changed
-    return [as_loaded(session, User, row)
-            for row in session.connection().execute(_OWNERS, {"practice_id_": practice_id})]
+    return list(session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner",
+                                                   User.is_active.is_(True)).order_by(User.created_at, User.id)))
+
+
+# Built once (SQLAlchemy then finds it compiled in its cache): a client's unhappy answer reads it on their POST.
+_PRACTICE_AND_OWNERS = (
+    select(Practice, User).outerjoin(User, and_(User.practice_id == Practice.id, User.role == "owner",
+                                                User.is_active.is_(True)))
+    .where(Practice.id == bindparam("practice_id")).order_by(User.created_at, User.id)
+    .execution_options(populate_existing=True))
 
 
 def _practice_and_owners(session: Session, practice_id: int) -> tuple[Practice, list[User]]:
-    """The practice and its active owners (as ``active_owners``), read together: opening a follow-up on a
-    client's POST needs the practice's rules and, unless the request's adviser takes it, its owners."""
-    session.flush()   # as active_owners
-    rows = session.connection().execute(_PRACTICE_AND_OWNERS, {"id_": practice_id}).all()
-    practice = as_loaded(session, Practice, {column.name: rows[0]._mapping[column] for column in _PRACTICES.c})
-    owners = [as_loaded(session, User, {column.name: row._mapping[column] for column in _USERS.c})
-              for row in rows if row._mapping[_USERS.c.id] is not None]
-    return practice, owners
+    """The practice (read afresh: its owners may have changed its rules since this session saw it) and its
+    active owners as ``active_owners`` has them, in one query: one row per owner, or one with no user."""
+    rows = session.execute(_PRACTICE_AND_OWNERS, {"practice_id": practice_id}).all()
+    return rows[0][0], [owner for _practice, owner in rows if owner is not None]
 
 
 def _default_assignee(practice_id: int, request: FeedbackRequest | None, owners: list[User]) -> User | None:
@@ -139,57 +127,19 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
         return None
     request = session.get(FeedbackRequest, response.request_id) if response.request_id is not None else None
     assignee = _default_assignee(practice.id, request, owners)
-    follow_up = _insert_opened(session, now, {
-        "practice_id": practice.id, "response_id": response.id, "request_id": response.request_id,
-        "partner_id": response.partner_id, "moment_id": response.moment_id,
-        "assignee_id": assignee.id if assignee else None, "urgent": decision.urgent, "severity": decision.severity,
-        "reasons": list(decision.reasons), "status": "open", "opened_at": now,
-        "contact_due_at": rules.due_at(practice, now, decision.urgent), "contacted_at": None,
-        "contacted_channel": None, "resolved_at": None, "outcome": "", "escalated_at": None,
-        "assignee_reminded_at": None},
-        note=_describe(decision.reasons).capitalize(),
-        summary_after_id=f" ({_describe(decision.reasons)})" + (f" for {assignee.email}" if assignee else ""))
+    reasons = _describe(decision.reasons)
+    follow_up = FollowUp(practice_id=practice.id, response_id=response.id, request_id=response.request_id,
+                         partner_id=response.partner_id, moment_id=response.moment_id, assignee=assignee,
+                         urgent=decision.urgent, severity=decision.severity, reasons=list(decision.reasons),
+                         status="open", opened_at=now, contact_due_at=rules.due_at(practice, now, decision.urgent))
+    session.add(follow_up)
+    record_event(follow_up, now, SYSTEM, "opened", note=reasons.capitalize())
+    session.flush()   # its id, for the audit row and the alert's key
+    audit.record(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
+                 f"Opened follow-up #{follow_up.id} ({reasons})" + (f" for {assignee.email}" if assignee else ""))
     for recipient in _alert_recipients(follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
-    return follow_up
-
-
-# Opening a follow-up writes three rows (the follow-up, its "opened" event, the audit row), with Core: this runs
-# inside the client's POST for every unhappy answer. PostgreSQL takes all three in one statement (data-modifying
-# CTEs), so one round trip; SQLite has no such CTEs and takes three INSERTs.
-_FOLLOW_UPS = FollowUp.__table__
-_OPEN = insert(_FOLLOW_UPS).returning(*_FOLLOW_UPS.c)
-_EVENT = insert(FollowUpEvent.__table__)
-_OPENED_SUMMARY = "Opened follow-up #"
-_FOLLOW_UP_COLUMNS = [column for column in _FOLLOW_UPS.c if column.name != "id"]
-_OPEN_ALL_THREE = (text(
-    f"WITH opened AS (INSERT INTO follow_up ({', '.join(c.name for c in _FOLLOW_UP_COLUMNS)}) "
-    f"VALUES ({', '.join(':' + c.name for c in _FOLLOW_UP_COLUMNS)}) RETURNING *), "
-    "event AS (INSERT INTO follow_up_event (follow_up_id, at, actor_id, actor, action, channel, note) "
-    "SELECT id, :opened_at, NULL, :actor_, 'opened', NULL, :note_ FROM opened), "
-    "audited AS (INSERT INTO audit_event (practice_id, user_id, actor, action, object_type, object_id, summary, at) "
-    "SELECT practice_id, NULL, :actor_, 'follow_up.opened', 'follow_up', id, "
-    "left(:summary_before_id_ || id || :summary_after_id_, 500), :opened_at FROM opened) "
-    f"SELECT {', '.join(c.name for c in _FOLLOW_UPS.c)} FROM opened")
-    .bindparams(*(bindparam(c.name, type_=c.type) for c in _FOLLOW_UP_COLUMNS))
-    .columns(*_FOLLOW_UPS.c))
-
-
-def _insert_opened(session: Session, now: datetime, values: dict[str, Any], *, note: str,
-                   summary_after_id: str) -> FollowUp:
-    """The new follow-up (as the session's object), its "opened" event and its audit row, by the system."""
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        row = connection.execute(_OPEN_ALL_THREE, {**values, "actor_": SYSTEM, "note_": note,
-                                                   "summary_before_id_": _OPENED_SUMMARY,
-                                                   "summary_after_id_": summary_after_id}).one()
-        return as_loaded(session, FollowUp, row)  # type: ignore[no-any-return]
-    follow_up: FollowUp = as_loaded(session, FollowUp, connection.execute(_OPEN, values).one())
-    connection.execute(_EVENT, {"follow_up_id": follow_up.id, "at": now, "actor_id": None, "actor": SYSTEM,
-                                "action": "opened", "channel": None, "note": note})
-    audit.write(session, now, follow_up.practice_id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
-                f"{_OPENED_SUMMARY}{follow_up.id}{summary_after_id}")
     return follow_up
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from partnermon import claims
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links
 from partnermon.mail.smtp import PermanentFailure, TemporaryFailure, build_message
 from partnermon.models import OutboxEmail
 
@@ -106,8 +106,8 @@ def _finish(session: Session, email_id: int, worker_id: str | None, *, also: Cal
 def mark_sent(session: Session, now: datetime, email_id: int, worker_id: str, dedupe_key: str = "") -> bool:
     def delivered() -> None:
         # What the email was about learns it went out, in the same transaction as the outbox row.
-        if dedupe_key.startswith(feedback_requests.INVITATION_KEY_PREFIX):
-            feedback_requests.invitation_delivered(session, now, dedupe_key)
+        if dedupe_key.startswith(links.INVITATION_KEY_PREFIX):
+            links.invitation_delivered(session, now, dedupe_key)
 
     # The server accepted it, so it is sent whoever holds the claim now: a sender that took it over after our
     # lease ran out then finds it sent and does not send it again. A sent email's attachment (a report's

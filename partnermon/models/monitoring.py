@@ -82,7 +82,8 @@ class Probe(Base):
 
 
 class ProbeResult(Base):
-    """One run of a probe. Bounded fields only: no page bodies, a short error excerpt (DESIGN.md §7)."""
+    """One run of a probe: the kind's ``probes.spec.Finding``, stored. Bounded fields only: no page bodies, a
+    short error excerpt (DESIGN.md §7)."""
 
     __tablename__ = "probe_result"
     __table_args__ = (

@@ -26,8 +26,7 @@ from partnermon.monitoring.touchpoint_health import note_findings
 from partnermon.partners.probe_settings import spec_of
 from partnermon.practices.business_hours import BusinessHours
 from probes.fetch import FetchPolicy
-from probes.spec import ProbeResult as Finding
-from probes.spec import ProbeSpec, excerpt
+from probes.spec import Finding, ProbeSpec, excerpt
 
 # Long enough for a batch of the slowest probes (30 s timeout) to run twice over in a busy pool.
 LEASE_SECONDS = 150

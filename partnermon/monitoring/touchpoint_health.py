@@ -12,8 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from partnermon.models import Probe
-from probes.spec import ProbeResult as Finding
-from probes.spec import ProbeSpec
+from probes.spec import Finding, ProbeSpec
 
 HUMAN_CONTACT_CHECKED = ("soft", "hard")   # the content probe's modes that look for a person (not "off")
 

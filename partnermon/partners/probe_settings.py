@@ -6,7 +6,6 @@ Everything typed is checked here (including the assertion expressions and kind o
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -18,44 +17,21 @@ from partnermon.errors import ValidationError
 from partnermon.models import Incident, Probe, Touchpoint, User
 from partnermon.monitoring.incidents import close_incident
 from partnermon.practices.business_hours import BusinessHours
-from probes.content import HUMAN_CONTACT_MODES
-from probes.dns import RECORD_TYPES
+from probes.settings import SettingsError, lines
 from probes.spec import ProbeSpec
 
 MIN_INTERVAL, DEFAULT_INTERVAL, MAX_INTERVAL = 30, 300, 86400
 DEFAULT_TIMEOUT, MAX_TIMEOUT = 10, 30
 
 
-def _lines(value: Any) -> list[str]:
-    if isinstance(value, (list, tuple)):
-        return [str(item).strip() for item in value if str(item).strip()]
-    return [line.strip() for line in str(value or "").splitlines() if line.strip()]
-
-
 def _options(kind: str, data: Mapping[str, Any], form: v.Form) -> dict[str, Any]:
-    if kind == "content":
-        mode = str(data.get("human_contact") or "soft")
-        if mode not in HUMAN_CONTACT_MODES:
-            form.add("human_contact", "Human contact check must be one of: soft, hard, off.")
-        return {"expect_text": _lines(data.get("expect_text")), "reject_text": _lines(data.get("reject_text")),
-                "human_contact": mode}
-    if kind == "tls":
-        return {"min_days": form.check(v.whole_number, "min_days", data.get("min_days"), minimum=0, maximum=365,
-                                       default=14, label="Warn days before expiry")}
-    if kind == "dns":
-        types = data.get("record_types") or ["A"]
-        types = _lines(types) if not isinstance(types, str) else [t.strip().upper() for t in types.replace(",", " ").split()]
-        return {"record_types": [t.upper() for t in types]}
-    if kind == "journey":
-        steps = data.get("steps")
-        if isinstance(steps, str):
-            try:
-                steps = json.loads(steps) if steps.strip() else []
-            except ValueError as exc:
-                form.add("steps", f"Steps must be JSON: {exc.args[0] if exc.args else exc}.")
-                steps = []
-        return {"steps": steps or []}
-    return {}
+    """The kind's own options, read by the kind itself (DESIGN.md §6); what it cannot read goes on the form."""
+    try:
+        return probes.KINDS[kind].clean_options(data)
+    except SettingsError as exc:
+        for field, message in exc.errors.items():
+            form.add(field, message)
+        return {}
 
 
 def clean(touchpoint: Touchpoint, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -69,8 +45,8 @@ def clean(touchpoint: Touchpoint, data: Mapping[str, Any]) -> dict[str, Any]:
         form.add("url", "Add this touchpoint's web address first: a probe needs somewhere to look.")
     values: dict[str, Any] = {
         "kind": kind,
-        "checks": _lines(data.get("checks")),
-        "soft_checks": _lines(data.get("soft_checks")),
+        "checks": lines(data.get("checks")),
+        "soft_checks": lines(data.get("soft_checks")),
         "interval_seconds": form.check(v.whole_number, "interval_seconds", data.get("interval_seconds"),
                                        minimum=MIN_INTERVAL, maximum=MAX_INTERVAL, default=DEFAULT_INTERVAL,
                                        label="Interval (seconds)"),
@@ -176,5 +152,4 @@ def describe_interval(seconds: int) -> str:
     return f"every {seconds} seconds"
 
 
-__all__ = ["RECORD_TYPES", "clean", "delete_probe", "describe_interval", "first_due", "save_probe", "spec_from",
-           "spec_of"]
+__all__ = ["clean", "delete_probe", "describe_interval", "first_due", "save_probe", "spec_from", "spec_of"]

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
 from partnermon.errors import ValidationError
-from partnermon.feedback import api_keys, requests
+from partnermon.feedback import api_keys, links
 from partnermon.models import ApiKey, FeedbackRequest, Practice
 from partnermon.web.context import db, now, runtime
 
@@ -109,7 +109,7 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def _request_json(made: requests.NewRequest) -> dict[str, Any]:
+def _request_json(made: links.NewRequest) -> dict[str, Any]:
     req: FeedbackRequest = made.request
     body: dict[str, Any] = {
         "id": req.id,
@@ -132,19 +132,19 @@ def _request_json(made: requests.NewRequest) -> dict[str, Any]:
     return body
 
 
-def _create(key: ApiKey, data: dict[str, Any]) -> requests.NewRequest:
+def _create(key: ApiKey, data: dict[str, Any]) -> links.NewRequest:
     """Create the request and commit; ValidationError (or its subclass Throttled) says why not."""
     session = db()
     for attempt in (1, 2):
         practice = session.get(Practice, key.practice_id)
         assert practice is not None  # the key's row cascades away with its practice
         try:
-            made = requests.create_request(
+            made = links.create_request(
                 session, now(), practice, data, actor=api_keys.actor_for(key), source="api",
                 base_url=runtime().settings.base_url, override_throttle=data.get("override_throttle") is True)
             session.commit()
             return made
-        except (IntegrityError, requests.Throttled):
+        except (IntegrityError, links.Throttled):
             # A CRM that retries after a timeout can send one external_ref twice at once. When the other
             # call commits first, this one fails on the unique ref, or finds that call's request and takes
             # the client for one asked recently; asking again finds the request by its ref (the 200 answer).
@@ -168,7 +168,7 @@ def create_feedback_request() -> Response:
         return _error(422, "Some fields have the wrong type.", problems)
     try:
         made = _create(key, data)
-    except requests.Throttled as exc:
+    except links.Throttled as exc:
         db().rollback()
         reason = exc.errors["client_email"].replace(" An adviser can ask anyway.", "")
         return _error(422, "This client was asked for feedback recently.", {
@@ -177,7 +177,7 @@ def create_feedback_request() -> Response:
         db().rollback()
         # A partner this practice does not have is "not found", whether it belongs to another practice or
         # to nobody; the answer is the same either way, so it tells nothing about other practices.
-        if set(exc.errors) == {"partner"} and exc.errors["partner"].endswith(requests.UNKNOWN_PARTNER):
+        if set(exc.errors) == {"partner"} and exc.errors["partner"].endswith(links.UNKNOWN_PARTNER):
             return _error(404, "No such partner in your practice.", exc.errors)
         return _error(422, "Some fields need fixing; each is named under “fields”.", exc.errors)
     return _json(_request_json(made), 201 if made.created else 200)

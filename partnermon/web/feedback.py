@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from partnermon import exports, validators
 from partnermon.errors import ValidationError
 from partnermon.feedback import exports as feedback_exports
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links
 from partnermon.feedback import staff
 from partnermon.models import FeedbackRequest, User
 from partnermon.models.feedback import REQUEST_STATUSES
@@ -62,7 +62,7 @@ def _request_filters() -> dict[str, Any]:
 def _response_filters() -> dict[str, Any]:
     rating = _int_arg("rating")
     return {"partner_id": _id_arg("partner"), "moment_id": _id_arg("moment"),
-            "rating": rating if rating in feedback_requests.RATING_LABELS else None}
+            "rating": rating if rating in links.RATING_LABELS else None}
 
 
 def _partner_options() -> list[tuple[int, str]]:
@@ -86,7 +86,7 @@ def list_requests() -> str:
     advisers = staff.staff_advisers(session, me.practice_id, active_only=False)
     return render_template(
         "feedback/requests.html", page=page, filters=filters, query=_query_args(filters), status_labels=STATUS_LABELS,
-        ratings=feedback_requests.RATING_LABELS, partner_options=_partner_options(),
+        ratings=links.RATING_LABELS, partner_options=_partner_options(),
         adviser_options=[(a.id, a.display_name + ("" if a.is_active else " (inactive)")) for a in advisers],
         can_ask=me.role in ASKERS)
 
@@ -139,7 +139,7 @@ def new_request() -> Response | str | tuple[str, int]:
     except ValidationError as exc:
         db().rollback()
         # Keep offering "ask anyway" once it was needed, even if this time another field was the problem.
-        held_back = isinstance(exc, feedback_requests.Throttled) or "override_throttle" in request.form
+        held_back = isinstance(exc, links.Throttled) or "override_throttle" in request.form
         return _request_form(request.form, _named(exc.errors, request.form), held_back=held_back)
     db().commit()
     asked = made.request
@@ -159,7 +159,7 @@ def new_request() -> Response | str | tuple[str, int]:
 def _request_page(asked: FeedbackRequest, *, new_link: str | None = None) -> str:
     me, clock = _me(), now()
     return render_template("feedback/request.html", asked=asked, status=staff.status_at(asked, clock),
-                           status_labels=STATUS_LABELS, ratings=feedback_requests.RATING_LABELS,
+                           status_labels=STATUS_LABELS, ratings=links.RATING_LABELS,
                            can_revoke=me.role in ASKERS and staff.can_revoke(asked, clock), new_link=new_link)
 
 
@@ -191,7 +191,7 @@ def list_responses() -> str:
     me, session = _me(), db()
     filters = _response_filters()
     page = staff.list_responses(session, me.practice_id, **filters, page=_int_arg("page") or 1)
-    ratings = feedback_requests.RATING_LABELS
+    ratings = links.RATING_LABELS
     return render_template(
         "feedback/responses.html", page=page, filters=filters, query=_query_args(filters), ratings=ratings,
         partner_options=_partner_options(), rating_options=[(value, f"{value} – {label}") for value, label in ratings.items()],
@@ -212,7 +212,7 @@ def show_response(response_id: int) -> str:
         answer.client_name or answer.client_email or "A client who gave no name")
     return render_template("feedback/response.html", answer=answer, client=client, about=about,
                            chosen_moment=chosen_moment,
-                           ratings=feedback_requests.RATING_LABELS, effort_labels=EFFORT_LABELS,
+                           ratings=links.RATING_LABELS, effort_labels=EFFORT_LABELS,
                            brand_effects=BRAND_EFFECT_LABELS)
 
 

@@ -20,13 +20,10 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Response, abort, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from partnermon import followups
 from partnermon.errors import ValidationError
-from partnermon.feedback import rate_limits
-from partnermon.feedback import requests as feedback_requests
-from partnermon.feedback import responses
+from partnermon.feedback import links, rate_limits, responses
+from partnermon.feedback.questions import BRAND_EFFECT_LABELS, OPTIONS
 from partnermon.models import FeedbackRequest, Partner, Practice
 from partnermon.web.assets import logo_of
 from partnermon.web.context import client_ip, db, now, runtime
@@ -44,8 +41,8 @@ def _private(response: Response) -> Response:
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    return _private(make_response(render_template(template, options=responses.OPTIONS,
-                                                  brand_labels=responses.BRAND_EFFECT_LABELS, **context), status))
+    return _private(make_response(render_template(template, options=OPTIONS, brand_labels=BRAND_EFFECT_LABELS,
+                                                  **context), status))
 
 
 def _unusable() -> Response:
@@ -65,7 +62,7 @@ def _find(token: str) -> FeedbackRequest | Response:
     out by somebody guessing; only the misses are counted and, past the limit, slowed down. Tokens have
     256 bits, so the limit is about noise, not about guessing succeeding."""
     session = db()
-    found = feedback_requests.find_by_token(session, token)
+    found = links.find_by_token(session, token)
     if found is None:
         if rate_limits.exceeded(session, now(), "bad_link", client_ip()):
             return _too_many()
@@ -126,44 +123,26 @@ def submit(token: str) -> Response:
         return _quick_rating(token)
     session = db()
     try:
-        recorded = _record_answers(session, token)
-        if isinstance(recorded, Response):
-            return recorded
-        # Most answers (satisfied clients) can open no follow-up: then no ORM object is ever built for them.
-        if followups.may_open(recorded.answers):
-            followups.open_for_response(session, now(), recorded.load(session), runtime().settings.base_url,
-                                        new=recorded.created)
+        answered = responses.answer(session, now(), token, request.form, base_url=runtime().settings.base_url)
     except ValidationError as exc:
-        session.rollback()   # nothing is kept of a post with mistakes (a claim marked the link answered)
+        session.rollback()   # nothing is kept of a post with mistakes (the link was marked answered)
         return _form_page_again(token, errors=exc.errors, form=request.form, status=422)
     except responses.LinkClosed:
         session.rollback()
         return _form_page_again(token, errors={"form": "The time to change these answers has passed, so they were "
                                                        "not changed."}, status=409)
+    if answered is None:
+        session.rollback()
+        return _no_link(token)
     session.commit()
     return _private(redirect(url_for(".form", token=token, saved=1), 303))
 
 
-def _record_answers(session: Session, token: str) -> responses.Recorded | Response:
-    """The client's answers stored for the link, or the page to answer with instead (unknown, expired and
-    revoked links). Raises ValidationError for answers with mistakes, and LinkClosed."""
-    if not request.form.get("moment"):
-        # Most posts: the answers do not depend on which link this is, so they are checked first and a live
-        # link (most are) is claimed and answered at once.
-        answers = responses.parse_answers(request.form, None)
-        recorded = responses.answer_live_link(session, now(), token, answers)
-        if recorded is not None:
-            return recorded
-        found = _find(token)   # not live: told apart as on every route
-        return found if isinstance(found, Response) else responses.record_answers(session, now(), found, answers)
-    # An interaction was chosen: it must be one of the link's practice's, so the link comes first.
-    claimed = responses.claim_live_link(session, now(), token)
-    link = claimed or _find(token)
-    if isinstance(link, Response):
-        return link
-    moments = None if link.moment_id else responses.choosable_moments(session, link.practice_id)
-    answers = responses.parse_answers(request.form, moments)
-    return responses.record_answers(session, now(), link, answers, claimed=claimed is not None)
+def _no_link(token: str) -> Response:
+    """The page for a post to a link that takes no answers (unknown, expired or revoked), told apart as on
+    every route."""
+    found = _find(token)
+    return found if isinstance(found, Response) else _unusable()
 
 
 def _form_page_again(token: str, **page: Any) -> Response:
@@ -175,15 +154,16 @@ def _form_page_again(token: str, **page: Any) -> Response:
 
 def _quick_rating(token: str) -> Response:
     """The script saving the rating chosen in the email: a start, never an overwrite."""
-    found = _find(token)
-    if isinstance(found, Response):
-        return found
-    session = db()
     rating = request.form.get("satisfaction", "")
-    if rating in ("1", "2", "3", "4", "5") and (started := responses.record_rating(session, now(), found, int(rating))):
-        # A 1- or 2-star rating is already dissatisfied: the adviser hears at once, not when the form is done.
-        followups.open_for_response(session, now(), started, runtime().settings.base_url, new=True)
-        session.commit()
+    if rating not in ("1", "2", "3", "4", "5"):
+        found = _find(token)
+        return found if isinstance(found, Response) else _private(make_response("", 204))
+    session = db()
+    rated = responses.rate(session, now(), token, int(rating), base_url=runtime().settings.base_url)
+    if rated is None or not rated.created:
+        session.rollback()   # nothing to keep: the client had answered already, or the link takes no answers
+        return _private(make_response("", 204)) if rated else _no_link(token)
+    session.commit()
     return _private(make_response("", 204))
 
 
@@ -260,11 +240,11 @@ def open_submit(slug: str) -> Response:
     if errors or partner is None:
         return _open_page(practice, errors=errors, form=request.form, status=422)
     try:
-        answered = responses.record_open_response(session, now(), practice, partner, answers, submission)
+        responses.record_open_response(session, now(), practice, partner, answers, submission,
+                                       base_url=runtime().settings.base_url)
     except IntegrityError:
         session.rollback()   # the same form posted twice at once: the other post stored it
         return thanks
-    followups.open_for_response(session, now(), answered, runtime().settings.base_url, new=True)
     rate_limits.note(session, now(), "open_link", client_ip())
     session.commit()
     return thanks

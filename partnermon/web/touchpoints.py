@@ -7,7 +7,6 @@ reaches a partner's site itself.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -27,21 +26,14 @@ from partnermon.web.security import current_user, login_required, owner_required
 bp = Blueprint("touchpoints", __name__, url_prefix="/partners")
 
 PAGE = "/<int:partner_id>/touchpoints/<int:touchpoint_id>"
-TEXT_FIELDS = ("kind", "checks", "soft_checks", "interval_seconds", "timeout_seconds", "degraded_after_ms",
-               "failure_threshold", "success_threshold", "expect_text", "reject_text", "human_contact", "min_days",
-               "steps")
-HUMAN_CONTACT_MODES = (
-    ("soft", "Warn (degraded) when the page offers no way to reach a person"),
-    ("hard", "Fail (down) when the page offers no way to reach a person"),
-    ("off", "Do not look for a way to reach a person"),
-)
 CHECK_EXAMPLES = ('[STATUS] == 200', '[BODY] contains "Lodge a claim"', '[RESPONSE_TIME] < 1500',
                   '[CERTIFICATE_EXPIRATION] > 14d', '[BODY].status == "UP"')
+# A new probe's form: the settings every kind has, then each kind's own options as that kind shows them.
 DEFAULTS: dict[str, Any] = {
     "kind": "http", "checks": "", "soft_checks": "", "interval_seconds": probe_settings.DEFAULT_INTERVAL,
     "timeout_seconds": probe_settings.DEFAULT_TIMEOUT, "degraded_after_ms": "", "failure_threshold": 2,
-    "success_threshold": 2, "enabled": "1", "expect_text": "", "reject_text": "", "human_contact": "soft",
-    "min_days": 14, "record_types": ["A"], "steps": "",
+    "success_threshold": 2, "enabled": "1",
+    **{name: value for kind in probes.KINDS.values() for name, value in kind.form_values({}).items()},
 }
 
 
@@ -54,8 +46,8 @@ def _touchpoint(partner_id: int, touchpoint_id: int) -> Touchpoint:
 def _submitted() -> dict[str, Any]:
     """The probe form as probe_settings expects it. An unticked checkbox is absent, so say so; other
     missing fields (a script's partial form) take the defaults a new probe's form shows."""
-    data: dict[str, Any] = {name: request.form.get(name, DEFAULTS[name]) for name in TEXT_FIELDS}
-    data["record_types"] = request.form.getlist("record_types")
+    data: dict[str, Any] = {name: request.form.getlist(name) if isinstance(default, list)  # ticked boxes
+                            else request.form.get(name, default) for name, default in DEFAULTS.items()}
     data["enabled"] = "1" if request.form.get("enabled") else "0"
     return data
 
@@ -65,18 +57,13 @@ def _stored(probe: Probe | None) -> dict[str, Any]:
     if probe is None:
         return dict(DEFAULTS)
     options = probe.options or {}
-    steps = options.get("steps")
     return {
         **DEFAULTS, "kind": probe.kind, "checks": "\n".join(probe.checks or ()),
         "soft_checks": "\n".join(probe.soft_checks or ()), "interval_seconds": probe.interval_seconds,
         "timeout_seconds": int(probe.timeout_seconds), "degraded_after_ms": probe.degraded_after_ms or "",
         "failure_threshold": probe.failure_threshold, "success_threshold": probe.success_threshold,
         "enabled": "1" if probe.enabled else "0",
-        "expect_text": "\n".join(options.get("expect_text") or ()),
-        "reject_text": "\n".join(options.get("reject_text") or ()),
-        "human_contact": options.get("human_contact", "soft"), "min_days": options.get("min_days", 14),
-        "record_types": list(options.get("record_types") or ["A"]),
-        "steps": json.dumps(steps, indent=2, ensure_ascii=False) if steps else "",
+        **{name: value for kind in probes.KINDS.values() for name, value in kind.form_values(options).items()},
     }
 
 
@@ -99,7 +86,7 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
         results=results, no_results_note=no_results_note,
         interval_text=probe_settings.describe_interval(probe.interval_seconds) if probe else "",
         kinds=[(name, kind.label, kind.description) for name, kind in probes.KINDS.items()],
-        record_types=probe_settings.RECORD_TYPES, human_contact_modes=HUMAN_CONTACT_MODES,
+        kinds_with_options=[(name, kind) for name, kind in probes.KINDS.items() if kind.option_fields],
         check_examples=CHECK_EXAMPLES, form=form if form is not None else _stored(probe), errors=errors or {},
         test_result=test_result, owner=user.is_owner,
     ), status

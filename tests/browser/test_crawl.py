@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import BrowserContext
 
 from partnermon.db import utcnow
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links
 from partnermon.models import Practice
 from tests.browser.checks import Crawl, Watcher, crawl, describe, page_problems, revisit, visit
 from tests.browser.conftest import DESKTOP, PHONE, Site
@@ -40,7 +40,7 @@ def _fresh_link(site: Site, email: str) -> str:
         assert practice is not None
         partner = practice.partners[0]
         adviser = next(u for u in practice.users if u.role == "adviser")
-        made = feedback_requests.create_request(session, utcnow(), practice,
+        made = links.create_request(session, utcnow(), practice,
                                                 {"partner": partner.name, "client_email": email},
                                                 actor=adviser, source="form", base_url=site.url,
                                                 override_throttle=True)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from partnermon import jobs
 from partnermon.db import utcnow
-from partnermon.feedback import requests as feedback_requests
+from partnermon.feedback import links
 from partnermon.models import (
     FeedbackRequest, FeedbackResponse, FollowUp, OutboxEmail, Practice, Probe, Report, Touchpoint,
 )
@@ -32,7 +32,7 @@ def _clean(page: Page, watcher: Watcher, context: BrowserContext) -> None:
 
 def _request_for(site: Site, link: str) -> FeedbackRequest:
     with site.runtime.session_factory() as session:
-        found = feedback_requests.find_by_token(session, link.rsplit("/", 1)[1].split("?", 1)[0])
+        found = links.find_by_token(session, link.rsplit("/", 1)[1].split("?", 1)[0])
         assert found is not None
         session.expunge(found)
         return found
@@ -50,7 +50,7 @@ def _new_link(site: Site, email: str) -> str:
         practice = session.get(Practice, site.practice_id())
         assert practice is not None
         adviser = next(u for u in practice.users if u.role == "adviser")
-        made = feedback_requests.create_request(session, utcnow(), practice,
+        made = links.create_request(session, utcnow(), practice,
                                                 {"partner": practice.partners[0].name, "client_email": email},
                                                 actor=adviser, source="form", base_url=site.url,
                                                 override_throttle=True)

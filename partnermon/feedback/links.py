@@ -140,8 +140,7 @@ def create_checked(session: Session, now: datetime, practice: Practice, checked:
                    actor: User | str, source: str, base_url: str, adviser: User | None = None,
                    override_throttle: bool = False) -> list[NewRequest]:
     """Create a request, its invitation email and its audit event for each request ``check_request`` passed
-    (none with ``existing``), in order: three INSERTs and a read-back of the requests however many there are
-    (a CSV import has thousands)."""
+    (none with ``existing``), in order: three INSERTs however many there are (a CSV import has thousands)."""
     tokens = [new_token() for _ in checked]
     rows = []
     for token, ask in zip(tokens, checked):
@@ -155,11 +154,11 @@ def create_checked(session: Session, now: datetime, practice: Practice, checked:
             expires_at=now + timedelta(days=practice.feedback_link_days), throttle_overridden=override_throttle))
     if not rows:
         return []
-    # render_nulls: every row the same columns, so one statement (or batch) rather than one per run of like
-    # rows. The rows are then read back by their unique token hashes: on PostgreSQL that is about twice as
-    # fast as INSERT ... RETURNING of many rows, and on SQLite an ordered RETURNING costs a statement a row.
-    session.execute(insert(FeedbackRequest).execution_options(render_nulls=True), rows)
-    by_hash = {request.token_hash: request for request in _by_token_hashes(session, [row["token_hash"] for row in rows])}
+    # One ORM bulk INSERT (batched by SQLAlchemy) returning the new requests; render_nulls: every row the same
+    # columns, so one batch. They are put back in order by their unique token hashes: asking the database for
+    # its rows in order (sort_by_parameter_order) costs SQLite a statement a row.
+    by_hash = {request.token_hash: request for request in session.scalars(
+        insert(FeedbackRequest).returning(FeedbackRequest).execution_options(render_nulls=True), rows)}
     made = [by_hash[row["token_hash"]] for row in rows]
     links = [link_for(base_url, token) for token in tokens]
     outbox.enqueue_new(session, now, template="feedback_invitation", base_url=base_url, practice_id=practice.id, emails=[
@@ -171,14 +170,6 @@ def create_checked(session: Session, now: datetime, practice: Practice, checked:
         (request.id, f"Asked {request.client_email} about {ask.partner.name}"   # type: ignore[union-attr]
                      + (" (throttle overridden)" if override_throttle else "")) for request, ask in zip(made, checked)])
     return [NewRequest(request, link, True) for request, link in zip(made, links)]
-
-
-def _by_token_hashes(session: Session, hashes: list[str]) -> list[FeedbackRequest]:
-    found: list[FeedbackRequest] = []
-    for start in range(0, len(hashes), 1_000):   # well under the databases' limits on bound parameters
-        found += session.scalars(select(FeedbackRequest).where(
-            FeedbackRequest.token_hash.in_(hashes[start:start + 1_000]))).all()
-    return found
 
 
 def find_by_token(session: Session, token: str) -> FeedbackRequest | None:
