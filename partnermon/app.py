@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.config.update(flask_config)
     app.extensions["partnermon"] = runtime
 
-    from partnermon.web import assets, context, converters, errors, security
+    from partnermon.web import assets, context, converters, errors, navigation, security, wording
     from partnermon.web import account, admin, auth, home, maintenance, moments, partners, practice_settings
     from partnermon.web import touchpoints, users
     from partnermon.web import feedback_form, health
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     converters.init_app(app)   # before any blueprint: every rule is built with them
     context.init_app(app)
     security.init_app(app)
+    navigation.init_app(app)
+    wording.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     for module in (auth, account, home, partners, touchpoints, maintenance, moments, practice_settings, users, admin,

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from partnermon.accounts import service as accounts
+from partnermon.practices import service as practices
 from partnermon.models import AuditEvent, MomentOfTruth, Practice, SignInFailure, User
 from tests.conftest import NOW, PASSWORD, text_of
 
@@ -46,6 +47,22 @@ def test_setup_rerenders_with_field_messages_and_saves_nothing(runtime, browser,
     assert "Mars/Olympus" in page and "not a time zone" in page
     assert "The two passwords are different" in page
     assert session.scalar(select(func.count()).select_from(Practice)) == 0
+
+
+def test_setup_offers_the_time_zones_as_a_list(runtime, client):
+    html = client.get("/setup").get_data(as_text=True)
+    assert '<select id="f-timezone" name="timezone" required' in html
+    assert '<option value="Europe/London" selected>London — Europe</option>' in html
+    assert "partnermon has no practice yet" in html and "First run" in html
+
+
+def test_beside_only_the_demo_practice_setup_says_so(runtime, session, client):
+    demo = practices.create_practice(session, NOW, slug="demo", name="Demo Advice")
+    demo.is_demo = True
+    session.commit()
+    page = text_of(client.get("/setup"))
+    assert "Only the demo practice is here so far" in page and "no practice yet" not in page
+    assert "This page disappears once your practice exists" in page
 
 
 def test_setup_is_gone_once_a_practice_exists(cast, browser, session):

@@ -3,6 +3,7 @@ client may change it for 7 days, bad input keeps what was typed, and dead or gue
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
@@ -13,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from partnermon.feedback import links
 from partnermon.models import FeedbackRequest, FeedbackResponse, PublicAttempt
+from partnermon.paths import STATIC_DIR
+from partnermon.web import wording
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
 from tests.test_access import assert_unchanged, snapshot
@@ -61,7 +64,10 @@ def test_opening_the_link_shows_who_asks_and_about_what_and_records_nothing(clie
     assert response.status_code == 200
     page = text_of(response)
     assert "How did it go with Acme Insurance?" in page
-    assert "Harbour Advice" in page and "Claims form" in page
+    assert "Harbour Advice" in page
+    # Read aloud for sense: the touchpoint inside the sentence, not a label pasted in.
+    assert "how your recent experience with the claims form went" in page
+    assert "How satisfied were you with Acme Insurance's claims form?" in page
     assert 'value="2" checked' in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     assert_unchanged(before, engine)  # a mail scanner following the rating link changes nothing
@@ -224,3 +230,93 @@ def test_the_form_is_accessible_without_javascript(client, session, cast, clock)
         assert f'id="f-{name}"' in html and f'for="f-{name}"' in html
     assert 'method="post"' in html and "csrf_token" not in html
     assert "http://" not in html.replace(BASE, "") and "https://" not in html  # nothing from elsewhere
+
+
+# --- the finish page, the contact details and the copy -------------------------------------------------------
+
+def test_after_sending_the_client_sees_a_finish_page_with_what_happens_next_and_until_when_to_change(
+        client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast, touchpoint="Claims form")
+    finish = client.get(client.post(path, data=ANSWERS).headers["Location"].removeprefix(BASE))
+    assert finish.status_code == 200 and finish.headers["Cache-Control"] == "no-store"
+    page = text_of(finish)
+    assert page.startswith("Thank you · Harbour Advice") and "Thank you — your answers are saved." in page
+    assert "What happens next" in page and "You asked to be contacted: bob@harbour.test will phone you soon." in page
+    assert "Acme Insurance does not see your answers" in page
+    # Seven days from NOW (23 November 2026) in the practice's time zone.
+    assert "You can change your answers until 30 November 2026" in page
+    html = finish.get_data(as_text=True)
+    assert f'<a href="{path}">change my answers now</a>' in html
+    assert "Send my answers" not in page and "<form" not in html   # a finish page, not the form again
+    assert "The claims form failed twice." in page                  # what they said, to look back on
+    # The link itself opens the form again, with their answers, to change them.
+    again = client.get(path)
+    assert "Save my changes" in text_of(again) and "The claims form failed twice." in text_of(again)
+
+
+def test_an_unhappy_client_who_did_not_ask_for_contact_is_told_someone_may_get_in_touch(
+        client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    client.post(path, data={"satisfaction": "1"})
+    page = text_of(client.get(path + "?saved=1"))
+    assert "It did not go well, so bob@harbour.test may get in touch" in page and "You asked to be contacted" not in page
+
+
+def test_the_contact_details_are_asked_only_after_contact_me_without_javascript(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    html = client.get(path).get_data(as_text=True)
+    # The channel and phone number sit in a block the stylesheet shows only once "Contact me" is ticked (:has()).
+    box = html.index('id="f-wants_contact"')
+    details = html.index('<div class="contact-details" id="contact-details">')
+    assert box < details < html.index('name="contact_channel"') < html.index('id="f-contact_phone"')
+    assert 'aria-controls="contact-details"' in html and "Contact me:" in html
+    css = (STATIC_DIR / "app.css").read_text()
+    assert ".contact:not(:has(#f-wants_contact:checked)) .contact-details { display: none; }" in css
+    # A browser without JavaScript posts the form as it is: ticked, the details are kept ...
+    assert client.post(path, data=ANSWERS).status_code == 303
+    [answer] = stored(session)
+    assert (answer.wants_contact, answer.contact_channel, answer.contact_phone) == (True, "phone", "+44 20 7946 0000")
+    # ... and a phone number left in the hidden block without the box ticked is not kept.
+    assert client.post(path, data={**ANSWERS, "wants_contact": ""}).status_code == 303
+    [answer] = stored(session)
+    assert answer.wants_contact is False and not answer.contact_phone and not answer.contact_channel
+
+
+def test_a_missing_phone_number_shows_the_details_again_with_the_box_ticked(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    response = client.post(path, data={**ANSWERS, "contact_phone": ""})
+    assert response.status_code == 422 and "Enter the phone number we should call" in text_of(response)
+    html = response.get_data(as_text=True)
+    assert re.search(r'id="f-wants_contact" name="wants_contact" value="1" checked', html)
+    assert re.search(r'value="phone" checked', html)
+
+
+def test_the_nought_to_ten_scale_is_one_row_of_tiles(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    html = client.get(ask(session, cast)).get_data(as_text=True)
+    scale = html[html.index('<div class="scale scale-compact">'):]
+    scale = scale[:scale.index("</div>")]
+    assert re.findall(r'name="recommend"\s+value="(\d+)"', scale) == [str(n) for n in range(11)]
+    css = (STATIC_DIR / "app.css").read_text()
+    assert ".scale-compact { grid-auto-flow: column; grid-auto-columns: minmax(0, 1fr);" in css
+
+
+@pytest.mark.parametrize(("name", "partner", "said"), [
+    ("Claims form", "Acme Insurance", "the claims form"),
+    ("Portal login", "Acme Insurance", "the portal login"),
+    ("Acme app", "Acme Insurance", "the Acme app"),          # a brand keeps its capital
+    ("API docs", "Acme Insurance", "the API docs"),          # so does an acronym
+    ("MyAcme portal", "Acme Insurance", "the MyAcme portal"),
+])
+def test_a_touchpoints_name_reads_as_part_of_a_sentence(name, partner, said) -> None:  # type: ignore[no-untyped-def]
+    assert wording.in_a_sentence(name, partner) == said
+
+
+def test_possessives_read_aloud() -> None:
+    assert (wording.possessive("Acme Insurance"), wording.possessive("Kestrel Park Investments")) == (
+        "Acme Insurance's", "Kestrel Park Investments'")
+
+
+def test_a_link_about_a_moment_says_so_in_words(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    page = text_of(client.get(ask(session, cast, touchpoint="claim")))
+    assert "how your recent experience went (claims and hardship)" in page
+    assert "How satisfied were you with Acme Insurance?" in page

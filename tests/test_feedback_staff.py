@@ -310,12 +310,61 @@ def test_the_form_names_each_bad_field_and_creates_nothing(session: Session, cas
                                                         "touchpoint": "999999", "adviser": str(cast.bob.id)})
     assert response.status_code == 422
     text = text_of(response)
-    assert "is not an email address" in text and "neither a touchpoint of Acme Insurance" in text
+    assert "is not an email address" in text and "is not one of Acme Insurance's touchpoints" in text
+    assert "999999" not in text   # errors name things, never ids
     for adviser in (cast.charlie.id, cast.vera.id):   # another practice's owner; a viewer does not follow up
         refused = browser.post("/feedback/requests/new", {"client_email": "dana@client.test",
                                                            "partner": str(cast.acme.id), "adviser": str(adviser)})
         assert refused.status_code == 422 and "Choose an owner or adviser of your practice" in text_of(refused)
     assert row_count(session, FeedbackRequest) == 0 and row_count(session, OutboxEmail) == 0
+
+
+def test_asking_a_client_starts_with_no_partner_chosen_and_groups_touchpoints_by_partner(
+        session: Session, cast: Cast, browser, clock: datetime) -> None:  # type: ignore[no-untyped-def]
+    birch = partners.create_partner(session, clock, cast.harbour.id, "test", {"name": "Birch Life"})
+    partners.create_touchpoint(session, clock, birch, "test", {"name": "Portal login", "moment": "service"})
+    session.commit()
+    browser.sign_in("bob@harbour.test")
+    form = browser.get("/feedback/requests/new").get_data(as_text=True)
+    partner_select = form[form.index('<select id="f-partner"'):form.index("</select>", form.index('id="f-partner"'))]
+    assert '<option value="">Choose a partner</option>' in partner_select and "selected" not in partner_select
+    # Without JavaScript each partner's touchpoints sit under its name; ask_client.js then offers only the chosen one's.
+    assert re.search(r'<optgroup label="Touchpoints of Acme Insurance" data-partner="%d">\s*<option value="%d"[^>]*>Claims form'
+                     % (cast.acme.id, cast.acme_claims.id), form)
+    assert '<optgroup label="Touchpoints of Birch Life"' in form and "ask_client.js" in form
+    # From a partner's page the partner is chosen on purpose.
+    chosen = browser.get(f"/feedback/requests/new?partner={cast.acme.id}").get_data(as_text=True)
+    assert f'<option value="{cast.acme.id}" selected>Acme Insurance</option>' in chosen
+
+
+def test_sending_without_a_partner_asks_for_one_by_name(session: Session, cast: Cast, browser) -> None:  # type: ignore[no-untyped-def]
+    browser.sign_in("bob@harbour.test")
+    response = browser.post("/feedback/requests/new", {"client_email": "dana@client.test", "partner": "",
+                                                        "adviser": str(cast.bob.id)})
+    assert response.status_code == 422 and "Choose the partner this feedback is about" in text_of(response)
+    assert row_count(session, FeedbackRequest) == 0
+
+
+def test_a_touchpoint_of_another_partner_is_refused_with_both_names_never_ids(session: Session, cast: Cast, browser,
+                                                                             clock: datetime) -> None:  # type: ignore[no-untyped-def]
+    birch = partners.create_partner(session, clock, cast.harbour.id, "test", {"name": "Birch Life"})
+    session.commit()
+    browser.sign_in("bob@harbour.test")
+    # Without JavaScript every partner's touchpoints are offered: Acme's claims form picked with Birch Life chosen.
+    response = browser.post("/feedback/requests/new", {"client_email": "dana@client.test", "partner": str(birch.id),
+                                                        "touchpoint": str(cast.acme_claims.id), "adviser": str(cast.bob.id)})
+    assert response.status_code == 422
+    text = text_of(response)
+    assert "“Claims form” is a touchpoint of Acme Insurance, not of Birch Life" in text
+    assert f"“{cast.acme_claims.id}”" not in text
+    html = response.get_data(as_text=True)
+    assert f'<option value="{birch.id}" selected>Birch Life</option>' in html     # what was chosen, kept
+    # A partner removed since the form was opened: said in words.
+    gone = browser.post("/feedback/requests/new", {"client_email": "dana@client.test", "partner": "987654",
+                                                    "adviser": str(cast.bob.id)})
+    assert gone.status_code == 422 and "The partner you chose is no longer one of your partners" in text_of(gone)
+    assert "987654" not in text_of(gone)
+    assert row_count(session, FeedbackRequest) == 0
 
 
 # --- what clients typed, shown and downloaded safely --------------------------------------------------

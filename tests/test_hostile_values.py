@@ -59,7 +59,9 @@ def test_it_names_the_field_when_a_form_or_filter_sends_an_id_too_big(alice, cas
     asked = alice.post("/feedback/requests/new", {"client_email": "dana@client.test", "partner": TOO_BIG,
                                                   "touchpoint": "", "adviser": ""})
     assert asked.status_code == 422
-    assert f"“{TOO_BIG}” is not one of your partners" in text_of(asked)
+    # Named in words on the partner field, not by the id that was sent (errors name things, never ids).
+    assert "The partner you chose is no longer one of your partners" in text_of(asked) and TOO_BIG not in text_of(asked)
+    assert 'href="#f-partner"' in asked.get_data(as_text=True)
     touchpoint = alice.post(f"/partners/{cast.acme.id}/touchpoints/new", {"name": "Portal", "moment": TOO_BIG})
     assert touchpoint.status_code == 422
     assert "is not one of this practice's moments of truth" in text_of(touchpoint)

@@ -97,3 +97,35 @@ def test_bad_feedback_rules_keep_what_was_typed_and_change_nothing(cast, browser
     session.refresh(cast.harbour)
     assert (cast.harbour.feedback_throttle_days, cast.harbour.feedback_link_days, cast.harbour.open_feedback_link) == (
         30, 30, False)
+
+
+def test_the_time_zone_is_chosen_from_a_list_grouped_by_area(cast, browser):
+    browser.sign_in("alice@harbour.test")
+    html = browser.get("/settings/").get_data(as_text=True)
+    select = html[html.index('<select id="f-timezone"'):html.index("</select>", html.index('id="f-timezone"'))]
+    assert '<optgroup label="Europe">' in select and '<optgroup label="Pacific">' in select
+    assert '<option value="Europe/London" selected>London — Europe</option>' in select
+    assert '<option value="America/Argentina/Buenos_Aires" >Argentina / Buenos Aires — America</option>' in select
+    assert 'value="UTC"' in select
+    assert 'value="US/Eastern"' not in select and 'value="Etc/GMT+5"' not in select   # old aliases are not offered
+
+
+def test_an_unknown_time_zone_is_refused_with_its_name_and_the_list_again(cast, browser, session):
+    browser.sign_in("alice@harbour.test")
+    response = browser.post("/settings/", {"name": "Harbour Advice", "timezone": "Europe/Atlantis",
+                                           "business_start": "09:00", "business_end": "17:00", "business_days": ["0"],
+                                           "brand_colour": "#1f4e79"})
+    assert response.status_code == 422
+    assert "“Europe/Atlantis” is not a time zone we know. Choose one from the list" in text_of(response)
+    html = response.get_data(as_text=True)
+    assert '<option value="" selected>Choose a time zone</option>' in html and 'aria-invalid="true"' in html
+    session.refresh(cast.harbour)
+    assert cast.harbour.timezone == "Europe/London"
+
+
+def test_a_zone_set_on_the_command_line_but_not_in_the_list_is_kept_when_the_form_is_saved(cast, browser, session):
+    cast.harbour.timezone = "US/Eastern"
+    session.commit()
+    browser.sign_in("alice@harbour.test")
+    html = browser.get("/settings/").get_data(as_text=True)
+    assert '<option value="US/Eastern" selected>US/Eastern</option>' in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from partnermon import validators
 from partnermon.accounts import service as accounts
 from partnermon.errors import NotFound, ValidationError
 from partnermon.practices import service as practices
@@ -50,8 +51,9 @@ def setup() -> Response | str | tuple[str, int]:
     session = db()
     if practices.any_practice_exists(session, counting_demos=False):
         abort(404)
+    page = {"timezones": validators.timezone_choices(), "demo_exists": practices.any_practice_exists(session)}
     if request.method == "GET":
-        return render_template("auth/setup.html", errors={}, form={})
+        return render_template("auth/setup.html", errors={}, form={}, **page)
     form = request.form
     errors: dict[str, str] = {}
     if form.get("password", "") != form.get("confirm", ""):
@@ -71,7 +73,7 @@ def setup() -> Response | str | tuple[str, int]:
             errors.update(exc.errors)
     if errors:
         session.rollback()
-        return rerender("auth/setup.html", errors)
+        return rerender("auth/setup.html", errors, **page)
     session.commit()
     sign_in(user)
     flash(f"Welcome to partnermon. {practice.name} is set up; start by adding the partners you recommend.", "success")

@@ -104,6 +104,28 @@ def _request_form(form: Any, errors: dict[str, str] | None = None, *, held_back:
     return render_template("feedback/request_form.html", errors={}, form=form, **context)
 
 
+def _named(errors: dict[str, str], form: Any) -> dict[str, str]:
+    """The form sends ids (the service also takes names, from the API and CSV files); a person reads names. An
+    error about a partner or touchpoint chosen from the lists is said again with the names, never the ids."""
+    me, session = _me(), db()
+    partners = {str(p.id): p for p in partner_service.list_partners(session, me.practice_id)}
+    partner = partners.get(str(form.get("partner", "")))
+    named = dict(errors)
+    if "partner" in errors and validators.looks_like_id(str(form.get("partner", ""))):
+        named["partner"] = "The partner you chose is no longer one of your partners (someone removed it). Choose another."
+    about = str(form.get("touchpoint", ""))
+    if "touchpoint" in errors and partner is not None and validators.looks_like_id(about):
+        owner = next((p for p in partners.values() for tp in p.touchpoints if str(tp.id) == about), None)
+        touchpoint = next((tp for tp in owner.touchpoints if str(tp.id) == about), None) if owner else None
+        if owner is not None and touchpoint is not None:
+            named["touchpoint"] = (f"“{touchpoint.name}” is a touchpoint of {owner.name}, not of {partner.name}. "
+                                   f"Choose one of {partner.name}'s touchpoints, a moment of truth, or nothing in particular.")
+        else:
+            named["touchpoint"] = (f"The touchpoint you chose is not one of {partner.name}'s touchpoints (perhaps it was "
+                                   "removed). Choose one of them, a moment of truth, or nothing in particular.")
+    return named
+
+
 @bp.route("/requests/new", methods=["GET", "POST"])
 @asker_required
 def new_request() -> Response | str | tuple[str, int]:
@@ -118,7 +140,7 @@ def new_request() -> Response | str | tuple[str, int]:
         db().rollback()
         # Keep offering "ask anyway" once it was needed, even if this time another field was the problem.
         held_back = isinstance(exc, links.Throttled) or "override_throttle" in request.form
-        return _request_form(request.form, exc.errors, held_back=held_back)
+        return _request_form(request.form, _named(exc.errors, request.form), held_back=held_back)
     db().commit()
     asked = made.request
     if not made.created:

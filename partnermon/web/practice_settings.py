@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Mapping
-from zoneinfo import available_timezones
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -21,11 +20,9 @@ from partnermon.web.security import current_user, owner_required
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
-_TIMEZONES = sorted(tz for tz in available_timezones() if "/" in tz and not tz.startswith(("Etc/", "SystemV/")))
-
 
 def _context() -> dict[str, object]:
-    return {"weekdays": WEEKDAY_NAMES, "timezones": _TIMEZONES,
+    return {"weekdays": WEEKDAY_NAMES, "timezones": validators.timezone_choices(),
             "countries": sorted(countries.country_names().items(), key=lambda item: item[1])}
 
 

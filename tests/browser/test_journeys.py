@@ -72,7 +72,9 @@ def test_signing_in_through_the_form_opens_the_home_page(site: Site,
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()   # refused, still on the form
     assert [e for e in watcher.take() if "status of 401" not in e] == []  # the refusal's status, on the console
     sign_in(page, site, site.emails["owner"])
-    expect(page.get_by_role("button", name=re.compile("Sign out"))).to_be_visible()
+    expect(page.get_by_role("link", name="Overview")).to_have_attribute("aria-current", "page")
+    page.get_by_text("Account", exact=True).click()                # the account menu opens (no script needed)
+    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     _clean(page, watcher, context)
 
 
@@ -82,12 +84,16 @@ def test_an_adviser_asks_a_client_and_gets_the_link(site: Site, signed_in_state:
     page = context.new_page()
     watcher = Watcher(page)
     page.goto(site.url + "/feedback/requests")
-    page.get_by_role("link", name="Ask a client", exact=True).click()
+    page.get_by_role("main").get_by_role("link", name="Ask a client", exact=True).click()
     page.get_by_label("Client's name").fill("Priya Shah")
     page.get_by_label("Client's email address").fill("priya.shah@client.test")
     partner = page.get_by_role("combobox", name=re.compile("^Partner"))
+    expect(partner).to_have_value("")                             # no partner chosen in advance
     partner.select_option(index=1)
     chosen = partner.evaluate("s => s.options[s.selectedIndex].text")
+    # Only the chosen partner's touchpoints are offered now (and the moments of truth).
+    offered = page.locator("#f-touchpoint optgroup:not([disabled])").evaluate_all("gs => gs.map(g => g.label)")
+    assert offered[-1] == "Moments of truth" and all(label == f"Touchpoints of {chosen}" for label in offered[:-1])
     page.get_by_role("button", name="Send the invitation").click()
     link = page.locator("#new-link").inner_text().strip()
     assert link.startswith(site.url + "/f/")
@@ -137,12 +143,45 @@ def test_a_client_taps_a_rating_finishes_the_form_and_is_thanked(site: Site,
     # Saved although the form is not sent yet. (Whether opened_at is set too depends on which of the two posts
     # lands first: mark_opened only moves a queued or sent link.)
     assert started.satisfaction == 4
+    # 0 to 10 on one row at a phone's width.
+    tops = page.locator("input[name=recommend]").evaluate_all("els => els.map(e => e.getBoundingClientRect().top)")
+    assert len(tops) == 11 and len(set(tops)) == 1, tops
+    # How to reach them is asked only once they tick "Contact me" (CSS, no script), the number only for a call.
+    phone_number = page.get_by_label("Phone number")
+    expect(page.get_by_role("radio", name="Phone")).to_be_hidden()
+    page.get_by_role("checkbox", name=re.compile("Contact me")).check()
+    expect(phone_number).to_be_hidden()
+    page.get_by_role("radio", name="Phone").check()
+    phone_number.fill("+44 20 7946 0000")
     page.get_by_label(re.compile("Anything you.d like to tell us")).fill("The claims form was quick.")
     page.get_by_role("button", name="Send my answers").click()
-    expect(page.get_by_text("Thank you")).to_be_visible()
+    expect(page.get_by_role("heading", name="Thank you — your answers are saved.")).to_be_visible()
+    expect(page.get_by_text("You can change your answers until")).to_be_visible()
+    expect(page.get_by_role("link", name="change my answers now")).to_be_visible()
     _clean(page, watcher, context)
     [finished] = _responses_to(site, asked.id)
     assert finished.satisfaction == 4 and finished.comment == "The claims form was quick."
+    assert (finished.wants_contact, finished.contact_channel, finished.contact_phone) == (True, "phone", "+44 20 7946 0000")
+
+
+def test_the_navigation_collapses_into_one_menu_on_a_phone(site: Site, signed_in_state: Callable[[str], str],
+                                                          open_context: Callable[..., BrowserContext]) -> None:
+    phone = open_context(storage_state=signed_in_state("viewer"), viewport=PHONE).new_page()
+    phone.goto(site.url + "/follow-ups/")
+    expect(phone.locator(".mainnav")).to_be_hidden()
+    reports = phone.get_by_role("link", name="Monthly reports")
+    expect(reports).to_be_hidden()
+    phone.locator(".phone-menu summary").focus()
+    phone.keyboard.press("Enter")                                     # opened from the keyboard
+    expect(reports).to_be_visible()
+    expect(phone.get_by_role("link", name="Queue")).to_have_attribute("aria-current", "page")
+    expect(phone.get_by_role("link", name="Ask a client")).to_have_count(0)   # a viewer does not ask clients
+    reports.click()
+    expect(phone).to_have_url(re.compile(r"/reports/$"))
+    desk = open_context(storage_state=signed_in_state("viewer")).new_page()
+    desk.goto(site.url + "/follow-ups/")
+    expect(desk.locator(".phone-menu")).to_be_hidden()
+    expect(desk.locator(".mainnav").get_by_role("link", name="Follow-ups")).to_have_attribute("aria-current", "page")
 
 
 def test_an_adviser_works_a_follow_up_to_resolved(site: Site, signed_in_state: Callable[[str], str],
