@@ -12,7 +12,8 @@ connections open their own socket — resolve, check every address, connect to a
 then does TLS on it with ``server_hostname`` the name, so SNI and the certificate check are for the name.
 Redirects are followed here, hop by hop through the same adapter (requests would read a redirect's whole
 body before we could look at it). Bodies are streamed up to the cap; urllib3 decodes chunked framing and
-gzip/deflate (sent although we ask for identity) with a bounded output, so the cap bounds what is held.
+gzip/deflate (sent although we ask for identity) with a bounded output (urllib3 2.6 and later, which
+pyproject.toml requires), so the cap bounds what is held.
 
 The total deadline is hard: every blocking call gets min(its own limit, time left), and ``_Watchdog`` shuts
 a fetch's socket down when its deadline passes, which ends any read in progress — so a server dripping its
@@ -33,6 +34,7 @@ from __future__ import annotations
 import heapq
 import http.client
 import itertools
+import os
 import re
 import socket
 import ssl
@@ -68,7 +70,7 @@ _RESERVED_HEADERS = frozenset({
     "host", "connection", "content-length", "transfer-encoding", "accept-encoding", "user-agent", "te",
     "upgrade", "keep-alive", "proxy-connection", "trailer", "expect",
 })
-_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 # What a fetch is doing, in the words its timeout messages use (network_words.phase_of reads them).
 CONNECTING = "connecting"
@@ -313,6 +315,16 @@ class _Watchdog:
 _watchdog = _Watchdog()
 
 
+def _new_watchdog_after_fork() -> None:
+    # A forked child inherits the watchdog's lock perhaps held by a thread that did not come along, and
+    # none of the parent's fetches are its own: it starts with a watchdog of its own.
+    global _watchdog
+    _watchdog = _Watchdog()
+
+
+os.register_at_fork(after_in_child=_new_watchdog_after_fork)
+
+
 # --- requests' transport: connections that obey the rules -------------------------------------
 
 class _GuardedHTTPConnection(HTTPConnection):
@@ -439,6 +451,17 @@ def _rejected(fetch: _Fetch, target: Target, failure: ssl.SSLCertVerificationErr
     return error
 
 
+class _RefusingPoolManager:
+    """Stands where requests keeps its pool manager: any use of it is a bug that would skip the address checks."""
+
+    def clear(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"probes.fetch: requests tried its own pool manager ({name}), which skips the "
+                           "outbound address checks; refused")
+
+
 class _GuardedAdapter(HTTPAdapter):
     """requests' transport for one fetch: a fresh pool of guarded connections for each hop's target.
     Trust is the connections' SSL context, so requests' certificate settings (certifi) are not used."""
@@ -447,6 +470,12 @@ class _GuardedAdapter(HTTPAdapter):
         super().__init__(max_retries=0)
         self.fetch = fetch
         self.pools: list[HTTPConnectionPool] = []
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        # requests' own pool manager connects wherever the system's resolver says. Every request must come
+        # through get_connection_with_tls_context below; should a version of requests route around it (2.32.0
+        # and 2.32.1 did), the stock pool manager refuses rather than connecting unchecked: fail closed.
+        self.poolmanager = _RefusingPoolManager()
 
     def get_connection_with_tls_context(self, request: Any, verify: Any, proxies: Any = None,
                                         cert: Any = None) -> HTTPConnectionPool:
@@ -516,7 +545,7 @@ def _request_headers(fetch: _Fetch, headers: Sequence[tuple[str, str]]) -> dict[
                               "Accept-Encoding": "identity", "Connection": "close"}
     for name, value in headers:
         name, value = str(name).strip(), str(value).strip()
-        if not _TOKEN.match(name):
+        if not _TOKEN.fullmatch(name):
             raise fetch.error("request", f"“{name[:40]}” is not a valid header name")
         if any(c in value for c in "\r\n\0"):
             raise fetch.error("request", f"The {name} header has a line break in it")
@@ -555,7 +584,7 @@ def _exchange(session: _ProbeSession, fetch: _Fetch, method: str, headers: Seque
     """One hop. The body of a redirect that will be followed is not read."""
     target = fetch.target
     assert target is not None
-    if not _TOKEN.match(method):
+    if not _TOKEN.fullmatch(method):
         raise fetch.error("request", f"“{method[:20]}” is not an HTTP method")
     sent = _request_headers(fetch, headers)             # requests adds Content-Length
     try:

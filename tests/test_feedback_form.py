@@ -208,6 +208,16 @@ def test_the_pages_script_notes_a_person_opened_the_link_but_a_get_does_not(clie
     assert the_request(session).status == "answered"
 
 
+def test_an_answer_that_lands_before_the_seen_post_still_counts_the_link_as_opened(client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
+    path = ask(session, cast)
+    client.get(path)
+    assert the_request(session).opened_at is None                 # a GET (a mail scanner) records nothing
+    client.post(path, data=ANSWERS)                                # the quick rating or the form, before "seen"
+    client.post(path + "/seen")
+    request = the_request(session)
+    assert (request.status, request.opened_at) == ("answered", NOW)
+
+
 def test_the_rating_chosen_in_the_email_is_saved_by_the_script_but_never_overwrites_answers(
         client, session, cast, clock) -> None:  # type: ignore[no-untyped-def]
     path = ask(session, cast)

@@ -70,3 +70,10 @@ def test_probe_settings_put_a_kinds_errors_on_its_fields_beside_the_others(cast:
         "interval_seconds": "Interval (seconds) must be between 30 and 86,400.",
         "min_days": "Warn days before expiry must be a whole number written with the digits 0–9.",
     }
+
+
+def test_no_two_kinds_share_an_option_name() -> None:
+    """The touchpoint form keeps every kind's fields in one set of form values: two kinds with an option of the
+    same name would fill each other's field."""
+    names = [name for kind in probes.KINDS.values() for name in kind.option_fields]
+    assert len(names) == len(set(names)), sorted(names)

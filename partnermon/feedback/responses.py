@@ -165,7 +165,10 @@ _NOW = bindparam("now", type_=UTCDateTime())
 _CLAIM = (update(FeedbackRequest)
           .where(FeedbackRequest.revoked_at.is_(None),
                  or_(FeedbackRequest.expires_at > _NOW, FeedbackRequest.answered_at.is_not(None)))
-          .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, _NOW))
+          # An answer is a person's act (scanners only GET), so the link was opened then at the latest: the
+          # page's "seen" post may land after its quick rating, or never (no script).
+          .values(status="answered", answered_at=func.coalesce(FeedbackRequest.answered_at, _NOW),
+                  opened_at=func.coalesce(FeedbackRequest.opened_at, _NOW))
           .returning(FeedbackRequest)
           .execution_options(synchronize_session=False, populate_existing=True))
 _CLAIM_BY_TOKEN = _CLAIM.where(FeedbackRequest.token_hash == bindparam("digest"))

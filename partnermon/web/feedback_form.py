@@ -243,8 +243,10 @@ def open_submit(slug: str) -> Response:
         responses.record_open_response(session, now(), practice, partner, answers, submission,
                                        base_url=runtime().settings.base_url)
     except IntegrityError:
-        session.rollback()   # the same form posted twice at once: the other post stored it
-        return thanks
+        session.rollback()
+        if responses.open_submission_seen(session, practice.id, submission):
+            return thanks    # the same form posted twice at once: the other post stored it
+        raise                # any other conflict is a fault, not a duplicate: nothing was stored
     rate_limits.note(session, now(), "open_link", client_ip())
     session.commit()
     return thanks
