@@ -222,19 +222,19 @@ def tick_format(value_format: str, step: float) -> str:
     return _PRECISION.sub(lambda m: "{:" + m[1] + f".{decimals_for(step)}f}}", value_format, count=1)
 
 
-def _no_data_chart(title: str | None, description: str, width: int, height: int) -> Markup:
+def _no_data_chart(title: str | None, description: str, width: int, height: int, message: str = NO_DATA) -> Markup:
     """A frame that says there is nothing to draw: no axes around nothing, no flat line at 0."""
-    root = ET.Element("svg", {"role": "img", "aria-label": description + " " + NO_DATA + ".", "focusable": "false",
+    root = ET.Element("svg", {"role": "img", "aria-label": description + " " + message + ".", "focusable": "false",
                               "width": str(width), "height": str(height), "viewBox": f"0 0 {width} {height}",
                               "font-family": FONT, "xmlns": SVG_NS})
-    ET.SubElement(root, "desc").text = description + " " + NO_DATA + "."
+    ET.SubElement(root, "desc").text = description + " " + message + "."
     if title:
         ET.SubElement(root, "text", {"x": str(width / 2), "y": "22", "font-size": "15", "fill": INK,
                                      "text-anchor": "middle"}).text = title
     ET.SubElement(root, "rect", {"x": "8", "y": "34" if title else "8", "width": str(width - 16),
                                  "height": str(height - (42 if title else 16)), "fill": "none", "stroke": GUIDE})
     ET.SubElement(root, "text", {"x": str(width / 2), "y": str(height / 2 + 10), "font-size": "13",
-                                 "fill": AXIS_TEXT, "text-anchor": "middle", "class": "no-data"}).text = NO_DATA
+                                 "fill": AXIS_TEXT, "text-anchor": "middle", "class": "no-data"}).text = message
     return Markup(ET.tostring(root, encoding="unicode"))
 
 
@@ -274,6 +274,40 @@ def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[flo
     chart.x_labels = list(labels)
     for name, points in series.items():
         chart.add(name, list(points))
+    return _finish(chart.render(is_unicode=True), description, colours)
+
+
+INCIDENT_MARKS = {"down": ("Incident: down", PALETTE[1]), "degraded": ("Incident: degraded", PALETTE[3])}
+
+
+def response_time_chart(labels: Sequence[str], p50: Sequence[float | None], p95: Sequence[float | None],
+                        incidents: Sequence[str | None], *, description: str, width: int = 640, height: int = 280,
+                        label_every: int = 15, no_data: str = "No response times in these days") -> Markup:
+    """Median and p95 response times (ms) per label (a day), on an axis from 0 with round ticks, and a mark along
+    the top of the plot on each day an incident covered (``incidents[i]`` is "down", "degraded" or None): the
+    marks sit at the top tick, not at a value, and the description says so."""
+    values = [v for v in (*p50, *p95) if v is not None]
+    if not values:
+        return _no_data_chart(None, description, width, height, no_data)
+    ticks, _ = value_axis(values, zoom=False)
+    tick_text = tick_format("{:,.0f} ms", ticks[1] - ticks[0] if len(ticks) > 1 else 1.0)
+    marks = [(name, colour, [ticks[-1] if mark == kind else None for mark in incidents])
+             for kind, (name, colour) in INCIDENT_MARKS.items() if kind in incidents]
+    colours = (PALETTE[0], PALETTE[5], *(colour for _, colour, _ in marks))
+    chart = pygal.Line(js=[], disable_xml_declaration=True, width=width, height=height, style=_style(colours),
+                       show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=2, x_label_rotation=0,
+                       show_minor_x_labels=False, x_labels_major_every=label_every, dots_size=3,
+                       allow_interruptions=True, range=(ticks[0], ticks[-1]), y_labels=ticks, margin=8,
+                       value_formatter=lambda v: tick_text.format(v) if v is not None else "no data",
+                       print_values=False, show_y_guides=True, truncate_label=-1, no_prefix=True, truncate_legend=40)
+    chart.x_labels = list(labels)
+    chart.add("p50 (median)", list(p50), show_dots=False)
+    chart.add("p95", list(p95), show_dots=False)
+    for name, _, values in marks:
+        chart.add(name, values, stroke=False, dots_size=4)
+    marked = sum(1 for mark in incidents if mark)
+    description += (f" Days an incident covered are marked along the top of the chart ({marked} of {len(labels)})."
+                    if marked else " No incident in these days.")
     return _finish(chart.render(is_unicode=True), description, colours)
 
 

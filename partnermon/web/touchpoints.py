@@ -16,11 +16,12 @@ from werkzeug.wrappers import Response
 import probes
 from partnermon.errors import ValidationError
 from partnermon.models import Probe, Touchpoint
-from partnermon.monitoring import rollups, runs
+from partnermon.monitoring import history, rollups, runs
 from partnermon.monitoring import status as monitoring
 from partnermon.partners import probe_settings
 from partnermon.partners import service as partner_service
 from partnermon.practices.business_hours import BusinessHours
+from partnermon.scoring.charts import response_time_chart
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, login_required, owner_required
 
@@ -88,6 +89,7 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
     hours = BusinessHours.of(touchpoint.partner.practice)
     windows = rollups.touchpoint_windows(session, touchpoint.id, clock)
     results = monitoring.recent_results(session, touchpoint)
+    days = history.days_of(session, clock, touchpoint, hours) if touchpoint.url or results else []
     no_results_note = None if results else monitoring.why_no_results(
         touchpoint, probe, windows, clock, runtime().settings.result_retention_days,
         is_demo=touchpoint.partner.practice.is_demo)
@@ -97,6 +99,8 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
         state=monitoring.states_of(session, clock, [touchpoint])[touchpoint.id],
         windows=windows, incidents=monitoring.incidents_of(session, clock, touchpoint, hours),
         results=results, no_results_note=no_results_note,
+        days=days, day_totals=history.totals(days), bands=history.BANDS,
+        response_chart=_response_chart(touchpoint, days) if days else None,
         interval_text=probe_settings.describe_interval(probe.interval_seconds) if probe else "",
         kinds=[(name, kind.label, kind.description) for name, kind in probes.KINDS.items()],
         record_types=probe_settings.RECORD_TYPES, human_contact_modes=HUMAN_CONTACT_MODES,
@@ -137,6 +141,14 @@ def probe(partner_id: int, touchpoint_id: int) -> Response | tuple[str, int]:
     db().commit()
     flash(_saved_message(touchpoint, saved, was_new), "success")
     return redirect(url_for("touchpoints.show", partner_id=partner_id, touchpoint_id=touchpoint_id))
+
+
+def _response_chart(touchpoint: Touchpoint, days: list[history.Day]) -> Any:
+    return response_time_chart(
+        [d.day.strftime("%d %b") for d in days], [d.p50_ms for d in days], [d.p95_ms for d in days],
+        [d.incident for d in days], label_every=15,
+        description=f"Median and 95th percentile response time of {touchpoint.name} each day over the last "
+                    f"{len(days)} days, in milliseconds; each day's figures are in the table below.")
 
 
 def _saved_message(touchpoint: Touchpoint, saved: Probe, was_new: bool) -> str:
@@ -181,3 +193,7 @@ bp.add_app_template_filter(monitoring.describe_availability, "availability")
 bp.add_app_template_filter(_ms, "ms")
 bp.add_app_template_filter(_timings_title, "timings_title")
 bp.add_app_template_global(monitoring.STATE_LABELS, "state_labels")
+bp.add_app_template_filter(history.band, "strip_band")
+# The strip's colours (history.BANDS); each is also said in words in its key and in the cell's title.
+bp.add_app_template_global({"good": "#1e7a3c", "fair": "#8fbf6a", "poor": "#e0a030", "bad": "#b3261e",
+                            "none": "#c3cad3"}, "band_colours")
