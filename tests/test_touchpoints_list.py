@@ -322,6 +322,7 @@ def test_serve_port_puts_its_port_in_links(cast: Cast, runtime, session, monkeyp
     assert client.post("/sign-in", data={"email": "alice@harbour.test", "password": PASSWORD,
                                          "csrf_token": "t"}).status_code == 302
     settings_page = client.get("/settings/").get_data(as_text=True)
+    app.extensions["partnermon"].engine.dispose()   # the command closed it; the requests above opened it again
     assert "http://127.0.0.1:8123/" in settings_page and "127.0.0.1:8000" not in settings_page
 
 
