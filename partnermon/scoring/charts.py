@@ -36,6 +36,7 @@ _REMOVE = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<des
                      r"|<title>.*?</title>", re.S)
 _STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
 _SERIES = re.compile(r'<g class="series serie-(\d+) color-\1"')
+_SWATCH = re.compile(r'<rect [^>]*class="color-(\d+) reactive"')
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", Arial, sans-serif'
@@ -63,6 +64,8 @@ def _finish(svg: str, description: str, colours: tuple[str, ...]) -> Markup:
     # as a fill (a line's path) say so themselves (_dress).
     svg = _SERIES.sub(lambda m: f'{m[0]} stroke="{colours[int(m[1]) % len(colours)]}" '
                                 f'fill="{colours[int(m[1]) % len(colours)]}"', svg)
+    # A legend's swatch takes its series' colour the same way.
+    svg = _SWATCH.sub(lambda m: f'{m[0]} fill="{colours[int(m[1]) % len(colours)]}"', svg)
     # An image's name must be on the svg itself (aria-label); the <desc> inside is not read as one.
     return Markup(_dress(svg, description).replace(
         "<svg ", f'<svg role="img" focusable="false" aria-label="{escape(description)}" ', 1))
@@ -281,7 +284,7 @@ INCIDENT_MARKS = {"down": ("Incident: down", PALETTE[1]), "degraded": ("Incident
 
 
 def response_time_chart(labels: Sequence[str], p50: Sequence[float | None], p95: Sequence[float | None],
-                        incidents: Sequence[str | None], *, description: str, width: int = 640, height: int = 280,
+                        incidents: Sequence[str | None], *, description: str, width: int = 800, height: int = 300,
                         label_every: int = 15, no_data: str = "No response times in these days") -> Markup:
     """Median and p95 response times (ms) per label (a day), on an axis from 0 with round ticks, and a mark along
     the top of the plot on each day an incident covered (``incidents[i]`` is "down", "degraded" or None): the
@@ -295,7 +298,8 @@ def response_time_chart(labels: Sequence[str], p50: Sequence[float | None], p95:
              for kind, (name, colour) in INCIDENT_MARKS.items() if kind in incidents]
     colours = (PALETTE[0], PALETTE[5], *(colour for _, colour, _ in marks))
     chart = pygal.Line(js=[], disable_xml_declaration=True, width=width, height=height, style=_style(colours),
-                       show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=2, x_label_rotation=0,
+                       show_legend=True, legend_at_bottom=True, legend_at_bottom_columns=2 + len(marks),
+                       x_label_rotation=0,
                        show_minor_x_labels=False, x_labels_major_every=label_every, dots_size=3,
                        allow_interruptions=True, range=(ticks[0], ticks[-1]), y_labels=ticks, margin=8,
                        value_formatter=lambda v: tick_text.format(v) if v is not None else "no data",
