@@ -65,8 +65,7 @@ def days_of(session: Session, now: datetime, touchpoint: Touchpoint, hours: Busi
     for offset in range(days):
         day = first + timedelta(days=offset)
         r = rollups.get(day)
-        start, end = local_day_bounds(day, zone)
-        open_today = hours.seconds_within(start, end) > 0
+        open_today = bool(hours.days & (1 << day.weekday())) and hours.end_minute > hours.start_minute
         if r is None:
             found.append(Day(day, 0, 0, 0, 0, open_today, None, None, marks.get(day)))
             continue
