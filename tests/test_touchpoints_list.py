@@ -245,7 +245,7 @@ def test_the_response_time_chart_marks_incident_days(cast: Cast, browser, sessio
     html = browser.get(touchpoint_page(cast, claims)).get_data(as_text=True)
     chart = html.split("<h3 id=\"response-times\">", 1)[1].split("</figure>", 1)[0]
     assert "p50 (median)" in chart and "p95" in chart and "Incident: down" in chart
-    assert "Days an incident covered are marked along the top of the chart (1 of 90)" in chart
+    assert "Days an incident covered are shaded (1 of 90)" in chart
     assert "Incident: degraded" not in chart
     labels = re.findall(r"<text[^>]*>([\d,]+ ms)</text>", chart)
     assert labels and len(labels) == len(set(labels))               # round, distinct ticks

@@ -57,9 +57,11 @@ def days_of(session: Session, now: datetime, touchpoint: Touchpoint, hours: Busi
     zone = hours.zone
     today = now.astimezone(zone).date()
     first = today - timedelta(days=days - 1)
-    rollups = {r.day: r for r in session.scalars(select(DailyRollup).where(
-        DailyRollup.practice_id == touchpoint.practice_id, DailyRollup.touchpoint_id == touchpoint.id,
-        DailyRollup.day >= first, DailyRollup.day <= today))}
+    d = DailyRollup   # the columns read, not the whole row with its per-bucket copies
+    rollups = {r.day: r for r in session.execute(
+        select(d.day, d.up, d.degraded, d.down, d.bh_up, d.bh_degraded, d.bh_down, d.histogram)
+        .where(d.practice_id == touchpoint.practice_id, d.touchpoint_id == touchpoint.id, d.day >= first,
+               d.day <= today))}
     marks = _incident_days(session, now, touchpoint, hours, first, today)
     found = []
     for offset in range(days):
