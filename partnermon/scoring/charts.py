@@ -286,7 +286,7 @@ RESPONSE_SERIES = (("p50 (median)", PALETTE[0]), ("p95", PALETTE[5]))
 
 
 def response_time_chart(labels: Sequence[str], p50: Sequence[float | None], p95: Sequence[float | None],
-                        incidents: Sequence[str | None], *, description: str, width: int = 800, height: int = 300,
+                        incidents: Sequence[str | None], *, description: str, width: int = 720, height: int = 300,
                         label_every: int = 15, no_data: str = "No response times in these days") -> Markup:
     """Median and p95 response times (ms) per label (a day) as two lines, gaps where a day has none, on an axis
     from 0 with round ticks; each day an incident covered (``incidents[i]`` is "down", "degraded" or None) is a
@@ -347,7 +347,7 @@ def response_time_chart(labels: Sequence[str], p50: Sequence[float | None], p95:
     entries = [*((name, colour, "line") for name, colour in RESPONSE_SERIES),
                *((name, shade, "shade") for kind, (name, shade) in INCIDENT_SHADES.items() if kind in incidents)]
     for position, (name, colour, look) in enumerate(entries):
-        at, base = left + 170 * position, height - 12
+        at, base = left + 150 * position, height - 12
         if look == "line":
             ET.SubElement(key, "path", {"d": f"M{at} {base - 4}h18", "stroke": colour, "stroke-width": "2.5"})
         else:
