@@ -247,6 +247,7 @@ def test_the_response_time_chart_marks_incident_days(cast: Cast, browser, sessio
     assert "p50 (median)" in chart and "p95" in chart and "Incident: down" in chart
     assert "Days an incident covered are shaded (1 of 90)" in chart
     assert "Incident: degraded" not in chart
+    assert chart.count('class="incident down"') == 1                # one shaded day, behind the lines
     labels = re.findall(r"<text[^>]*>([\d,]+ ms)</text>", chart)
     assert labels and len(labels) == len(set(labels))               # round, distinct ticks
     table = html.split('<details class="history-table">', 1)[1].split("</details>", 1)[0]
