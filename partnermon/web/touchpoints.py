@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 import probes
 from partnermon.errors import ValidationError
 from partnermon.models import Probe, Touchpoint
-from partnermon.monitoring import history, rollups, runs
+from partnermon.monitoring import history, rollups, runs, strip
 from partnermon.monitoring import status as monitoring
 from partnermon.partners import probe_settings
 from partnermon.partners import service as partner_service
@@ -99,7 +99,8 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
         state=monitoring.states_of(session, clock, [touchpoint])[touchpoint.id],
         windows=windows, incidents=monitoring.incidents_of(session, clock, touchpoint, hours),
         results=results, no_results_note=no_results_note,
-        days=days, day_totals=history.totals(days), bands=history.BANDS,
+        days=days, bands=history.BANDS, strip_colours=strip.COLOURS,
+        strip=_strip(touchpoint, days) if days else None,
         response_chart=_response_chart(touchpoint, days) if days else None,
         interval_text=probe_settings.describe_interval(probe.interval_seconds) if probe else "",
         kinds=[(name, kind.label, kind.description) for name, kind in probes.KINDS.items()],
@@ -141,6 +142,14 @@ def probe(partner_id: int, touchpoint_id: int) -> Response | tuple[str, int]:
     db().commit()
     flash(_saved_message(touchpoint, saved, was_new), "success")
     return redirect(url_for("touchpoints.show", partner_id=partner_id, touchpoint_id=touchpoint_id))
+
+
+def _strip(touchpoint: Touchpoint, days: list[history.Day]) -> Any:
+    checks, working, bh_checks, bh_working = history.totals(days)
+    return strip.availability_strip(days, (
+        f"Availability of {touchpoint.name} each day over the last {len(days)} days: "
+        f"{strip.share_text(working, checks)}; in business hours {strip.share_text(bh_working, bh_checks)}. "
+        "Each day is listed in the table below the chart."))
 
 
 def _response_chart(touchpoint: Touchpoint, days: list[history.Day]) -> Any:
@@ -193,7 +202,4 @@ bp.add_app_template_filter(monitoring.describe_availability, "availability")
 bp.add_app_template_filter(_ms, "ms")
 bp.add_app_template_filter(_timings_title, "timings_title")
 bp.add_app_template_global(monitoring.STATE_LABELS, "state_labels")
-bp.add_app_template_filter(history.band, "strip_band")
-# The strip's colours (history.BANDS); each is also said in words in its key and in the cell's title.
-bp.add_app_template_global({"good": "#1e7a3c", "fair": "#8fbf6a", "poor": "#e0a030", "bad": "#b3261e",
-                            "none": "#c3cad3"}, "band_colours")
+
