@@ -62,6 +62,12 @@ class Side:
         self.times.setdefault(label, []).extend(answer["ms"])
         self.cpu_ms[label] = self.cpu_ms.get(label, 0.0) + answer["cpu_ms"]
 
+    def check(self, request: dict[str, Any]) -> int:
+        """The status this side's page answers with (200, or 404 where its code has no such page)."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps({**request, "check": True}) + "\n")
+        return int(self._read()["status"])
+
     def close(self) -> None:
         if self.process.stdin is not None:
             self.process.stdin.close()

@@ -1,4 +1,5 @@
-"""Dashboard latency on PostgreSQL: the home page's ranking and a partner's experience page (see bench/README.md).
+"""Dashboard latency on PostgreSQL: the home page's ranking, a partner's experience page, the Touchpoints page and
+one touchpoint's page (see bench/README.md).
 
     .venv/bin/python bench/dashboard.py [--partners 40] [--touchpoints 300] [--months 12] [--responses 20000]
         [--requests 200] [--database-url URL] [--quick] [--baseline-ref REF [--batch 10]]
@@ -14,7 +15,9 @@ With ``--baseline-ref REF`` (a commit, e.g. the main branch before a change) the
 checkout and for REF in the same run: REF's files are exported to a temporary folder (``git archive``), each
 side seeds its own database with its own code (the same seed and the same clock, so the same practice), runs in
 a process of its own, and the two take turns in batches of ``--batch`` requests (``_baseline``). The output then
-holds both sides' figures and, per page, the ratio of the p95s (this checkout ÷ REF).
+holds both sides' figures and, per page, the ratio of the p95s (this checkout ÷ REF). A page REF does not have
+(it answers other than 200, as /touchpoints before issue 18) is timed on this checkout alone and listed under
+``only_here`` with REF's status, without a ratio.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Sequence, TextIO
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -71,7 +74,7 @@ class Seeded:
         from partnermon.config import Settings
         from partnermon.db import make_engine, make_session_factory
         from partnermon.demo import generate
-        from partnermon.models import Practice
+        from partnermon.models import Partner, Practice, Touchpoint
         from partnermon.runtime import Runtime
         from partnermon.scoring import board as board_
         from partnermon.scoring import periods
@@ -114,6 +117,15 @@ class Seeded:
             self.ranking = [s.partner.name for s in ranked]
             self.partner_ids = {s.partner.name: s.partner.id for s in ranked}
             self.last_month = periods.last_months(now, self.practice.timezone, 2)[0].key
+            # Touchpoints by partner and name (ids may differ between sides); the one timed is the worst
+            # partner's first with a web address, by name, as this checkout chooses it.
+            self.touchpoints = {(partner, name): (partner_id, touchpoint_id) for partner, name, partner_id, touchpoint_id
+                                in session.execute(select(Partner.name, Touchpoint.name, Partner.id, Touchpoint.id)
+                                                   .join(Partner, Partner.id == Touchpoint.partner_id)
+                                                   .where(Touchpoint.practice_id == self.practice.id,
+                                                          Touchpoint.url.is_not(None)))}
+            self.touchpoint = min((key for key in self.touchpoints if key[0] == self.ranking[0]),
+                                  default=min(self.touchpoints))
 
     def page(self, url: str) -> Callable[[], Any]:
         def get() -> None:
@@ -125,6 +137,11 @@ class Seeded:
         """A page named the same way on both sides of a comparison (partners by name: ids may differ)."""
         if request["page"] == "partner":
             return f"/partners/{self.partner_ids[request['name']]}/experience"
+        if request["page"] == "touchpoint":
+            partner_id, touchpoint_id = self.touchpoints[tuple(request["name"])]
+            return f"/partners/{partner_id}/touchpoints/{touchpoint_id}"
+        if request["page"] == "touchpoints":
+            return "/touchpoints"
         if request["page"] == "home" and request.get("period"):
             return f"/?period={request['period']}"
         return {"home": "/", "healthz": "/healthz"}[request["page"]]
@@ -159,7 +176,7 @@ def measure_here(args: argparse.Namespace, report: dict[str, Any]) -> None:
 
         n = args.requests
         report["pages"] = {label: timed(label, n, seeded.page(seeded.url(request)))
-                           for label, request in pages(worst, middle, seeded.last_month).items()}
+                           for label, request in pages(worst, middle, seeded.last_month, seeded.touchpoint).items()}
         report["ceilings"] = {"healthz": timed("/healthz", n, seeded.page("/healthz")),
                               "board_sql_only": timed("board SQL only", n, board_sql)}
         worst_p95 = max(v["p95_ms"] for v in report["pages"].values())
@@ -169,12 +186,14 @@ def measure_here(args: argparse.Namespace, report: dict[str, Any]) -> None:
         seeded.close(args.keep_database)
 
 
-def pages(worst: str, middle: str, last_month: str) -> dict[str, dict[str, Any]]:
+def pages(worst: str, middle: str, last_month: str, touchpoint: Sequence[str]) -> dict[str, dict[str, Any]]:
     return {
         "home_30_days": {"page": "home"},
         "home_last_month": {"page": "home", "period": last_month},
         "partner_worst": {"page": "partner", "name": worst},
         "partner_median": {"page": "partner", "name": middle},
+        "touchpoints": {"page": "touchpoints"},
+        "touchpoint_worst_partner": {"page": "touchpoint", "name": list(touchpoint)},
     }
 
 
@@ -188,11 +207,16 @@ def serve(args: argparse.Namespace) -> None:
     seeded = Seeded(args, datetime.fromisoformat(args.now))
     try:
         print(json.dumps({"seeding": seeded.seeding, "postgresql": seeded.postgresql, "ranking": seeded.ranking,
-                          "last_month": seeded.last_month, "code": str(Path(partnermon.__file__).parent)}),
+                          "last_month": seeded.last_month, "touchpoint": seeded.touchpoint,
+                          "code": str(Path(partnermon.__file__).parent)}),
               file=protocol, flush=True)
         warmed: set[str] = set()
         for line in sys.stdin:
             request = json.loads(line)
+            if request.get("check"):   # does this side have the page? (an older one may not)
+                print(json.dumps({"status": seeded.browser.get(seeded.url(request)).status_code}), file=protocol,
+                      flush=True)
+                continue
             get = seeded.page(seeded.url(request))
             if seeded.url(request) not in warmed:
                 get()
@@ -227,14 +251,23 @@ def compare(args: argparse.Namespace, report: dict[str, Any]) -> None:
         current, baseline = sides
         # The same partners on both sides, chosen by this checkout's ranking.
         ranking = current.hello["ranking"]
-        asked = pages(ranking[0], ranking[len(ranking) // 2], current.hello["last_month"])
+        asked = pages(ranking[0], ranking[len(ranking) // 2], current.hello["last_month"], current.hello["touchpoint"])
         asked["healthz"] = {"page": "healthz"}
+        statuses = {label: {side.name: side.check(request) for side in sides} for label, request in asked.items()}
+        for label, status in statuses.items():
+            if status["current"] != 200:
+                raise SystemExit(f"bench: {label} answers {status['current']} on this checkout")
+        only_here = {label: request for label, request in asked.items() if statuses[label]["baseline"] != 200}
+        asked = {label: request for label, request in asked.items() if label not in only_here}
         alternate(sides, asked, args.requests, args.batch)
+        alternate([current], only_here, args.requests, args.batch)
         report["baseline"] = {"ref": args.baseline_ref, "commit": commit}
         report["seeding"] = {side.name: side.hello["seeding"] for side in sides}
         report["code"] = {side.name: side.hello["code"] for side in sides}
         report["postgresql"] = current.hello["postgresql"]
         report["pages"] = {label: {side.name: side.summary(label) for side in sides} for label in asked}
+        report["only_here"] = {label: {"current": current.summary(label),
+                                       "baseline_status": statuses[label]["baseline"]} for label in only_here}
         for label, both in report["pages"].items():
             both["p95_ratio"] = r(both["current"]["p95_ms"] / both["baseline"]["p95_ms"], 2)
         ratios = {label: v["p95_ratio"] for label, v in report["pages"].items() if label != "healthz"}
@@ -243,6 +276,8 @@ def compare(args: argparse.Namespace, report: dict[str, Any]) -> None:
         for label, v in report["pages"].items():
             log(f"{label}: p95 {v['current']['p95_ms']} ms here, {v['baseline']['p95_ms']} ms at "
                 f"{commit[:8]} (× {v['p95_ratio']})")
+        for label, v in report["only_here"].items():
+            log(f"{label}: p95 {v['current']['p95_ms']} ms here; {commit[:8]} answers {v['baseline_status']}")
     finally:
         for side in sides:
             side.close()

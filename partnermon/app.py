@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
 
     from partnermon.web import assets, context, converters, errors, navigation, security, wording
     from partnermon.web import account, admin, auth, home, maintenance, moments, partners, practice_settings
-    from partnermon.web import touchpoints, users
+    from partnermon.web import touchpoint_list, touchpoints, users
     from partnermon.web import feedback_form, health
     from partnermon.web import api, api_keys
     from partnermon.web import feedback_import
@@ -55,8 +55,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     wording.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
-    for module in (auth, account, home, partners, touchpoints, maintenance, moments, practice_settings, users, admin,
-                   feedback_form, api_keys, api, health):
+    for module in (auth, account, home, partners, touchpoints, touchpoint_list, maintenance, moments,
+                   practice_settings, users, admin, feedback_form, api_keys, api, health):
         app.register_blueprint(module.bp)
     app.register_blueprint(feedback_import.bp)
     app.register_blueprint(feedback.bp)

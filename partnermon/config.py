@@ -118,6 +118,15 @@ def base_url(env: Mapping[str, str]) -> str:
     return raw
 
 
+def served_base_url(env: Mapping[str, str], host: str, port: int) -> str:
+    """The base URL for ``partnermon serve``: PARTNERMON_BASE_URL when set, else the address it listens at (so
+    ``serve --port 8080`` puts :8080 in the links of its emails and pages, not the default :8000)."""
+    if envtext(env, "PARTNERMON_BASE_URL"):
+        return base_url(env)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
 # A bare address, or a name and an address in angle brackets; a domain needs no dot (partnermon@localhost).
 _ADDRESS = r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?"
 _MAIL_FROM = re.compile(rf'(?:{_ADDRESS}|(?:"[^"\\]*" *|[^"<>@,;:\\]*)<{_ADDRESS}>)')

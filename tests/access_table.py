@@ -41,6 +41,8 @@ ROUTES: dict[str, Route] = {
     "account.sign_ins": Route("/account/sign-ins", GP, SIGNED_IN),
     "home.index": Route("/", G, SIGNED_IN),
     "assets.logo": Route("/practice/logo", G, SIGNED_IN),
+    "assets.favicon": Route("/favicon.ico", G, PUBLIC),
+    "touchpoint_list.index": Route("/touchpoints", G, SIGNED_IN),
     "partners.index": Route("/partners/", G, SIGNED_IN),
     "partners.show": Route("/partners/<int:partner_id>", G, SIGNED_IN, scoped=True),
     "touchpoints.show": Route("/partners/<int:partner_id>/touchpoints/<int:touchpoint_id>", G, SIGNED_IN, scoped=True),

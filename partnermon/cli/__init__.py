@@ -10,6 +10,7 @@ tests/test_cli_startup.py holds that.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 import click
@@ -24,6 +25,7 @@ from partnermon.cli.exports import export_command
 from partnermon.cli.feedback import feedback_link_command
 from partnermon.cli.probe import probe_command
 from partnermon.cli.report import report_command
+from partnermon.config import served_base_url
 
 
 @click.group(cls=OneLineUsageGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -176,6 +178,7 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
 
     setup_logging()
     runtime = open_runtime(require_schema=False)
+    runtime.settings = runtime.settings.with_overrides(base_url=served_base_url(os.environ, host, port))
     # One process owns this database, so bringing the schema up to date here is safe and saves a step.
     schema.upgrade(runtime.engine)
     app = create_app(runtime=runtime)
@@ -188,8 +191,7 @@ def serve(host: str, port: int, threads: int, no_scheduler: bool, probe_threads:
     with runtime.session_factory() as session:
         first_run = not practices.any_practice_exists(session)
         demo_only = not first_run and not practices.any_practice_exists(session, counting_demos=False)
-    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    address = f"http://{shown_host}:{port}"
+    address = served_base_url({}, host, port)
     click.echo(f"partnermon is running at {address}" + (" — open it to set up your practice." if first_run else ""))
     if demo_only:
         click.echo(f"Sign in with the demo practice's login, or set up your own practice at {address}/setup.")

@@ -144,8 +144,9 @@ def build_checked_app() -> Flask:
 
 def setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Their INFO lines (every job run, every migration step) drown out what an operator needs to see.
-    for chatty in ("apscheduler", "alembic"):
+    # Their INFO lines (every job run, every migration step, every step of laying out and subsetting a report's
+    # PDF and its fonts) drown out what an operator needs to see.
+    for chatty in ("apscheduler", "alembic", "weasyprint", "fontTools"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 

@@ -36,6 +36,7 @@ _REMOVE = re.compile(r"<script\b.*?</script>|<style\b.*?</style>|<!--.*?-->|<des
                      r"|<title>.*?</title>", re.S)
 _STYLE_ATTRIBUTE = re.compile(r'\sstyle="[^"]*"')
 _SERIES = re.compile(r'<g class="series serie-(\d+) color-\1"')
+_SWATCH = re.compile(r'<rect [^>]*class="color-(\d+) reactive"')
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Liberation Sans", "DejaVu Sans", Arial, sans-serif'
@@ -63,6 +64,8 @@ def _finish(svg: str, description: str, colours: tuple[str, ...]) -> Markup:
     # as a fill (a line's path) say so themselves (_dress).
     svg = _SERIES.sub(lambda m: f'{m[0]} stroke="{colours[int(m[1]) % len(colours)]}" '
                                 f'fill="{colours[int(m[1]) % len(colours)]}"', svg)
+    # A legend's swatch takes its series' colour the same way.
+    svg = _SWATCH.sub(lambda m: f'{m[0]} fill="{colours[int(m[1]) % len(colours)]}"', svg)
     # An image's name must be on the svg itself (aria-label); the <desc> inside is not read as one.
     return Markup(_dress(svg, description).replace(
         "<svg ", f'<svg role="img" focusable="false" aria-label="{escape(description)}" ', 1))
@@ -222,19 +225,19 @@ def tick_format(value_format: str, step: float) -> str:
     return _PRECISION.sub(lambda m: "{:" + m[1] + f".{decimals_for(step)}f}}", value_format, count=1)
 
 
-def _no_data_chart(title: str | None, description: str, width: int, height: int) -> Markup:
+def _no_data_chart(title: str | None, description: str, width: int, height: int, message: str = NO_DATA) -> Markup:
     """A frame that says there is nothing to draw: no axes around nothing, no flat line at 0."""
-    root = ET.Element("svg", {"role": "img", "aria-label": description + " " + NO_DATA + ".", "focusable": "false",
+    root = ET.Element("svg", {"role": "img", "aria-label": description + " " + message + ".", "focusable": "false",
                               "width": str(width), "height": str(height), "viewBox": f"0 0 {width} {height}",
                               "font-family": FONT, "xmlns": SVG_NS})
-    ET.SubElement(root, "desc").text = description + " " + NO_DATA + "."
+    ET.SubElement(root, "desc").text = description + " " + message + "."
     if title:
         ET.SubElement(root, "text", {"x": str(width / 2), "y": "22", "font-size": "15", "fill": INK,
                                      "text-anchor": "middle"}).text = title
     ET.SubElement(root, "rect", {"x": "8", "y": "34" if title else "8", "width": str(width - 16),
                                  "height": str(height - (42 if title else 16)), "fill": "none", "stroke": GUIDE})
     ET.SubElement(root, "text", {"x": str(width / 2), "y": str(height / 2 + 10), "font-size": "13",
-                                 "fill": AXIS_TEXT, "text-anchor": "middle", "class": "no-data"}).text = NO_DATA
+                                 "fill": AXIS_TEXT, "text-anchor": "middle", "class": "no-data"}).text = message
     return Markup(ET.tostring(root, encoding="unicode"))
 
 
@@ -275,6 +278,82 @@ def line_chart(title: str, labels: Sequence[str], series: dict[str, Sequence[flo
     for name, points in series.items():
         chart.add(name, list(points))
     return _finish(chart.render(is_unicode=True), description, colours)
+
+
+# Days an incident covered are shaded behind the lines, in these colours (and named in the legend).
+INCIDENT_SHADES = {"down": ("Incident: down", "#f4c7c3"), "degraded": ("Incident: degraded", "#f6e3b4")}
+RESPONSE_SERIES = (("p50 (median)", PALETTE[0]), ("p95", PALETTE[5]))
+
+
+def response_time_chart(labels: Sequence[str], p50: Sequence[float | None], p95: Sequence[float | None],
+                        incidents: Sequence[str | None], *, description: str, width: int = 720, height: int = 300,
+                        label_every: int = 15, no_data: str = "No response times in these days") -> Markup:
+    """Median and p95 response times (ms) per label (a day) as two lines, gaps where a day has none, on an axis
+    from 0 with round ticks; each day an incident covered (``incidents[i]`` is "down", "degraded" or None) is a
+    shaded column behind them.
+
+    Drawn here rather than by pygal, which shades no columns; and a touchpoint page draws one on every view, where
+    pygal's 90-point line took a quarter of the page's time (bench/dashboard.py)."""
+    values = [v for v in (*p50, *p95) if v is not None]
+    if not values:
+        return _no_data_chart(None, description, width, height, no_data)
+    ticks, _ = value_axis(values, zoom=False)
+    tick_text = tick_format("{:,.0f} ms", ticks[1] - ticks[0] if len(ticks) > 1 else 1.0)
+    marked = sum(1 for mark in incidents if mark)
+    description += (f" Days an incident covered are shaded ({marked} of {len(labels)})." if marked
+                    else " No incident in these days.")
+    left, right, top, bottom = 76, 12, 10, height - 56
+    column = (width - right - left) / max(len(labels), 1)
+    span = (ticks[-1] - ticks[0]) or 1.0
+
+    def x(index: int) -> float:
+        return left + column * (index + 0.5)
+
+    def y(value: float) -> float:
+        return bottom - (value - ticks[0]) / span * (bottom - top)
+
+    root = ET.Element("svg", {"role": "img", "aria-label": description, "focusable": "false", "width": str(width),
+                              "height": str(height), "viewBox": f"0 0 {width} {height}", "font-family": FONT,
+                              "xmlns": SVG_NS})
+    ET.SubElement(root, "desc").text = description
+    shades = ET.SubElement(root, "g", {"class": "incidents", "stroke": "none"})
+    for index, mark in enumerate(incidents):
+        if mark in INCIDENT_SHADES:
+            ET.SubElement(shades, "rect", {"x": f"{left + column * index:.1f}", "y": str(top), "width": f"{column:.1f}",
+                                           "height": str(bottom - top), "fill": INCIDENT_SHADES[mark][1],
+                                           "class": f"incident {mark}"})
+    axis = ET.SubElement(root, "g", {"class": "axis y", "font-size": "12", "fill": AXIS_TEXT, "text-anchor": "end"})
+    for tick in ticks:
+        ET.SubElement(axis, "path", {"d": f"M{left} {y(tick):.1f}H{width - right}", "stroke": GUIDE,
+                                     "stroke-width": ".8", "fill": "none", "class": "guide"})
+        ET.SubElement(axis, "text", {"x": str(left - 6), "y": f"{y(tick) + 4:.1f}"}).text = tick_text.format(tick)
+    days = ET.SubElement(root, "g", {"class": "axis x", "font-size": "12", "fill": AXIS_TEXT, "text-anchor": "middle"})
+    for index in range(0, len(labels), max(label_every, 1)):
+        ET.SubElement(days, "text", {"x": f"{x(index):.1f}", "y": str(bottom + 17)}).text = labels[index]
+    ET.SubElement(root, "path", {"d": f"M{left} {top}V{bottom}H{width - right}", "stroke": INK, "fill": "none",
+                                 "class": "axis-line"})
+    for (name, colour), points in zip(RESPONSE_SERIES, (p50, p95)):
+        steps, pen_down = [], False
+        for index, value in enumerate(points):
+            if value is None:
+                pen_down = False
+                continue
+            # A day alone between gaps is a zero-length stroke: its round cap draws it as a dot.
+            steps.append(f"L{x(index):.1f} {y(value):.1f}" if pen_down else f"M{x(index):.1f} {y(value):.1f}h0")
+            pen_down = True
+        ET.SubElement(root, "path", {"d": "".join(steps), "stroke": colour, "stroke-width": "2", "fill": "none",
+                                     "stroke-linejoin": "round", "stroke-linecap": "round", "class": "series"})
+    key = ET.SubElement(root, "g", {"class": "legends", "font-size": "12", "fill": INK})
+    entries = [*((name, colour, "line") for name, colour in RESPONSE_SERIES),
+               *((name, shade, "shade") for kind, (name, shade) in INCIDENT_SHADES.items() if kind in incidents)]
+    for position, (name, colour, look) in enumerate(entries):
+        at, base = left + 150 * position, height - 12
+        if look == "line":
+            ET.SubElement(key, "path", {"d": f"M{at} {base - 4}h18", "stroke": colour, "stroke-width": "2.5"})
+        else:
+            ET.SubElement(key, "rect", {"x": str(at), "y": str(base - 11), "width": "18", "height": "12", "fill": colour})
+        ET.SubElement(key, "text", {"x": str(at + 24), "y": str(base)}).text = name
+    return Markup(ET.tostring(root, encoding="unicode"))
 
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], *, description: str,

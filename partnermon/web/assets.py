@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, abort
+from flask import Blueprint, Flask, Response, abort, redirect, url_for
 from sqlalchemy import select
 
 from partnermon import __version__
@@ -36,6 +36,14 @@ def logo() -> Response:
     user = current_user()
     assert user is not None
     return logo_of(user.practice_id)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers and feed readers ask for /favicon.ico whatever a page links to; the icon is an SVG."""
+    response = redirect(url_for("static", filename="favicon.svg"), code=301)
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 def logo_of(practice_id: int) -> Response:

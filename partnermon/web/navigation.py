@@ -43,7 +43,7 @@ GROUPS: tuple[Group, ...] = (
         Link("Overview", "home.index"),
         Link("Partners", "partners.index", under=("partners.", "touchpoints.", "maintenance.", "subscriptions.",
                                                   "scores.partner")),
-        # Monitoring at a glance (issue 18) adds its "Touchpoints" link here, after Partners.
+        Link("Touchpoints", "touchpoint_list.index", under=("touchpoint_list.",)),
     )),
     Group("Feedback", (
         Link("Requests", "feedback.list_requests", under=("feedback.show_request",)),

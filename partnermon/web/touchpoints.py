@@ -15,11 +15,12 @@ from werkzeug.wrappers import Response
 import probes
 from partnermon.errors import ValidationError
 from partnermon.models import Probe, Touchpoint
-from partnermon.monitoring import rollups, runs
+from partnermon.monitoring import history, rollups, runs, strip
 from partnermon.monitoring import status as monitoring
 from partnermon.partners import probe_settings
 from partnermon.partners import service as partner_service
 from partnermon.practices.business_hours import BusinessHours
+from partnermon.scoring.charts import response_time_chart
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, login_required, owner_required
 
@@ -75,6 +76,7 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
     hours = BusinessHours.of(touchpoint.partner.practice)
     windows = rollups.touchpoint_windows(session, touchpoint.id, clock)
     results = monitoring.recent_results(session, touchpoint)
+    days = history.days_of(session, clock, touchpoint, hours) if touchpoint.url or results else []
     no_results_note = None if results else monitoring.why_no_results(
         touchpoint, probe, windows, clock, runtime().settings.result_retention_days,
         is_demo=touchpoint.partner.practice.is_demo)
@@ -84,6 +86,9 @@ def _page(touchpoint: Touchpoint, *, form: dict[str, Any] | None = None, errors:
         state=monitoring.states_of(session, clock, [touchpoint])[touchpoint.id],
         windows=windows, incidents=monitoring.incidents_of(session, clock, touchpoint, hours),
         results=results, no_results_note=no_results_note,
+        days=days, bands=history.BANDS, strip_colours=strip.COLOURS,
+        strip=_strip(touchpoint, days) if days else None,
+        response_chart=_response_chart(touchpoint, days) if days else None,
         interval_text=probe_settings.describe_interval(probe.interval_seconds) if probe else "",
         kinds=[(name, kind.label, kind.description) for name, kind in probes.KINDS.items()],
         kinds_with_options=[(name, kind) for name, kind in probes.KINDS.items() if kind.option_fields],
@@ -124,6 +129,22 @@ def probe(partner_id: int, touchpoint_id: int) -> Response | tuple[str, int]:
     db().commit()
     flash(_saved_message(touchpoint, saved, was_new), "success")
     return redirect(url_for("touchpoints.show", partner_id=partner_id, touchpoint_id=touchpoint_id))
+
+
+def _strip(touchpoint: Touchpoint, days: list[history.Day]) -> Any:
+    checks, working, bh_checks, bh_working = history.totals(days)
+    return strip.availability_strip(days, (
+        f"Availability of {touchpoint.name} each day over the last {len(days)} days: "
+        f"{strip.share_text(working, checks)}; in business hours {strip.share_text(bh_working, bh_checks)}. "
+        "Each day is listed in the table below the chart."))
+
+
+def _response_chart(touchpoint: Touchpoint, days: list[history.Day]) -> Any:
+    return response_time_chart(
+        [d.day.strftime("%d %b") for d in days], [d.p50_ms for d in days], [d.p95_ms for d in days],
+        [d.incident for d in days], label_every=15,
+        description=f"Median and 95th percentile response time of {touchpoint.name} each day over the last "
+                    f"{len(days)} days, in milliseconds; each day's figures are in the table below.")
 
 
 def _saved_message(touchpoint: Touchpoint, saved: Probe, was_new: bool) -> str:
@@ -168,3 +189,4 @@ bp.add_app_template_filter(monitoring.describe_availability, "availability")
 bp.add_app_template_filter(_ms, "ms")
 bp.add_app_template_filter(_timings_title, "timings_title")
 bp.add_app_template_global(monitoring.STATE_LABELS, "state_labels")
+
