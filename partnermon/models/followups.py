@@ -110,5 +110,5 @@ class FollowUpEvent(Base):
     follow_up: Mapped[FollowUp] = relationship(back_populates="events")
 
 
-__all__ = ["FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "OUTCOMES", "REASONS",
-           "RUNGS", "SEVERITIES"]
+__all__ = ["FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "OUTCOMES",
+           "REASONS", "RUNGS", "SEVERITIES"]
