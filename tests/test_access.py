@@ -124,7 +124,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
     finn_answer, _ = responses.record_response(session, now, finn.request,
                                                responses.parse_answers({"satisfaction": "1"}, None))
     closed = followups.open_for_response(session, now, finn_answer, "http://partnermon.test")
-    followup_service.record_resolved(session, now, closed, cast.alice, note="Done.")  # so a reopen would go through
+    followup_service.record_resolved(session, now, closed, cast.alice, outcome="stayed", note="Done.")  # so a reopen would go through
     store = ReportStore(runtime.settings.reports_path)
     report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
                     email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,

@@ -74,8 +74,10 @@ def test_an_overdue_follow_up_tells_the_owners_once_and_reminds_the_adviser_once
         session: Session, runtime: Runtime, cast: Cast) -> None:
     answer(session, cast, {"satisfaction": "2"}, about=URGENT)   # due 14:00
     assert jobs.follow_up_deadlines(runtime, at(23, 13, 59)) == DeadlineReport()
-    assert jobs.follow_up_deadlines(runtime, at(23, 14)) == DeadlineReport(escalated=1, reminded=1)
-    for later in (at(23, 14, 1), at(23, 15), at(24, 10), at(30, 10)):
+    # The deadline passing also steps it up the ladder (phone → meeting, issue 19), with a new deadline
+    # (Tuesday 09:30): only the runs before that are quiet now.
+    assert jobs.follow_up_deadlines(runtime, at(23, 14)) == DeadlineReport(escalated=1, reminded=1, stepped=1)
+    for later in (at(23, 14, 1), at(23, 15), at(24, 9, 29)):
         assert jobs.follow_up_deadlines(runtime, later) == DeadlineReport()
 
     [overdue] = emails(session, "followup_overdue")
@@ -86,9 +88,13 @@ def test_an_overdue_follow_up_tells_the_owners_once_and_reminds_the_adviser_once
     assert "bob@harbour.test has been reminded" in overdue.text_body
     assert "the owners of Harbour Advice have been told" in reminder.text_body
     follow_up = the_follow_up(session)
-    assert (follow_up.escalated_at, follow_up.assignee_reminded_at) == (at(23, 14), at(23, 14))
+    # The step gave it a new deadline, so the notices for that one have not been given yet.
+    assert (follow_up.escalated_at, follow_up.assignee_reminded_at) == (None, None)
+    assert (follow_up.rung, follow_up.contact_due_at) == ("meeting", at(24, 9, 30))
     assert [(e.action, e.actor) for e in follow_up.events][1:] == [("escalated", "partnermon"),
-                                                                   ("reminded", "partnermon")]
+                                                                   ("reminded", "partnermon"),
+                                                                   ("stepped_up", "partnermon"),
+                                                                   ("top_told", "partnermon")]
 
 
 def test_a_follow_up_contacted_in_time_is_never_escalated(session: Session, runtime: Runtime, cast: Cast) -> None:
@@ -103,10 +109,11 @@ def test_a_run_that_dies_before_committing_leaves_the_next_run_to_tell_everyone_
         session: Session, runtime: Runtime, cast: Cast) -> None:
     answer(session, cast, {"satisfaction": "2"}, about=URGENT)
     with runtime.session_factory() as crashed:
-        assert deadlines.check_deadlines(crashed, at(23, 14), BASE) == DeadlineReport(escalated=1, reminded=1)
+        assert deadlines.check_deadlines(crashed, at(23, 14), BASE) == DeadlineReport(escalated=1, reminded=1,
+                                                                                     stepped=1)
         crashed.rollback()   # the worker died: its claims and its emails go with its transaction
     assert emails(session, "followup_overdue") == []
-    assert jobs.follow_up_deadlines(runtime, at(23, 14, 1)) == DeadlineReport(escalated=1, reminded=1)
+    assert jobs.follow_up_deadlines(runtime, at(23, 14, 1)) == DeadlineReport(escalated=1, reminded=1, stepped=1)
     assert jobs.follow_up_deadlines(runtime, at(23, 14, 2)) == DeadlineReport()
     assert len(emails(session, "followup_overdue")) == len(emails(session, "followup_reminder")) == 1
 
@@ -114,7 +121,7 @@ def test_a_run_that_dies_before_committing_leaves_the_next_run_to_tell_everyone_
 def test_an_owner_who_has_the_follow_up_gets_the_overdue_notice_and_no_second_reminder(
         session: Session, runtime: Runtime, cast: Cast) -> None:
     answer(session, cast, {"satisfaction": "2"}, about=URGENT, adviser_email="")   # Alice's
-    assert jobs.follow_up_deadlines(runtime, at(23, 14)) == DeadlineReport(escalated=1, reminded=0)
+    assert jobs.follow_up_deadlines(runtime, at(23, 14)) == DeadlineReport(escalated=1, reminded=0, stepped=1)
     assert [e.to_addr for e in emails(session, "followup_overdue")] == ["alice@harbour.test"]
     assert emails(session, "followup_reminder") == []
     assert jobs.follow_up_deadlines(runtime, at(23, 15)) == DeadlineReport()
@@ -125,7 +132,7 @@ def test_a_reopened_follow_up_gets_a_new_deadline_and_may_be_escalated_once_more
     answer(session, cast, {"satisfaction": "2"}, about=URGENT)
     jobs.follow_up_deadlines(runtime, at(23, 14))
     follow_up = the_follow_up(session)
-    service.record_resolved(session, at(23, 15), follow_up, cast.bob, note="Called; all fine.", channel="phone")
+    service.record_resolved(session, at(23, 15), follow_up, cast.bob, outcome="stayed", note="Called; all fine.", channel="phone")
     service.reopen(session, at(27, 16), follow_up, cast.alice, note="Dana wrote again.")   # Friday 16:00
     session.commit()
     assert the_follow_up(session).contact_due_at == at(30, 11, 30)
@@ -140,9 +147,10 @@ def test_the_overdue_notice_reaches_the_owner_through_a_real_mail_server(
     answer(session, cast, {"satisfaction": "1"}, about=NORMAL)   # due Tuesday 10:00
     jobs.follow_up_deadlines(runtime, at(24, 10))
     live = with_smtp(runtime, smtp_server.url())
-    assert jobs.send_emails(live, at(24, 10), worker="w1").sent == 4   # invitation, alert, overdue, reminder
+    # invitation, alert, overdue, reminder, and the ladder's step (to Bob) and top rung (to Alice)
+    assert jobs.send_emails(live, at(24, 10), worker="w1").sent == 6
     assert jobs.send_emails(live, at(24, 11), worker="w1").sent == 0
-    received = {r.rcpt_tos[0]: r for r in smtp_server.wait_for(4)}
+    received = {r.rcpt_tos[0]: r for r in smtp_server.wait_for(6)}
     overdue = [r for r in smtp_server.messages if r.message["Subject"].startswith("Overdue")]
     assert [r.rcpt_tos for r in overdue] == [["alice@harbour.test"]]
     html = overdue[0].message.get_body(("html",)).get_content()

@@ -27,7 +27,7 @@ from tests.test_followups import UNHAPPY, all_follow_ups, answer, clock, emails,
 LATER = NOW + timedelta(hours=1)   # Monday 23 November 2026, 11:00 in London
 STEPS = {
     "contacted": {"contacted_channel": "phone", "contacted_note": "Raised with the partner's account manager."},
-    "resolve": {"outcome": "Acme reopened the claim; Dana is content."},
+    "resolve": {"outcome": "Acme reopened the claim; Dana is content.", "outcome_kind": "stayed"},
     "reopen": {"reopen_note": "Dana rang again."},
 }
 
@@ -52,7 +52,7 @@ def state(engine: Engine) -> list[Any]:
 
 
 def resolve(session: Session, cast: Cast, follow_up: FollowUp) -> None:
-    service.record_resolved(session, NOW, follow_up, cast.bob, note="Sorted.")
+    service.record_resolved(session, NOW, follow_up, cast.bob, outcome="stayed", note="Sorted.")
     session.commit()
 
 
@@ -84,9 +84,9 @@ def test_the_tabs_show_mine_all_open_overdue_and_resolved(session: Session, cast
     assert rows("resolved") == ["Finn"]
     page = text_of(browser.get("/follow-ups/?tab=all"))
     assert "Mine (1) All open (2) Overdue (1) Resolved" in page
-    assert ("Dana Acme Insurance Claims and hardship Brand at risk Urgent Dissatisfied; Says the practice looks worse; "
+    assert ("Dana Acme Insurance Claims and hardship Brand at risk Urgent Meeting Dissatisfied; Says the practice looks worse; "
             "Asked to be contacted bob@harbour.test 20 Nov 2026 14:00 overdue by 2 days Overdue") in page
-    assert ("Erin Acme Insurance Everyday service Mild Dissatisfied alice@harbour.test 24 Nov 2026 10:00 due in 24 h "
+    assert ("Erin Acme Insurance Everyday service Mild Email Dissatisfied alice@harbour.test 24 Nov 2026 10:00 due in 24 h "
             "Open") in page
 
 

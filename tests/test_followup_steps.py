@@ -41,7 +41,7 @@ def test_contacted_then_resolved_records_who_when_how_and_what_at_each_step(
     service.record_contacted(session, LATER, follow_up, cast.bob, channel="phone", note="Left a voicemail.")
     service.record_contacted(session, LATER + timedelta(hours=1), follow_up, cast.bob, channel="meeting",
                              note="Met at the office.")
-    service.record_resolved(session, LATER + timedelta(hours=2), follow_up, cast.bob, note="Claim escalated with Acme.")
+    service.record_resolved(session, LATER + timedelta(hours=2), follow_up, cast.bob, outcome="stayed", note="Claim escalated with Acme.")
     session.commit()
     follow_up = the_follow_up(session)
     assert (follow_up.status, follow_up.contacted_at, follow_up.contacted_channel) == ("resolved", LATER, "phone")
@@ -59,14 +59,14 @@ def test_contacted_then_resolved_records_who_when_how_and_what_at_each_step(
 def test_resolving_without_an_outcome_note_asks_for_one_and_changes_nothing(
         session: Session, cast: Cast, follow_up: FollowUp) -> None:
     with pytest.raises(ValidationError) as caught:
-        service.record_resolved(session, LATER, follow_up, cast.bob, note="   ")
+        service.record_resolved(session, LATER, follow_up, cast.bob, outcome="stayed", note="   ")
     assert set(caught.value.errors) == {"note"} and "outcome note" in caught.value.errors["note"]
     assert follow_up.status == "open" and len(follow_up.events) == 1
 
 
 def test_resolving_an_open_one_with_a_channel_counts_as_the_contact(
         session: Session, cast: Cast, follow_up: FollowUp) -> None:
-    service.record_resolved(session, LATER, follow_up, cast.bob, note="Sorted on the phone.", channel="phone")
+    service.record_resolved(session, LATER, follow_up, cast.bob, outcome="stayed", note="Sorted on the phone.", channel="phone")
     assert (follow_up.contacted_at, follow_up.contacted_channel, follow_up.status) == (LATER, "phone", "resolved")
 
 
@@ -76,9 +76,9 @@ def test_steps_that_make_no_sense_are_refused_with_a_field_message(
         service.record_contacted(session, LATER, follow_up, cast.bob, channel="pigeon")
     with pytest.raises(ValidationError, match="Only a resolved follow-up can be reopened"):
         service.reopen(session, LATER, follow_up, cast.bob)
-    service.record_resolved(session, LATER, follow_up, cast.bob, note="Done.")
+    service.record_resolved(session, LATER, follow_up, cast.bob, outcome="stayed", note="Done.")
     with pytest.raises(ValidationError, match="already resolved"):
-        service.record_resolved(session, LATER, follow_up, cast.bob, note="Done again.")
+        service.record_resolved(session, LATER, follow_up, cast.bob, outcome="stayed", note="Done again.")
     with pytest.raises(ValidationError, match="reopen it"):
         service.record_contacted(session, LATER, follow_up, cast.bob, channel="email")
     with pytest.raises(ValidationError, match="at most 4,000"):
@@ -87,8 +87,9 @@ def test_steps_that_make_no_sense_are_refused_with_a_field_message(
 
 def test_reopening_starts_again_with_a_new_deadline_and_keeps_the_history(
         session: Session, cast: Cast, follow_up: FollowUp) -> None:
-    service.record_contacted(session, LATER, follow_up, cast.bob, channel="phone")
-    service.record_resolved(session, LATER, follow_up, cast.bob, note="Fine now.")
+    # A phone call on the meeting rung (the client says the practice looks worse) needs a reason (issue 19).
+    service.record_contacted(session, LATER, follow_up, cast.bob, channel="phone", note="Dana preferred a call.")
+    service.record_resolved(session, LATER, follow_up, cast.bob, outcome="stayed", note="Fine now.")
     friday = NOW + timedelta(days=4)   # Friday 27 November, 10:00
     service.reopen(session, friday, follow_up, cast.alice, note="Dana rang again.")
     session.commit()
@@ -103,7 +104,7 @@ def test_reopening_starts_again_with_a_new_deadline_and_keeps_the_history(
 def test_a_client_who_asks_for_contact_after_it_was_resolved_reopens_it(session: Session, cast: Cast) -> None:
     request, _ = ask(session, cast, about="service")
     reanswer(session, request, {"satisfaction": "2"})
-    service.record_resolved(session, LATER, the_follow_up(session), cast.bob, note="Emailed; fine.", channel="email")
+    service.record_resolved(session, LATER, the_follow_up(session), cast.bob, outcome="stayed", note="Emailed; fine.", channel="email")
     session.commit()
     wednesday = NOW + timedelta(days=2)
     reanswer(session, request, {"satisfaction": "2", "wants_contact": "1", "contact_channel": "email"}, at=wednesday)
@@ -125,7 +126,7 @@ def test_another_practices_follow_up_does_not_exist_for_charlie(
     assert service.get_follow_up(session, cast.harbour.id, follow_up.id) is follow_up
     assert session.scalars(service.list_follow_ups(cast.quay.id)).all() == []
     for step in (lambda: service.record_contacted(session, LATER, follow_up, cast.charlie, channel="phone"),
-                 lambda: service.record_resolved(session, LATER, follow_up, cast.charlie, note="Mine now."),
+                 lambda: service.record_resolved(session, LATER, follow_up, cast.charlie, outcome="stayed", note="Mine now."),
                  lambda: service.reopen(session, LATER, follow_up, cast.charlie),
                  lambda: service.reassign(session, LATER, follow_up, cast.charlie, cast.charlie.id, BASE)):
         with pytest.raises(NotFound):
@@ -167,7 +168,7 @@ def test_deactivating_an_adviser_gives_their_open_follow_ups_to_an_owner_and_tel
     done = answer(session, cast, {"satisfaction": "1"}, client_email="finn@client.test")
     finished = session.scalar(select(FollowUp).where(FollowUp.response_id == done.id))
     assert finished is not None
-    service.record_resolved(session, NOW, finished, cast.bob, note="Done.")
+    service.record_resolved(session, NOW, finished, cast.bob, outcome="stayed", note="Done.")
     session.commit()
 
     browser.sign_in("alice@harbour.test")
@@ -219,7 +220,7 @@ def cli(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Resu
 
 def test_export_followups_as_csv_and_json_with_typed_text_neutralised_and_only_the_practices_own(
         session: Session, cast: Cast, follow_up: FollowUp, cli: Callable[..., Result]) -> None:
-    service.record_resolved(session, LATER, follow_up, cast.bob, note='=HYPERLINK("http://evil.test/","x")',
+    service.record_resolved(session, LATER, follow_up, cast.bob, outcome="stayed", note='=HYPERLINK("http://evil.test/","x")',
                             channel="phone")
     session.commit()
     result = cli("export", "--practice", "harbour", "--what", "followups", "--format", "csv", "--month", "2026-11")

@@ -27,7 +27,8 @@ from partnermon.mail.rendering import render
 from partnermon.models import AlertPreference, DigestItem, OutboxEmail, User
 
 MODES = ("immediate", "digest", "off")
-ESSENTIAL = frozenset({"followup_alert", "followup_overdue", "followup_reminder", "followup_reassigned"})
+ESSENTIAL = frozenset({"followup_alert", "followup_overdue", "followup_reminder", "followup_reassigned",
+                       "followup_stepped", "followup_top_rung"})
 # The alert types a user may change, in the order the preferences page lists them.
 OPTIONAL_LABELS = {
     "incident_opened": "A touchpoint went down",

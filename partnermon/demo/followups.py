@@ -68,10 +68,11 @@ class _Story:
             "urgent": decision.urgent, "severity": decision.severity, "reasons": list(decision.reasons),
             "status": "open", "opened_at": self.opened, "contact_due_at": self.due, "contacted_at": None,
             "contacted_channel": None, "resolved_at": None, "outcome": "", "escalated_at": None,
-            "assignee_reminded_at": None}
+            "assignee_reminded_at": None, "outcome_kind": None}
         self.events: list[dict[str, Any]] = [self._event(self.opened, SYSTEM, "opened",
                                                          note=_describe(decision.reasons))]
         self.channel = rules.suggested_channel(decision.severity, row["contact_channel"])
+        self.fields["rung"] = self.channel   # where the ladder starts (the demo's follow-ups never step: issue 19)
 
     def _event(self, at: datetime, actor: User | str, action: str, *, channel: str | None = None,
                note: str = "") -> dict[str, Any]:
@@ -95,7 +96,8 @@ class _Story:
 
     def resolve(self, at: datetime, rng: random.Random) -> None:
         outcome = rng.choice(comments.OUTCOMES[self.decision.severity])
-        self.fields.update(status="resolved", resolved_at=at, outcome=outcome)
+        # What became of the client: the demo's resolved ones stayed (its outcome story is still to come).
+        self.fields.update(status="resolved", resolved_at=at, outcome=outcome, outcome_kind="stayed")
         self.events.append(self._event(at, self.assignee, "resolved", note=outcome))
 
 

@@ -27,7 +27,8 @@ FINAL_STATUSES = ("answered", "revoked", "expired")
 ERASED_CLIENT = "an erased client"
 # The outbox emails written to clients, which erasing a client deletes; staff emails are not theirs.
 CLIENT_EMAIL_KINDS = ("feedback_invitation",)
-CLIENT_ALERT_KINDS = ("followup_alert", "followup_overdue", "followup_reminder")
+CLIENT_ALERT_KINDS = ("followup_alert", "followup_overdue", "followup_reminder", "followup_stepped",
+                      "followup_top_rung")
 
 T = TypeVar("T")
 

@@ -1,5 +1,6 @@
 """Overdue follow-ups: the client was not contacted by the deadline. The owners are told once and the
-assignee is reminded once, per deadline (a reopened follow-up has a new one).
+assignee is reminded once, per deadline (a reopened follow-up has a new one), and a follow-up below the
+top rung steps up the ladder with a new deadline (``followups.ladder``).
 
 ``check_deadlines`` is the periodic job's body. Each notice is claimed with a conditional UPDATE before its
 email is queued, and each email has a dedupe key, so two runs at once, a retried run or a restarted
@@ -15,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from partnermon.followups import emails
+from partnermon.followups import emails, ladder
 from partnermon.followups.service import SYSTEM, active_owners, can_work_follow_ups, record_event
 from partnermon.models.followups import FollowUp
 from partnermon.models.practice import Practice
@@ -27,9 +28,10 @@ BATCH = 500
 class DeadlineReport:
     escalated: int = 0
     reminded: int = 0
+    stepped: int = 0   # stepped up the ladder: the deadline passed without a recorded contact
 
     def __bool__(self) -> bool:
-        return bool(self.escalated or self.reminded)
+        return bool(self.escalated or self.reminded or self.stepped)
 
 
 def _claim(session: Session, follow_up: FollowUp, column: InstrumentedAttribute[Any], now: datetime) -> bool:
@@ -51,7 +53,7 @@ def check_deadlines(session: Session, now: datetime, base_url: str) -> DeadlineR
         .where(FollowUp.status == "open", FollowUp.contact_due_at <= now,
                or_(FollowUp.escalated_at.is_(None), FollowUp.assignee_reminded_at.is_(None)))
         .order_by(FollowUp.contact_due_at, FollowUp.id).limit(BATCH)))
-    escalated = reminded = 0
+    escalated = reminded = stepped = 0
     for follow_up in overdue:
         owners = active_owners(session, follow_up.practice_id)
         if follow_up.escalated_at is None and _claim(session, follow_up, FollowUp.escalated_at, now):
@@ -67,5 +69,9 @@ def check_deadlines(session: Session, now: datetime, base_url: str) -> DeadlineR
                 emails.send_reminder(session, now, follow_up, assignee, base_url)
                 record_event(follow_up, now, SYSTEM, "reminded", note=f"Reminded {assignee.email}")
                 reminded += 1
+        # Then up the ladder, with a new deadline for the new rung (the notices above were for the old one).
+        # On the top rung there is nowhere to go: the owners know, and it stays overdue until someone acts.
+        if ladder.step_up_overdue(session, now, follow_up, base_url):
+            stepped += 1
         session.flush()
-    return DeadlineReport(escalated, reminded)
+    return DeadlineReport(escalated, reminded, stepped)

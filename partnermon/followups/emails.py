@@ -204,3 +204,22 @@ def send_reassigned(session: Session, now: datetime, owner: User, departed: User
             practice_id=practice.id,
             context={"practice": practice, "recipient": owner, "departed": departed, "items": items,
                      "new_assignee": new_assignee})
+
+
+RUNG_PHRASES = {"email": "write to them", "phone": "phone them", "meeting": "offer them a meeting"}
+
+
+def send_stepped(session: Session, now: datetime, follow_up: FollowUp, assignee: User, base_url: str, *,
+                 before: str, reason: str, key: str) -> None:
+    """To the assignee: the follow-up moved on the ladder (why, and how and by when to contact the client now)."""
+    deliver(session, now, assignee, "followup_stepped", dedupe_key=key, base_url=base_url,
+            practice_id=follow_up.practice_id,
+            context={**_short_context(follow_up, base_url), "recipient": assignee, "before": before,
+                     "reason": reason, "rung_phrase": RUNG_PHRASES.get(follow_up.rung, "contact them")})
+
+
+def send_top_rung(session: Session, now: datetime, follow_up: FollowUp, owner: User, base_url: str, *,
+                  key: str) -> None:
+    """To an owner: a follow-up reached the top rung (a meeting); sent once per follow-up."""
+    deliver(session, now, owner, "followup_top_rung", dedupe_key=key, base_url=base_url,
+            practice_id=follow_up.practice_id, context={**_short_context(follow_up, base_url), "recipient": owner})

@@ -16,7 +16,8 @@ from partnermon.models.followups import FollowUp
 
 FOLLOW_UP_FIELDS = ("id", "opened_at", "status", "urgent", "severity", "reasons", "verified", "client_name",
                     "client_email", "partner", "moment", "assignee", "contact_due_at", "contacted_at",
-                    "contacted_channel", "late", "escalated_at", "resolved_at", "outcome")
+                    "contacted_channel", "late", "escalated_at", "resolved_at", "outcome", "rung", "outcome_kind",
+                    "moved_to_partner")
 BATCH = 1000
 
 
@@ -29,18 +30,21 @@ def follow_up_rows(session: Session, now: datetime, practice_id: int, start: dat
     """Follow-ups opened in [start, end). ``late``: contacted after the deadline, or still not contacted
     and past it now."""
     assignee = aliased(User)
+    moved_to = aliased(Partner)
     query = (select(FollowUp, FeedbackResponse.verified, Partner.name, MomentOfTruth.name, assignee.email,
                     func.coalesce(FeedbackRequest.client_name, FeedbackResponse.client_name),
-                    func.coalesce(FeedbackRequest.client_email, FeedbackResponse.client_email))
+                    func.coalesce(FeedbackRequest.client_email, FeedbackResponse.client_email), moved_to.name)
              .join(FeedbackResponse, FeedbackResponse.id == FollowUp.response_id)
              .outerjoin(FeedbackRequest, FeedbackRequest.id == FollowUp.request_id)
              .join(Partner, Partner.id == FollowUp.partner_id)
              .outerjoin(MomentOfTruth, MomentOfTruth.id == FollowUp.moment_id)
              .outerjoin(assignee, assignee.id == FollowUp.assignee_id)
+             .outerjoin(moved_to, moved_to.id == FollowUp.moved_to_partner_id)
              .where(FollowUp.practice_id == practice_id, FollowUp.opened_at >= start, FollowUp.opened_at < end)
              .order_by(FollowUp.opened_at, FollowUp.id)
              .execution_options(yield_per=BATCH))
-    for follow_up, verified, partner, moment, assignee_email, client_name, client_email in session.execute(query):
+    for follow_up, verified, partner, moment, assignee_email, client_name, client_email, moved_to_name in (
+            session.execute(query)):
         contacted = follow_up.contacted_at
         late = contacted > follow_up.contact_due_at if contacted else (
             follow_up.status == "open" and follow_up.contact_due_at <= now)
@@ -52,5 +56,6 @@ def follow_up_rows(session: Session, now: datetime, practice_id: int, start: dat
             "contact_due_at": _when(follow_up.contact_due_at), "contacted_at": _when(contacted),
             "contacted_channel": follow_up.contacted_channel or "", "late": late,
             "escalated_at": _when(follow_up.escalated_at), "resolved_at": _when(follow_up.resolved_at),
-            "outcome": follow_up.outcome,
+            "outcome": follow_up.outcome, "rung": follow_up.rung, "outcome_kind": follow_up.outcome_kind or "",
+            "moved_to_partner": moved_to_name or "",
         }

@@ -18,12 +18,17 @@ from partnermon import validators as v
 from partnermon.accounts import audit
 from partnermon.errors import NotFound
 from partnermon.followups import emails, rules
-from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Practice, User
-from partnermon.models.followups import FOLLOW_UP_CHANNELS, REASONS, FollowUp, FollowUpEvent
+from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, User
+from partnermon.models.followups import FOLLOW_UP_CHANNELS, OUTCOMES, REASONS, RUNGS, FollowUp, FollowUpEvent
 
 SYSTEM = "partnermon"
 CLIENT = "the client"
 MAX_NOTE = 4000
+# Whether a recorded attempt reached the client: one that did not steps the follow-up up the ladder.
+ATTEMPT_RESULTS = ("reached", "no_answer", "left_message")
+ATTEMPT_LABELS = {"reached": "Reached the client", "no_answer": "No answer", "left_message": "Left a message"}
+OUTCOME_LABELS = {"stayed": "Stayed, and satisfied", "moved": "Stayed, moved to another partner",
+                  "left": "Left the practice", "unknown": "Not known yet"}
 WORKING_ROLES = ("owner", "adviser")
 
 
@@ -122,6 +127,7 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     decision = rules.decide(response, practice, moment)
     existing = None if new else session.scalar(select(FollowUp).where(FollowUp.response_id == response.id))
     if existing is not None:
+        _step_up_if_still_unhappy(session, now, existing, response, base_url)
         return _add_reasons(session, now, existing, decision, practice, owners, base_url)
     if not decision.opens:
         return None
@@ -131,7 +137,9 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     follow_up = FollowUp(practice_id=practice.id, response_id=response.id, request_id=response.request_id,
                          partner_id=response.partner_id, moment_id=response.moment_id, assignee=assignee,
                          urgent=decision.urgent, severity=decision.severity, reasons=list(decision.reasons),
-                         status="open", opened_at=now, contact_due_at=rules.due_at(practice, now, decision.urgent))
+                         status="open", opened_at=now, contact_due_at=rules.due_at(practice, now, decision.urgent),
+                         rung=rules.suggested_channel(decision.severity,
+                                                      response.contact_channel if response.wants_contact else None))
     session.add(follow_up)
     record_event(follow_up, now, SYSTEM, "opened", note=reasons.capitalize())
     session.flush()   # its id, for the audit row and the alert's key
@@ -141,6 +149,20 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
     return follow_up
+
+
+def _step_up_if_still_unhappy(session: Session, now: datetime, follow_up: FollowUp, response: FeedbackResponse,
+                              base_url: str) -> None:
+    """The client was contacted and their answers, changed since, are still unhappy: the contact did not put
+    things right, so the next attempt is more personal."""
+    if follow_up.status != "contacted" or not (response.is_dissatisfied or response.harms_brand):
+        return
+    from partnermon.followups import ladder   # the ladder builds on this module's steps
+    if not ladder.step_up(session, now, follow_up, CLIENT, ladder.STILL_UNHAPPY, base_url):
+        # Already on the top rung: it still needs someone again, by a new deadline.
+        follow_up.status = "open"
+        follow_up.contact_due_at = rules.due_at(follow_up.practice, now, follow_up.urgent)
+        follow_up.escalated_at = follow_up.assignee_reminded_at = None
 
 
 def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision: rules.Decision, practice: Practice,
@@ -220,15 +242,31 @@ def _channel(form: v.Form, value: str | None, *, required: bool) -> str | None:
 
 
 def record_contacted(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, channel: str,
-                     note: str = "") -> FollowUp:
-    """Someone contacted the client. A later contact is recorded too; the first one meets the deadline."""
+                     note: str = "", result: str = "reached", base_url: str = "") -> FollowUp:
+    """Someone contacted the client, or tried to (``result``). A later contact is recorded too; the first one
+    meets the deadline. An attempt that did not reach the client steps the follow-up up the ladder; a contact
+    less personal than its rung needs a reason (the note)."""
     _check_actor(follow_up, actor)
     form = v.Form()
     chosen = _channel(form, channel, required=True)
-    text = _note(form, note, required=False)
+    lower = chosen in RUNGS and follow_up.rung in RUNGS and RUNGS.index(chosen) < RUNGS.index(follow_up.rung)
+    text = _note(form, note, required=lower, message=(
+        f"This follow-up calls for {follow_up.rung}: say why you used {chosen} instead."))
+    outcome = (result or "").strip() or "reached"
+    if outcome not in ATTEMPT_RESULTS:
+        form.add("result", "Choose whether you reached the client: reached, no answer or left a message.")
     if follow_up.status == "resolved":
         form.add("status", "This follow-up is resolved; reopen it to record another contact.")
     form.raise_if_errors()
+    if outcome != "reached":
+        record_event(follow_up, now, actor, "attempted", channel=chosen,
+                     note=ATTEMPT_LABELS[outcome] + (f": {text}" if text else ""))
+        audit.record(session, now, follow_up.practice_id, actor, "follow_up.attempted", "follow_up", follow_up.id,
+                     f"Follow-up #{follow_up.id}: tried {chosen}, {ATTEMPT_LABELS[outcome].lower()}")
+        from partnermon.followups import ladder   # the ladder builds on this module's steps
+        ladder.step_up(session, now, follow_up, actor, ladder.NOT_REACHED + f" ({ATTEMPT_LABELS[outcome].lower()})",
+                       base_url)
+        return follow_up
     if follow_up.contacted_at is None:
         follow_up.contacted_at, follow_up.contacted_channel = now, chosen
     follow_up.status = "contacted"
@@ -238,24 +276,42 @@ def record_contacted(session: Session, now: datetime, follow_up: FollowUp, actor
     return follow_up
 
 
-def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, note: str,
-                    channel: str | None = None) -> FollowUp:
-    """Close a follow-up with its outcome (required). Resolving one still open with a channel also counts as
-    the contact: the call in which it was sorted out."""
+def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, outcome: str | None,
+                    note: str, channel: str | None = None, moved_to: int | str | None = None) -> FollowUp:
+    """Close a follow-up with what became of the client (``outcome``, one of OUTCOMES; "moved" names the
+    partner of this practice they moved to) and a note, both required. Resolving one still open with a
+    channel also counts as the contact: the call in which it was sorted out."""
     _check_actor(follow_up, actor)
     form = v.Form()
     chosen = _channel(form, channel, required=False)
-    outcome = _note(form, note, required=True,
-                    message="Say how it ended: an outcome note is needed to resolve a follow-up.")
+    text = _note(form, note, required=True,
+                 message="Say how it ended: an outcome note is needed to resolve a follow-up.")
+    kind = (outcome or "").strip()
+    partner = None
+    if kind not in OUTCOMES:
+        form.add("outcome_kind", "Choose what became of the client: stayed, moved to another partner, left the "
+                                 "practice, or not known yet.")
+    elif kind == "moved":
+        # Another practice's partner is no partner at all here: the same message as an unknown id.
+        partner_id = v.as_row_id(moved_to)
+        partner = None if partner_id is None else session.scalar(
+            select(Partner).where(Partner.id == partner_id, Partner.practice_id == follow_up.practice_id))
+        if partner is None:
+            form.add("moved_to", "Choose the partner of this practice the client moved to.")
+        elif partner.id == follow_up.partner_id:
+            form.add("moved_to", f"Choose another partner than {partner.name}, the one they were unhappy with.")
     if follow_up.status == "resolved":
         form.add("status", "This follow-up is already resolved.")
     form.raise_if_errors()
     if follow_up.contacted_at is None and chosen is not None:
         follow_up.contacted_at, follow_up.contacted_channel = now, chosen
-    follow_up.status, follow_up.resolved_at, follow_up.outcome = "resolved", now, outcome
-    record_event(follow_up, now, actor, "resolved", channel=chosen, note=outcome)
+    follow_up.status, follow_up.resolved_at, follow_up.outcome = "resolved", now, text
+    follow_up.outcome_kind = kind
+    follow_up.moved_to_partner_id = partner.id if partner is not None else None
+    record_event(follow_up, now, actor, "resolved", channel=chosen, note=text)
     audit.record(session, now, follow_up.practice_id, actor, "follow_up.resolved", "follow_up", follow_up.id,
-                 f"Resolved follow-up #{follow_up.id}")
+                 f"Resolved follow-up #{follow_up.id}: {OUTCOME_LABELS[kind].lower()}"
+                 + (f" ({partner.name})" if partner is not None else ""))
     return follow_up
 
 
@@ -264,6 +320,7 @@ def _reopen(follow_up: FollowUp, practice: Practice, now: datetime) -> None:
     follow_up.status = "open"
     follow_up.contact_due_at = rules.due_at(practice, now, follow_up.urgent)
     follow_up.contacted_at = follow_up.contacted_channel = follow_up.resolved_at = None
+    follow_up.outcome_kind = follow_up.moved_to_partner_id = None
     follow_up.escalated_at = follow_up.assignee_reminded_at = None
 
 

@@ -26,8 +26,13 @@ FOLLOW_UP_STATUSES = ("open", "contacted", "resolved")
 SEVERITIES = ("mild", "serious", "brand")
 # The rules that can open a follow-up, in the order they are shown.
 REASONS = ("dissatisfied", "brand_harm", "contact_request")
-FOLLOW_UP_ACTIONS = ("opened", "updated", "contacted", "resolved", "reopened", "reassigned", "escalated", "reminded")
+FOLLOW_UP_ACTIONS = ("opened", "updated", "contacted", "attempted", "resolved", "reopened", "reassigned", "escalated",
+                     "reminded", "stepped_up", "stepped_down", "top_told")
 FOLLOW_UP_CHANNELS = ("phone", "email", "meeting", "other")
+# The ladder, from least to most personal (DESIGN.md §1): the rung says how the client should be contacted.
+RUNGS = ("email", "phone", "meeting")
+# What became of the client, recorded when a follow-up is resolved.
+OUTCOMES = ("stayed", "moved", "left", "unknown")
 
 
 class FollowUp(Base):
@@ -60,7 +65,16 @@ class FollowUp(Base):
     contacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     contacted_channel: Mapped[str | None] = mapped_column(String(10))
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The outcome's note (free text, required to resolve) and what became of the client (OUTCOMES; None
+    # before resolving, and for follow-ups resolved before outcomes were recorded).
     outcome: Mapped[str] = mapped_column(Text, default="")
+    outcome_kind: Mapped[str | None] = mapped_column(String(12))
+    # "moved": the partner of this practice the client now deals with instead.
+    moved_to_partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id", ondelete="SET NULL"))
+    # The rung of the ladder it stands on (RUNGS); starts where the severity calls for, steps up and down.
+    rung: Mapped[str] = mapped_column(String(10), default="email", server_default="email")
+    # When the owners were told it reached the top rung: once per follow-up (claimed by a conditional UPDATE).
+    top_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set when the owners were told it is overdue and when the assignee was reminded: each happens once per
     # deadline (a reopened follow-up gets a new deadline and both are cleared).
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -69,7 +83,8 @@ class FollowUp(Base):
     practice: Mapped[Practice] = relationship()
     response: Mapped[FeedbackResponse] = relationship()
     request: Mapped[FeedbackRequest | None] = relationship()
-    partner: Mapped[Partner] = relationship()
+    partner: Mapped[Partner] = relationship(foreign_keys=[partner_id])
+    moved_to_partner: Mapped[Partner | None] = relationship(foreign_keys=[moved_to_partner_id])
     moment: Mapped[MomentOfTruth | None] = relationship()
     assignee: Mapped["User | None"] = relationship()
     events: Mapped[list["FollowUpEvent"]] = relationship(
@@ -95,5 +110,5 @@ class FollowUpEvent(Base):
     follow_up: Mapped[FollowUp] = relationship(back_populates="events")
 
 
-__all__ = ["FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "REASONS",
-           "SEVERITIES"]
+__all__ = ["FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "OUTCOMES",
+           "REASONS", "RUNGS", "SEVERITIES"]

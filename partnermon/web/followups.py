@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from partnermon import validators
 from partnermon.errors import ValidationError
-from partnermon.followups import emails, queue, rules, service
-from partnermon.models import User
+from partnermon.followups import emails, ladder, queue, rules, service
+from partnermon.models import Partner, User
 from partnermon.models.followups import FOLLOW_UP_CHANNELS, FollowUp
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, login_required, owner_required, role_required
@@ -33,12 +34,16 @@ CHANNEL_LABELS = {"phone": "Phone", "email": "Email", "meeting": "Meeting", "oth
 CHANNEL_PHRASES = {"phone": " by phone", "email": " by email", "meeting": " in a meeting", "other": ""}
 ACTION_LABELS = {"opened": "Opened", "updated": "The client changed their answers", "contacted": "Contacted the client",
                  "resolved": "Resolved", "reopened": "Reopened", "reassigned": "Reassigned",
-                 "escalated": "Overdue: the owners were told", "reminded": "Reminder sent"}
+                 "escalated": "Overdue: the owners were told", "reminded": "Reminder sent",
+                 "attempted": "Tried to contact the client", "stepped_up": "Stepped up the ladder",
+                 "stepped_down": "Stepped down the ladder", "top_told": "Top rung: the owners were told"}
 # One page holds four forms, so each names its fields apart; a service's field names map to the form's.
 # "status" (the step no longer applies, e.g. already resolved) belongs to no field.
 FORM_FIELDS = {
-    "contacted": {"channel": "contacted_channel", "note": "contacted_note"},
-    "resolve": {"note": "outcome", "channel": "outcome_channel"},
+    "contacted": {"channel": "contacted_channel", "note": "contacted_note", "result": "contacted_result"},
+    "resolve": {"note": "outcome", "channel": "outcome_channel", "outcome_kind": "outcome_kind",
+                "moved_to": "moved_to"},
+    "step": {"direction": "step_direction", "note": "step_reason"},
     "reopen": {"note": "reopen_note"},
     "reassign": {"assignee": "assignee", "note": "reassign_note"},
 }
@@ -67,12 +72,15 @@ def index() -> str:
     return render_template("followups/index.html", tab=tab, tabs=tabs, tab_labels=TAB_LABELS, page=page,
                            counts=queue.counts(session, clock, me.practice_id, me.id), works=works,
                            status_labels=STATUS_LABELS, severity_labels=SEVERITY_LABELS,
-                           reason_labels=rules.REASON_LABELS)
+                           reason_labels=rules.REASON_LABELS, rung_labels=ladder.RUNG_LABELS)
 
 
 def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
     me, clock = _me(), now()
     assignees = queue.assignable(db(), me.practice_id) if me.is_owner else []
+    # The partners a client may have moved to: this practice's others.
+    partners = db().scalars(select(Partner).where(Partner.practice_id == me.practice_id,
+                                                  Partner.id != follow_up.partner_id).order_by(Partner.name)).all()
     # What the alert email told the assignee, so the page and the email never disagree.
     about = emails.alert_context(db(), follow_up, runtime().settings.base_url)
     return render_template(
@@ -81,6 +89,10 @@ def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
         works=service.can_work_follow_ups(me), can_reassign=me.is_owner,
         assignee_options=[(user.id, f"{user.display_name} ({user.role})") for user in assignees],
         channel_options=[(channel, CHANNEL_LABELS[channel]) for channel in FOLLOW_UP_CHANNELS],
+        result_options=list(service.ATTEMPT_LABELS.items()), outcome_options=list(service.OUTCOME_LABELS.items()),
+        outcome_labels=service.OUTCOME_LABELS,
+        partner_options=[(partner.id, partner.name) for partner in partners], rung_labels=ladder.RUNG_LABELS,
+        at_top=follow_up.rung == ladder.TOP, at_bottom=follow_up.rung == ladder.RUNGS[0],
         status_labels=STATUS_LABELS, severity_labels=SEVERITY_LABELS, channel_labels=CHANNEL_LABELS,
         action_labels=ACTION_LABELS, errors=errors or {}, form=request.form if errors else {})
 
@@ -115,8 +127,13 @@ def _client(follow_up: FollowUp) -> str:
 def contacted(follow_up_id: int) -> Response | tuple[str, int]:
     def take(me: User, follow_up: FollowUp) -> str:
         channel = request.form.get("contacted_channel", "")
-        service.record_contacted(db(), now(), follow_up, me, channel=channel,
-                                 note=request.form.get("contacted_note", ""))
+        result = request.form.get("contacted_result", "reached")
+        rung = follow_up.rung
+        service.record_contacted(db(), now(), follow_up, me, channel=channel, result=result,
+                                 note=request.form.get("contacted_note", ""), base_url=runtime().settings.base_url)
+        if result != "reached":
+            moved = f" It is now on the {follow_up.rung} rung." if follow_up.rung != rung else ""
+            return f"Recorded your attempt to reach {_client(follow_up)}.{moved}"
         return f"Recorded your contact with {_client(follow_up)}{CHANNEL_PHRASES.get(channel.strip(), '')}."
 
     return _step(follow_up_id, "contacted", take)
@@ -126,8 +143,9 @@ def contacted(follow_up_id: int) -> Response | tuple[str, int]:
 @worker_required
 def resolve(follow_up_id: int) -> Response | tuple[str, int]:
     def take(me: User, follow_up: FollowUp) -> str:
-        service.record_resolved(db(), now(), follow_up, me, note=request.form.get("outcome", ""),
-                                channel=request.form.get("outcome_channel", ""))
+        service.record_resolved(db(), now(), follow_up, me, outcome=request.form.get("outcome_kind", ""),
+                                note=request.form.get("outcome", ""), channel=request.form.get("outcome_channel", ""),
+                                moved_to=request.form.get("moved_to", ""))
         return f"Resolved the follow-up for {_client(follow_up)}."
 
     return _step(follow_up_id, "resolve", take)
@@ -142,6 +160,18 @@ def reopen(follow_up_id: int) -> Response | tuple[str, int]:
                 f"{emails.local_time(follow_up.practice, follow_up.contact_due_at)}.")
 
     return _step(follow_up_id, "reopen", take)
+
+
+@bp.post("/<int:follow_up_id>/step")
+@owner_required
+def step(follow_up_id: int) -> Response | tuple[str, int]:
+    def take(me: User, follow_up: FollowUp) -> str:
+        ladder.owner_step(db(), now(), follow_up, me, direction=request.form.get("step_direction", ""),
+                          reason=request.form.get("step_reason", ""), base_url=runtime().settings.base_url)
+        return (f"Moved the follow-up to the {ladder.RUNG_LABELS[follow_up.rung].lower()} rung: contact "
+                f"{_client(follow_up)} by {emails.local_time(follow_up.practice, follow_up.contact_due_at)}.")
+
+    return _step(follow_up_id, "step", take)
 
 
 @bp.post("/<int:follow_up_id>/reassign")

@@ -193,13 +193,15 @@ def test_an_adviser_works_a_follow_up_to_resolved(site: Site, signed_in_state: C
     first = next(h for h in hrefs if re.search(r"/follow-ups/\d+$", h))   # the queue lists open ones first
     page.locator(f"main a[href='{first}']").first.click()
     follow_up_id = int(re.search(r"/follow-ups/(\d+)", page.url)[1])  # type: ignore[index]
-    page.get_by_label("Outcome (required)").fill("Rang the client; the insurer reopened the claim.")
+    page.get_by_label("What became of the client (required)").select_option("stayed")
+    page.get_by_label("Outcome note (required)").fill("Rang the client; the insurer reopened the claim.")
     page.get_by_role("button", name="Resolve").click()
     expect(page.get_by_role("status").filter(has_text="Resolved the follow-up")).to_be_visible()
     _clean(page, watcher, context)
     with site.runtime.session_factory() as session:
         worked = session.get(FollowUp, follow_up_id)
         assert worked is not None and worked.status == "resolved" and worked.resolved_at is not None
+        assert worked.outcome_kind == "stayed"
 
 
 def test_an_owner_adds_a_touchpoint_and_tests_it_now(site: Site, signed_in_state: Callable[[str], str],
