@@ -115,10 +115,11 @@ def test_every_spelling_of_loopback_is_refused(probe_server: ProbeServer, host: 
 def test_requests_own_pool_manager_refuses_so_a_skipped_check_fails_closed(probe_server: ProbeServer) -> None:
     """Every connection must come through the adapter's checked pools. If requests ever routed around them (as
     2.32.0–2.32.1 did), its stock pool manager would connect wherever the system resolver says: it refuses."""
-    from probes.fetch import _Fetch, _GuardedAdapter
+    from probes.fetch_state import FetchState
+    from probes.fetch_transport import _GuardedAdapter
 
     probe_server.route("/", body=b"secret")
-    adapter = _GuardedAdapter(_Fetch(NOTHING_ALLOWED))
+    adapter = _GuardedAdapter(FetchState(NOTHING_ALLOWED))
     with pytest.raises(RuntimeError, match="skips the outbound address checks"):
         adapter.poolmanager.connection_from_url(probe_server.url("/"))
     adapter.close()
