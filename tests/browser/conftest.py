@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from partnermon import demo, schema
@@ -29,7 +27,7 @@ from partnermon.db import make_engine, make_session_factory, utcnow
 from partnermon.models import Practice, User
 from partnermon.runtime import Runtime
 from partnermon.accounts.security import hash_password
-from tests.conftest import PASSWORD, PG_URL, _pg
+from tests.conftest import PASSWORD, scratch_database
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page
@@ -68,20 +66,8 @@ def chromium() -> Iterator["Browser"]:
 @pytest.fixture(scope="package")
 def browser_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database for the browser tests alone: the other tests empty theirs around every test."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path_factory.mktemp('browser-db') / 'browser.sqlite3'}"
-        return
-    admin_url = make_url(_pg(PG_URL))
-    name = f"partnermon_browser_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(tmp_path_factory, "browser") as url:
+        yield url
 
 
 @dataclass
