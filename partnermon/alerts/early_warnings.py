@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.alerts.delivery import deliver
 from partnermon.alerts.emails import local_time
-from partnermon.followups.service import active_owners
+from partnermon.followups.timeline import active_owners
 from partnermon.models import EarlyWarning, Practice
 from partnermon.scoring import board as board_, periods
 from partnermon.scoring.warnings import Change

@@ -39,7 +39,7 @@ from partnermon.demo.feedback import default_responses, write_feedback
 from partnermon.demo.followups import write_follow_ups
 from partnermon.demo.history import write_history
 from partnermon.demo.timeline import Calendar
-from partnermon.followups.service import active_owners
+from partnermon.followups.timeline import active_owners
 from partnermon.models import Practice
 
 DEFAULT_SLUG = "demo"

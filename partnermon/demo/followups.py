@@ -21,7 +21,7 @@ from partnermon.demo.bulk import insert_returning_ids, insert_rows
 from partnermon.demo.cast import Cast
 from partnermon.demo.timeline import Calendar
 from partnermon.followups import rules
-from partnermon.followups.service import SYSTEM
+from partnermon.followups.timeline import SYSTEM
 from partnermon.models import FeedbackResponse, FollowUp, FollowUpEvent, User
 from partnermon.models.feedback import is_dissatisfied
 from partnermon.practices.business_hours import BusinessHours

@@ -17,7 +17,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from partnermon.followups import emails, ladder
-from partnermon.followups.service import SYSTEM, active_owners, can_work_follow_ups, record_event
+from partnermon.followups.timeline import SYSTEM, active_owners, can_work_follow_ups, record_event
 from partnermon.models.followups import FollowUp
 from partnermon.models.practice import Practice
 

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from partnermon import validators as v
 from partnermon.accounts import audit
 from partnermon.followups import emails, rules
-from partnermon.followups.service import (SYSTEM, _check_actor, _note, active_owners, can_work_follow_ups,
-                                          record_event)
+from partnermon.followups.timeline import SYSTEM, active_owners, can_work_follow_ups, check_actor, note_of, record_event
 from partnermon.models import User
 from partnermon.models.followups import RUNGS, FollowUp
 
@@ -119,9 +118,9 @@ def step_up_overdue(session: Session, now: datetime, follow_up: FollowUp, base_u
 def owner_step(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, direction: str, reason: str,
                base_url: str) -> FollowUp:
     """An owner steps a follow-up up or down, saying why (required)."""
-    _check_actor(follow_up, actor)
+    check_actor(follow_up, actor)
     form = v.Form()
-    text = _note(form, reason, required=True, message="Say why you are moving it on the ladder.")
+    text = note_of(form, reason, required=True, message="Say why you are moving it on the ladder.")
     index = rung_index(follow_up.rung)
     if not actor.is_owner:
         form.add("status", "Only an owner can move a follow-up on the ladder.")

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from partnermon.feedback.staff import Page
 from partnermon.followups.emails import Client, client_of
-from partnermon.followups.service import WORKING_ROLES, list_follow_ups
+from partnermon.followups.service import list_follow_ups
+from partnermon.followups.timeline import WORKING_ROLES
 from partnermon.models import User
 from partnermon.models.followups import FollowUp
 

@@ -17,24 +17,17 @@ from sqlalchemy.orm import Session
 from partnermon import validators as v
 from partnermon.accounts import audit
 from partnermon.errors import NotFound
-from partnermon.followups import emails, rules
+from partnermon.followups import emails, ladder, rules
+from partnermon.followups.timeline import (CLIENT, SYSTEM, active_owners, can_work_follow_ups, check_actor, note_of,
+                                           record_event)
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, User
-from partnermon.models.followups import FOLLOW_UP_CHANNELS, OUTCOMES, REASONS, RUNGS, FollowUp, FollowUpEvent
+from partnermon.models.followups import FOLLOW_UP_CHANNELS, OUTCOMES, REASONS, RUNGS, FollowUp
 
-SYSTEM = "partnermon"
-CLIENT = "the client"
-MAX_NOTE = 4000
 # Whether a recorded attempt reached the client: one that did not steps the follow-up up the ladder.
 ATTEMPT_RESULTS = ("reached", "no_answer", "left_message")
 ATTEMPT_LABELS = {"reached": "Reached the client", "no_answer": "No answer", "left_message": "Left a message"}
 OUTCOME_LABELS = {"stayed": "Stayed, and satisfied", "moved": "Stayed, moved to another partner",
                   "left": "Left the practice", "unknown": "Not known yet"}
-WORKING_ROLES = ("owner", "adviser")
-
-
-def can_work_follow_ups(user: User | None) -> bool:
-    """Owners and advisers work follow-ups; viewers only read, and a deactivated user does nothing."""
-    return user is not None and user.is_active and user.role in WORKING_ROLES
 
 
 class Answered(Protocol):
@@ -54,12 +47,6 @@ def may_open(answers: Answered) -> bool:
     """Whether any rule could fire on these answers, whatever the practice's settings. Most cannot (satisfied
     clients), and then a response needs nothing read, and no follow-up, not even an existing one, changes."""
     return answers.is_dissatisfied or answers.harms_brand or answers.wants_contact
-
-
-def active_owners(session: Session, practice_id: int) -> list[User]:
-    """The practice's active owners, the longest-standing first (the one who gets unassigned follow-ups)."""
-    return list(session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner",
-                                                   User.is_active.is_(True)).order_by(User.created_at, User.id)))
 
 
 # Built once (SQLAlchemy then finds it compiled in its cache): a client's unhappy answer reads it on their POST.
@@ -93,15 +80,6 @@ def _alert_recipients(follow_up: FollowUp, owners: list[User]) -> list[User]:
         assert follow_up.assignee is not None
         return [follow_up.assignee]
     return owners
-
-
-def record_event(follow_up: FollowUp, now: datetime, actor: User | str, action: str, *, channel: str | None = None,
-            note: str = "") -> FollowUpEvent:
-    event = FollowUpEvent(at=now, actor_id=actor.id if isinstance(actor, User) else None,
-                          actor=actor.email if isinstance(actor, User) else actor, action=action, channel=channel,
-                          note=note)
-    follow_up.events.append(event)
-    return event
 
 
 def _describe(reasons: list[str] | tuple[str, ...]) -> str:
@@ -157,7 +135,6 @@ def _step_up_if_still_unhappy(session: Session, now: datetime, follow_up: Follow
     things right, so the next attempt is more personal."""
     if follow_up.status != "contacted" or not (response.is_dissatisfied or response.harms_brand):
         return
-    from partnermon.followups import ladder   # the ladder builds on this module's steps
     if not ladder.step_up(session, now, follow_up, CLIENT, ladder.STILL_UNHAPPY, base_url):
         # Already on the top rung: it still needs someone again, by a new deadline.
         follow_up.status = "open"
@@ -219,18 +196,6 @@ def list_follow_ups(practice_id: int, *, status: str | None = None, assignee_id:
 
 # --- steps people take --------------------------------------------------------------------------------
 
-def _check_actor(follow_up: FollowUp, actor: User) -> None:
-    if actor.practice_id != follow_up.practice_id:
-        raise NotFound("No such follow-up in this practice.")
-
-
-def _note(form: v.Form, value: str | None, *, required: bool, message: str = "") -> str:
-    note = form.check(v.text, "note", value, required=False, max_length=MAX_NOTE, label="The note", multiline=True)
-    if required and not note and "note" not in form.errors:
-        form.add("note", message)
-    return note or ""
-
-
 def _channel(form: v.Form, value: str | None, *, required: bool) -> str | None:
     value = (value or "").strip()
     if not value and not required:
@@ -246,11 +211,11 @@ def record_contacted(session: Session, now: datetime, follow_up: FollowUp, actor
     """Someone contacted the client, or tried to (``result``). A later contact is recorded too; the first one
     meets the deadline. An attempt that did not reach the client steps the follow-up up the ladder; a contact
     less personal than its rung needs a reason (the note)."""
-    _check_actor(follow_up, actor)
+    check_actor(follow_up, actor)
     form = v.Form()
     chosen = _channel(form, channel, required=True)
     lower = chosen in RUNGS and follow_up.rung in RUNGS and RUNGS.index(chosen) < RUNGS.index(follow_up.rung)
-    text = _note(form, note, required=lower, message=(
+    text = note_of(form, note, required=lower, message=(
         f"This follow-up calls for {follow_up.rung}: say why you used {chosen} instead."))
     outcome = (result or "").strip() or "reached"
     if outcome not in ATTEMPT_RESULTS:
@@ -263,7 +228,6 @@ def record_contacted(session: Session, now: datetime, follow_up: FollowUp, actor
                      note=ATTEMPT_LABELS[outcome] + (f": {text}" if text else ""))
         audit.record(session, now, follow_up.practice_id, actor, "follow_up.attempted", "follow_up", follow_up.id,
                      f"Follow-up #{follow_up.id}: tried {chosen}, {ATTEMPT_LABELS[outcome].lower()}")
-        from partnermon.followups import ladder   # the ladder builds on this module's steps
         ladder.step_up(session, now, follow_up, actor, ladder.NOT_REACHED + f" ({ATTEMPT_LABELS[outcome].lower()})",
                        base_url)
         return follow_up
@@ -281,10 +245,10 @@ def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor:
     """Close a follow-up with what became of the client (``outcome``, one of OUTCOMES; "moved" names the
     partner of this practice they moved to) and a note, both required. Resolving one still open with a
     channel also counts as the contact: the call in which it was sorted out."""
-    _check_actor(follow_up, actor)
+    check_actor(follow_up, actor)
     form = v.Form()
     chosen = _channel(form, channel, required=False)
-    text = _note(form, note, required=True,
+    text = note_of(form, note, required=True,
                  message="Say how it ended: an outcome note is needed to resolve a follow-up.")
     kind = (outcome or "").strip()
     partner = None
@@ -326,9 +290,9 @@ def _reopen(follow_up: FollowUp, practice: Practice, now: datetime) -> None:
 
 def reopen(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, note: str = "") -> FollowUp:
     """A resolved follow-up needs someone again: it is open with a new deadline; its history stays."""
-    _check_actor(follow_up, actor)
+    check_actor(follow_up, actor)
     form = v.Form()
-    text = _note(form, note, required=False)
+    text = note_of(form, note, required=False)
     if follow_up.status != "resolved":
         form.add("status", "Only a resolved follow-up can be reopened.")
     form.raise_if_errors()
@@ -342,9 +306,9 @@ def reopen(session: Session, now: datetime, follow_up: FollowUp, actor: User, *,
 def reassign(session: Session, now: datetime, follow_up: FollowUp, actor: User, assignee_id: int, base_url: str, *,
              note: str = "") -> FollowUp:
     """Give a follow-up to another owner or adviser of the practice, who gets the alert (unless resolved)."""
-    _check_actor(follow_up, actor)
+    check_actor(follow_up, actor)
     form = v.Form()
-    text = _note(form, note, required=False)
+    text = note_of(form, note, required=False)
     assignee = session.scalar(select(User).where(User.id == assignee_id, User.practice_id == follow_up.practice_id))
     if not can_work_follow_ups(assignee):
         form.add("assignee", "Choose an active owner or adviser of this practice.")

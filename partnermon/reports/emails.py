@@ -12,7 +12,7 @@ from datetime import datetime
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
-from partnermon.followups.service import active_owners
+from partnermon.followups.timeline import active_owners
 from partnermon.mail import outbox
 from partnermon.models import Report
 from partnermon.reports.storage import file_name

@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from partnermon import validators
 from partnermon.errors import ValidationError
-from partnermon.followups import emails, ladder, queue, rules, service
+from partnermon.followups import emails, ladder, queue, rules, service, timeline
 from partnermon.models import Partner, User
 from partnermon.models.followups import FOLLOW_UP_CHANNELS, FollowUp
 from partnermon.web.context import db, now, or_404, runtime
@@ -25,7 +25,7 @@ from partnermon.web.security import current_user, login_required, owner_required
 
 bp = Blueprint("followups", __name__, url_prefix="/follow-ups")
 
-worker_required = role_required(*service.WORKING_ROLES)   # viewers read; they do not contact clients
+worker_required = role_required(*timeline.WORKING_ROLES)   # viewers read; they do not contact clients
 
 TAB_LABELS = {"mine": "Mine", "all": "All open", "overdue": "Overdue", "resolved": "Resolved"}
 STATUS_LABELS = {"open": "Open", "contacted": "Contacted", "resolved": "Resolved"}
@@ -63,7 +63,7 @@ def _int(raw: str | None) -> int | None:
 @login_required
 def index() -> str:
     me, session, clock = _me(), db(), now()
-    works = service.can_work_follow_ups(me)
+    works = timeline.can_work_follow_ups(me)
     tabs = [tab for tab in queue.TABS if works or tab != "mine"]   # a viewer is never given one
     tab = request.args.get("tab", "")
     if tab not in tabs:
@@ -86,7 +86,7 @@ def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
     return render_template(
         "followups/show.html", follow_up=follow_up, about=about,
         overdue=queue.is_overdue(follow_up, clock), deadline=queue.deadline_note(follow_up, clock),
-        works=service.can_work_follow_ups(me), can_reassign=me.is_owner,
+        works=timeline.can_work_follow_ups(me), can_reassign=me.is_owner,
         assignee_options=[(user.id, f"{user.display_name} ({user.role})") for user in assignees],
         channel_options=[(channel, CHANNEL_LABELS[channel]) for channel in FOLLOW_UP_CHANNELS],
         result_options=list(service.ATTEMPT_LABELS.items()), outcome_options=list(service.OUTCOME_LABELS.items()),
