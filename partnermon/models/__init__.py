@@ -8,7 +8,7 @@ from partnermon.models.accounts import Invitation, SignInFailure, SignInSession,
 from partnermon.models.alerts import AlertPreference, DigestItem, PartnerSubscription
 from partnermon.models.audit import AuditEvent
 from partnermon.models.feedback import ApiKey, FeedbackRequest, FeedbackResponse, PublicAttempt
-from partnermon.models.followups import FollowUp, FollowUpEvent
+from partnermon.models.followups import FollowUp, FollowUpEvent, RecoveryCheckIn
 from partnermon.models.monitoring import (
     DailyRollup, HourlyRollup, Incident, JobMark, MaintenanceWindow, Probe, ProbeResult,
 )
@@ -26,6 +26,7 @@ __all__ = [
     "FeedbackResponse",
     "FollowUp",
     "FollowUpEvent",
+    "RecoveryCheckIn",
     "AuditEvent",
     "Base",
     "DEFAULT_MOMENTS",

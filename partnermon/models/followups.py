@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
@@ -33,6 +33,11 @@ FOLLOW_UP_CHANNELS = ("phone", "email", "meeting", "other")
 RUNGS = ("email", "phone", "meeting")
 # What became of the client, recorded when a follow-up is resolved.
 OUTCOMES = ("stayed", "moved", "left", "unknown")
+# A recovery check-in waits until due, is sent (a personal link), then is answered or expires; it is skipped
+# (with the reason) when the client cannot or should not be asked, and withdrawn when its follow-up reopens.
+CHECK_IN_STATUSES = ("scheduled", "sent", "answered", "expired", "skipped", "withdrawn")
+# The client's answer to "Did {practice} put things right?".
+CHECK_IN_ANSWERS = ("yes", "partly", "no")
 
 
 class FollowUp(Base):
@@ -110,5 +115,46 @@ class FollowUpEvent(Base):
     follow_up: Mapped[FollowUp] = relationship(back_populates="events")
 
 
-__all__ = ["FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "OUTCOMES",
-           "REASONS", "RUNGS", "SEVERITIES"]
+class RecoveryCheckIn(Base):
+    """One short personal link, a set time after a follow-up is resolved: did the practice put things right?
+
+    Made (status ``scheduled``, no token yet) when the follow-up is resolved; the token is made and its hash
+    stored only when the email is sent, so a link never exists before it is due. A follow-up resolved again
+    after reopening gets a new check-in (``round``). The rung and the assignee are those on which the client
+    was reached when it was resolved, so recovery can be measured by rung and by adviser even if the
+    follow-up later moves. Token rules as for feedback links (DESIGN.md §8): SHA-256 stored, expiring, a GET
+    records nothing.
+    """
+
+    __tablename__ = "recovery_check_in"
+    __table_args__ = (UniqueConstraint("follow_up_id", "round", name="uq_recovery_check_in_round"),
+                      Index("ix_recovery_check_in_status_due", "status", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)
+    follow_up_id: Mapped[int] = mapped_column(ForeignKey("follow_up.id", ondelete="CASCADE"), index=True)
+    round: Mapped[int] = mapped_column(default=1)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    reached_rung: Mapped[str] = mapped_column(String(10))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    client_name: Mapped[str] = mapped_column(String(200), default="")
+    client_email: Mapped[str] = mapped_column(String(254), default="")
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="scheduled")
+    skipped_reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[str | None] = mapped_column(String(10))
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    follow_up: Mapped[FollowUp] = relationship()
+    partner: Mapped[Partner] = relationship()
+    assignee: Mapped["User | None"] = relationship()
+
+
+__all__ = ["CHECK_IN_ANSWERS", "CHECK_IN_STATUSES", "FOLLOW_UP_ACTIONS", "FOLLOW_UP_CHANNELS", "FOLLOW_UP_STATUSES", "FollowUp", "FollowUpEvent", "OUTCOMES",
+           "REASONS", "RecoveryCheckIn", "RUNGS", "SEVERITIES"]

@@ -80,6 +80,9 @@ class Practice(Base):
     followup_urgent_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
     # Comma-separated stakes (high, medium, low) whose moments make a follow-up urgent.
     followup_urgent_stakes: Mapped[str] = mapped_column(String(20), default="high", server_default="high")
+    # Recovery check-in (partnermon.followups.recovery): this many days after a follow-up is resolved, the client
+    # is asked "Did {practice} put things right?"; 0 asks nobody.
+    recovery_check_in_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     # Incident alerts (partnermon.alerts.incidents): while an outage lasts, remind its subscribers every this
     # many business hours of it; 0 sends no reminders.
     incident_reminder_hours: Mapped[int] = mapped_column(Integer, default=4, server_default="4")
