@@ -14,7 +14,10 @@ import schemathesis
 from schemathesis import checks
 from schemathesis.specs.openapi import checks as openapi_checks
 
-from partnermon.feedback import api_keys
+from partnermon import followups
+from partnermon.feedback import api_keys, links, responses
+from partnermon.models import Incident
+from partnermon.partners import probe_settings
 
 EXAMPLES = int(os.environ.get("PARTNERMON_API_EXAMPLES", "15"))
 CHECKS = [checks.not_a_server_error, openapi_checks.status_code_conformance,
@@ -28,6 +31,16 @@ def keyed_app(app, cast, session):  # type: ignore[no-untyped-def]
     now = datetime.now(timezone.utc)
     app.config["PARTNERMON_API_RATE_LIMIT"] = 100_000
     key = api_keys.create_key(session, now, cast.harbour, cast.alice, "Schemathesis", ["read", "write"]).plaintext
+    # One of each kind of row, so the lists' answers hold rows for the schema checks to read.
+    made = links.create_request(session, now, cast.harbour, {"partner": "Acme Insurance", "touchpoint": "claim",
+                                                             "client_email": "erin@client.test"},
+                                actor=cast.bob, source="form", base_url="http://partnermon.test")
+    answer, _ = responses.record_response(session, now, made.request, responses.parse_answers(
+        {"satisfaction": "1", "recommend": "3", "brand_effect": "worse", "comment": "<b>slow</b>"}, None))
+    followups.open_for_response(session, now, answer, "http://partnermon.test")
+    probe_settings.save_probe(session, now, cast.acme_claims, cast.alice, {"kind": "http", "interval_seconds": "300"})
+    session.add(Incident(practice_id=cast.harbour.id, touchpoint_id=cast.acme_claims.id, kind="down",
+                         started_at=now, first_error="HTTP 503", last_error="HTTP 503"))
     session.commit()
     return app, key
 
