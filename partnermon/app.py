@@ -39,7 +39,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import account, admin, auth, home, maintenance, moments, partners, practice_settings
     from partnermon.web import touchpoint_list, touchpoints, users
     from partnermon.web import feedback_form, health
-    from partnermon.web import api, api_keys
+    from partnermon.web import api_common, api_keys
+    from partnermon.web import api, api_docs, api_read  # noqa: F401 - each adds its routes to api_common.bp
     from partnermon.web import feedback_import
     from partnermon.web import feedback
     from partnermon.web import subscriptions
@@ -56,8 +57,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     assets.init_app(app)
     errors.init_app(app)
     for module in (auth, account, home, partners, touchpoints, touchpoint_list, maintenance, moments,
-                   practice_settings, users, admin, feedback_form, api_keys, api, health):
+                   practice_settings, users, admin, feedback_form, api_keys, health):
         app.register_blueprint(module.bp)
+    # One blueprint for the whole API: web/api.py writes, web/api_read.py reads, web/api_docs.py documents.
+    app.register_blueprint(api_common.bp)
     app.register_blueprint(feedback_import.bp)
     app.register_blueprint(feedback.bp)
     app.register_blueprint(subscriptions.bp)

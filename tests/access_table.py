@@ -14,6 +14,7 @@ from tests.conftest import PASSWORD
 
 PUBLIC, SIGNED_IN, OWNER = "public", "any signed-in user", "owners only"
 STAFF_ONLY = "owners and advisers"   # asking clients for feedback: not viewers
+API = "an API key"                    # the JSON API: a key, never a browser session (tests/test_api_access.py)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,23 @@ ROUTES: dict[str, Route] = {
     # (tests/test_feedback_api.py covers its keys, tenancy and errors).
     "api_keys.index": Route("/settings/api-keys", GP, OWNER),
     "api_keys.revoke": Route("/settings/api-keys/<int:key_id>/revoke", P, OWNER, scoped=True),
-    "api.create_feedback_request": Route("/api/v1/feedback-requests", P, PUBLIC, csrf=False),
+    "api.create_feedback_request": Route("/api/v1/feedback-requests", P, API, csrf=False),
+    # The read API (issue 21): a key with the read scope; another practice's id is 404 (tests/test_api_access.py).
+    "api.list_partners": Route("/api/v1/partners", G, API),
+    "api.get_partner": Route("/api/v1/partners/<int:partner_id>", G, API, scoped=True),
+    "api.list_touchpoints": Route("/api/v1/touchpoints", G, API),
+    "api.get_touchpoint": Route("/api/v1/touchpoints/<int:touchpoint_id>", G, API, scoped=True),
+    "api.list_incidents": Route("/api/v1/incidents", G, API),
+    "api.get_incident": Route("/api/v1/incidents/<int:incident_id>", G, API, scoped=True),
+    "api.list_feedback_requests": Route("/api/v1/feedback-requests", G, API),
+    "api.get_feedback_request": Route("/api/v1/feedback-requests/<int:request_id>", G, API, scoped=True),
+    "api.list_feedback_responses": Route("/api/v1/feedback-responses", G, API),
+    "api.get_feedback_response": Route("/api/v1/feedback-responses/<int:response_id>", G, API, scoped=True),
+    "api.list_follow_ups": Route("/api/v1/follow-ups", G, API),
+    "api.get_follow_up": Route("/api/v1/follow-ups/<int:follow_up_id>", G, API, scoped=True),
+    "api.get_scores": Route("/api/v1/scores", G, API),
+    "api.openapi": Route("/api/v1/openapi.json", G, PUBLIC),
+    "api.docs": Route("/api/v1/docs", G, PUBLIC),
     # Feedback requests and responses: everyone reads; owners and advisers ask and revoke; owners erase.
     "feedback.list_requests": Route("/feedback/requests", G, SIGNED_IN),
     "feedback.show_request": Route("/feedback/requests/<int:request_id>", G, SIGNED_IN, scoped=True),
@@ -195,7 +212,7 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "feedback_form.seen": lambda w: {},
     "feedback_form.open_submit": lambda w: {"partner": str(w.ids["partner_id"]), "satisfaction": "2",
                                             "submission": "planted-submission-key-0001"},
-    "api_keys.index": lambda w: {"name": "Planted key"},
+    "api_keys.index": lambda w: {"name": "Planted key", "scopes": ["read", "write"]},
     "api_keys.revoke": lambda w: {},
     "api.create_feedback_request": lambda w: {"partner": "Acme Insurance", "client_email": "planted@client.test"},
     "feedback.new_request": lambda w: {"client_name": "Planted", "client_email": "planted@client.test",

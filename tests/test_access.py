@@ -48,7 +48,8 @@ from partnermon.practices import closures, service as practices
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore
 from tests.access_table import (
-    HARBOUR_LOGO, NEW_PASSWORD, OTHER_LOGO, OWNER, PAYLOADS, PUBLIC, ROUTES, SIGNED_IN, STAFF_ONLY, Route, _local_in,
+    API, HARBOUR_LOGO, NEW_PASSWORD, OTHER_LOGO, OWNER, PAYLOADS, PUBLIC, ROUTES, SIGNED_IN, STAFF_ONLY, Route,
+    _local_in,
 )
 from tests.conftest import PASSWORD, text_of
 from tests.factories import Cast
@@ -74,13 +75,14 @@ def _cases(keep: Callable[[str, Route, str], bool]) -> list[Any]:
             for endpoint, route in ROUTES.items() for method in route.methods if keep(endpoint, route, method)]
 
 
-SCOPED_CASES = _cases(lambda e, r, m: r.scoped)
-SCOPED_GETS = _cases(lambda e, r, m: r.scoped and m == "GET")
+# The API's routes are authorised by a key, not a browser session: tests/test_api_access.py runs their matrix.
+SCOPED_CASES = _cases(lambda e, r, m: r.scoped and r.access != API)
+SCOPED_GETS = _cases(lambda e, r, m: r.scoped and r.access != API and m == "GET")
 OWNER_CASES = _cases(lambda e, r, m: r.access == OWNER)
 STAFF_ONLY_CASES = _cases(lambda e, r, m: r.access == STAFF_ONLY)
 STAFF_ONLY_GETS = _cases(lambda e, r, m: r.access == STAFF_ONLY and m == "GET")
 SIGNED_IN_GETS = _cases(lambda e, r, m: r.access == SIGNED_IN and m == "GET")
-PRIVATE_CASES = _cases(lambda e, r, m: r.access != PUBLIC)
+PRIVATE_CASES = _cases(lambda e, r, m: r.access not in (PUBLIC, API))
 POST_ENDPOINTS = [endpoint for endpoint, route in ROUTES.items() if "POST" in route.methods]
 CSRF_ENDPOINTS = [endpoint for endpoint in POST_ENDPOINTS if ROUTES[endpoint].csrf]
 STAFF = [pytest.param("bob@harbour.test", id="adviser Bob"), pytest.param("vera@harbour.test", id="viewer Vera")]
@@ -214,7 +216,7 @@ def test_every_route_the_app_serves_is_classified_in_the_route_table(app: Flask)
 
 def test_the_route_table_is_consistent_with_itself() -> None:
     for endpoint, route in ROUTES.items():
-        assert route.access in (PUBLIC, SIGNED_IN, STAFF_ONLY, OWNER), endpoint
+        assert route.access in (PUBLIC, SIGNED_IN, STAFF_ONLY, OWNER, API), endpoint
         assert route.scoped == ("<int:" in route.rule), f"{endpoint}: scoped routes are exactly those taking an id"
         if "POST" in route.methods:
             assert endpoint in PAYLOADS, f"{endpoint} needs a payload in PAYLOADS"
@@ -417,7 +419,8 @@ def test_setup_without_the_csrf_token_is_refused_and_creates_no_practice(client,
 
 # --- the payloads above are real: sent by the right person, each one changes something ---------------
 
-@pytest.mark.parametrize("endpoint", [e for e in POST_ENDPOINTS if ROUTES[e].access != PUBLIC and ROUTES[e].writes])
+@pytest.mark.parametrize("endpoint", [e for e in POST_ENDPOINTS
+                                      if ROUTES[e].access not in (PUBLIC, API) and ROUTES[e].writes])
 def test_the_payloads_change_the_database_when_the_right_person_sends_them(world: World, browser, engine,
                                                                            endpoint) -> None:  # type: ignore[no-untyped-def]
     browser.sign_in("alice@harbour.test")

@@ -39,10 +39,12 @@ def test_a_missing_role_is_a_403_page_in_the_layout(cast, browser):
     assert "Your role in this practice does not include this page" in text_of(response)
 
 
-def test_api_paths_answer_errors_in_json(cast, client):
+def test_api_paths_answer_errors_as_problem_json(cast, client):
     response = client.get("/api/v1/nothing-here")
-    assert response.status_code == 404
-    assert response.is_json and response.get_json()["error"] == "Page not found"
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    body = response.get_json(force=True)
+    assert (body["status"], body["title"], body["error"]) == (404, "Not found", "Not found")
+    assert "/api/v1/docs" in body["detail"]
 
 
 def test_a_malformed_form_body_is_refused_with_400(cast, browser):

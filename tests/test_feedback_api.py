@@ -42,6 +42,14 @@ def ask(**fields: Any) -> dict[str, Any]:
     return {"client_email": "dana@client.test", "client_name": "Dana", "partner": "Acme Insurance", **fields}
 
 
+def problem_fields(response) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The fields a problem+json answer names, with their reasons (RFC 9457 body, ``errors`` member)."""
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == response.status_code and body["title"] and body["detail"]
+    return {error["field"]: error["reason"] for error in body["errors"]}
+
+
 def count(session: Session, model: type, *where: Any) -> int:
     return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
@@ -50,7 +58,7 @@ def count(session: Session, model: type, *where: Any) -> int:
 
 def test_an_owner_creates_a_key_that_is_shown_once_and_stored_only_as_a_hash(cast, browser, session) -> None:
     browser.sign_in("alice@harbour.test")
-    response = browser.post("/settings/api-keys", {"name": "CRM claims workflow"})
+    response = browser.post("/settings/api-keys", {"name": "CRM claims workflow", "scopes": ["write"]})
     assert response.status_code == 201
     assert "no-store" in response.headers["Cache-Control"]
     [key] = set(KEY_IN_PAGE.findall(response.get_data(as_text=True)))
@@ -67,7 +75,7 @@ def test_an_owner_creates_a_key_that_is_shown_once_and_stored_only_as_a_hash(cas
 
 def test_the_new_key_comes_with_a_curl_example_of_the_api_call(cast, browser) -> None:
     browser.sign_in("alice@harbour.test")
-    response = browser.post("/settings/api-keys", {"name": "CRM"})
+    response = browser.post("/settings/api-keys", {"name": "CRM", "scopes": ["write"]})
     [key] = set(KEY_IN_PAGE.findall(response.get_data(as_text=True)))
     page = text_of(response)
     assert f"curl -X POST http://partnermon.test{URL}" in page and f'"Authorization: Bearer {key}"' in page
@@ -76,7 +84,7 @@ def test_the_new_key_comes_with_a_curl_example_of_the_api_call(cast, browser) ->
 
 def test_creating_and_revoking_a_key_are_audited(cast, browser, session) -> None:
     browser.sign_in("alice@harbour.test")
-    browser.post("/settings/api-keys", {"name": "CRM"})
+    browser.post("/settings/api-keys", {"name": "CRM", "scopes": ["write"]})
     browser.post(f"/settings/api-keys/{session.scalar(select(ApiKey.id))}/revoke")
     events = session.execute(select(AuditEvent.action, AuditEvent.actor).where(AuditEvent.object_type == "api_key")
                              .order_by(AuditEvent.id)).all()
@@ -209,7 +217,7 @@ def test_a_revoked_key_is_401_whichever_practice_it_belonged_to(cast, client, se
     session.commit()
     body = ask(partner="Zenith Platform") if whose == "quay" else ask()
     response = call(client, key, body)
-    assert response.status_code == 401 and "revoked" in response.get_json()["error"]
+    assert response.status_code == 401 and "revoked" in response.get_json(force=True)["detail"]
     assert count(session, FeedbackRequest) == 0
 
 
@@ -238,7 +246,7 @@ def test_a_body_that_is_not_a_json_object_is_400(cast, client, session, data, co
 def test_each_bad_field_is_named_in_a_422(cast, client, session, fields, named) -> None:
     response = call(client, make_key(session, cast), ask(**fields))
     assert response.status_code == 422
-    assert list(response.get_json()["fields"]) == [named]
+    assert list(problem_fields(response)) == [named]
     assert count(session, FeedbackRequest) == 0
 
 
@@ -249,8 +257,8 @@ def test_a_nul_character_in_any_field_is_a_422_naming_it(cast, client, session, 
     value = {"client_email": "dana\x00@client.test", "adviser_email": "bob@harbour.test\x00"}.get(named, "x\x00y")
     response = call(client, make_key(session, cast), ask(**{named: value}))
     assert response.status_code == 422 and response.is_json
-    assert list(response.get_json()["fields"]) == [named]
-    assert "control characters" in response.get_json()["fields"][named]
+    assert list(problem_fields(response)) == [named]
+    assert "control characters" in problem_fields(response)[named]
     assert count(session, FeedbackRequest) == 0
 
 
@@ -262,8 +270,8 @@ def test_a_lone_surrogate_in_any_field_is_a_422_naming_it(cast, client, session,
     response = client.post(URL, data=body, content_type="application/json",
                            headers={"Authorization": f"Bearer {make_key(session, cast)}"})
     assert response.status_code == 422 and response.is_json
-    assert list(response.get_json()["fields"]) == [named]
-    assert "lone surrogate" in response.get_json()["fields"][named]
+    assert list(problem_fields(response)) == [named]
+    assert "lone surrogate" in problem_fields(response)[named]
     assert count(session, FeedbackRequest) == 0
 
 
@@ -271,7 +279,7 @@ def test_a_lone_surrogate_in_any_field_is_a_422_naming_it(cast, client, session,
 def test_a_partner_not_in_the_keys_practice_is_404_and_nothing_is_created(cast, client, session, partner) -> None:
     partner = {"zenith": cast.zenith.id}.get(partner, partner)  # Quay's partner, by name and by id
     response = call(client, make_key(session, cast), ask(partner=partner))
-    assert response.status_code == 404 and list(response.get_json()["fields"]) == ["partner"]
+    assert response.status_code == 404 and list(problem_fields(response)) == ["partner"]
     assert count(session, FeedbackRequest) == 0 and count(session, OutboxEmail) == 0
 
 
@@ -300,7 +308,7 @@ def test_a_throttled_client_is_422_until_override_throttle_is_true(cast, client,
     assert call(client, key, ask()).status_code == 201
     held = call(client, key, ask(client_email="DANA@client.test"))
     assert held.status_code == 422
-    reason = held.get_json()["fields"]["client_email"]
+    reason = problem_fields(held)["client_email"]
     assert "waits 30 days" in reason and '"override_throttle": true' in reason
     insisted = call(client, key, ask(override_throttle=True))
     assert insisted.status_code == 201 and insisted.get_json()["throttle_overridden"] is True
@@ -308,12 +316,13 @@ def test_a_throttled_client_is_422_until_override_throttle_is_true(cast, client,
 
 
 @pytest.mark.parametrize(("method", "path", "status"), [
-    ("GET", URL, 405),
+    ("DELETE", URL, 405),
     ("POST", "/api/v1/nothing-here", 404),
 ])
 def test_other_api_errors_are_json_too(cast, client, method, path, status) -> None:
     response = client.open(path, method=method)
-    assert response.status_code == status and response.is_json and response.get_json()["error"]
+    assert response.status_code == status and response.mimetype == "application/problem+json"
+    assert response.get_json(force=True)["status"] == status and response.get_json(force=True)["error"]
 
 
 def test_a_body_over_the_size_limit_is_413_in_json(cast, client, session) -> None:
@@ -343,3 +352,30 @@ def test_a_repeated_external_ref_that_arrives_while_the_first_is_saved_is_answer
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["id"] == session.scalar(select(FeedbackRequest.id))
     assert count(session, FeedbackRequest) == 1 and count(session, OutboxEmail) == 1
+
+
+# --- scopes ------------------------------------------------------------------------------------------------
+
+def test_an_owner_picks_the_keys_scopes_and_must_pick_at_least_one(cast, browser, session) -> None:
+    browser.sign_in("alice@harbour.test")
+    refused = browser.post("/settings/api-keys", {"name": "Nothing"})
+    assert refused.status_code == 422 and "Choose what the key may do" in text_of(refused)
+    assert count(session, ApiKey) == 0
+    made = browser.post("/settings/api-keys", {"name": "BI tool", "scopes": ["read"]})
+    assert made.status_code == 201
+    assert session.scalars(select(ApiKey)).one().scopes == "read"
+    assert "BI tool" in text_of(browser.get("/settings/api-keys"))
+
+
+def test_keys_made_before_scopes_keep_write_only(cast, session) -> None:
+    made = api_keys.create_key(session, NOW, cast.harbour, cast.alice, "Old CRM")
+    assert made.key.scopes == "write" and made.key.scope_set == {"write"}
+
+
+def test_a_read_only_key_posting_gets_403_naming_the_write_scope(cast, client, session) -> None:
+    key = api_keys.create_key(session, NOW, cast.harbour, cast.alice, "BI", ["read"]).plaintext
+    session.commit()
+    response = call(client, key, ask())
+    assert response.status_code == 403 and response.mimetype == "application/problem+json"
+    assert response.get_json()["scope"] == "write" and "“write” scope" in response.get_json()["detail"]
+    assert count(session, FeedbackRequest) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from partnermon import validators as v
 from partnermon.accounts import audit
 from partnermon.accounts.security import new_token, same, token_hash
-from partnermon.errors import NotFound
+from partnermon.errors import NotFound, ValidationError
 from partnermon.models import ApiKey, Practice, User
 
 KEY_PREFIX = "pm_"
@@ -26,6 +27,9 @@ SHOWN_CHARACTERS = 10
 MAX_KEY_LENGTH = 100
 # last_used_at is written at most this often per key, so a busy CRM does not cost a write per call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# What a key may do: "read" the practice's rows (GET /api/v1/...), "write" make feedback requests.
+SCOPES = {"read": "Read partners, touchpoints, incidents, feedback, follow-ups and scores",
+          "write": "Make feedback requests"}
 
 
 @dataclass(frozen=True)
@@ -39,16 +43,38 @@ def actor_for(key: ApiKey) -> str:
     return f"API key {key.prefix}… ({key.name})"
 
 
-def create_key(session: Session, now: datetime, practice: Practice, actor: User, name: str) -> NewKey:
-    """A new key for the practice, or ValidationError on ``name``."""
-    name = v.text("name", name, max_length=100, label="Name")
+def clean_scopes(chosen: Iterable[str]) -> str:
+    """The scopes as stored ("read write"), or ValidationError on ``scopes`` when none or an unknown one."""
+    picked = {scope.strip() for scope in chosen if scope.strip()}
+    if not picked:
+        raise ValidationError({"scopes": "Choose what the key may do: read, write or both."})
+    if unknown := picked - set(SCOPES):
+        raise ValidationError({"scopes": f"Unknown scope “{sorted(unknown)[0][:20]}”: choose read, write or both."})
+    return " ".join(scope for scope in SCOPES if scope in picked)
+
+
+def create_key(session: Session, now: datetime, practice: Practice, actor: User, name: str,
+               scopes: Iterable[str] = ("write",)) -> NewKey:
+    """A new key for the practice, or ValidationError on ``name`` or ``scopes``."""
+    errors = {}
+    try:
+        name = v.text("name", name, max_length=100, label="Name")
+    except ValidationError as exc:
+        errors |= exc.errors
+    try:
+        stored_scopes = clean_scopes(scopes)
+    except ValidationError as exc:
+        errors |= exc.errors
+    if errors:
+        raise ValidationError(errors)
     plaintext = KEY_PREFIX + new_token()
     key = ApiKey(practice_id=practice.id, name=name, prefix=plaintext[:SHOWN_CHARACTERS],
-                 key_hash=token_hash(plaintext), created_at=now, created_by_id=actor.id)
+                 key_hash=token_hash(plaintext), created_at=now, created_by_id=actor.id, scopes=stored_scopes,
+                 rate_window_count=0)
     session.add(key)
     session.flush()
     audit.record(session, now, practice.id, actor, "api_key.created", "api_key", key.id,
-                 f"Created API key “{name}” ({key.prefix}…)")
+                 f"Created API key “{name}” ({key.prefix}…) to {stored_scopes.replace(' ', ' and ')}")
     return NewKey(key, plaintext)
 
 

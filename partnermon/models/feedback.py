@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint, and_, or_
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, and_, or_
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
@@ -160,6 +160,17 @@ class ApiKey(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the key may do, space-separated ("read write"): "write" makes feedback requests, "read" reads the
+    # practice's rows. Keys made before scopes existed were made for writing, so they keep "write" only.
+    scopes: Mapped[str] = mapped_column(String(20), default="write", server_default="write")
+    # The per-key rate limit's fixed window (partnermon.api.rate_limits): counted on the key's own row, so
+    # every web process sees the same count.
+    rate_window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate_window_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
 
 
 __all__ = ["ApiKey", "BRAND_EFFECTS", "CONTACT_CHANNELS", "FeedbackRequest", "FeedbackResponse", "PublicAttempt",

@@ -1,9 +1,9 @@
-"""The JSON API, version 1: a practice's own systems (a CRM asking right after a claim) make feedback requests.
+"""The JSON API, version 1, writing: a practice's own systems (a CRM asking right after a claim) make feedback
+requests with a key that has the "write" scope.
 
-Every answer is JSON, errors included (web/errors.py answers JSON for /api/ paths). A call is authorised by
-the practice's API key alone: no session cookie is read or set, and there is no CSRF token because a
-browser cannot attach the key on its own (security.py skips blueprint "api"). The key decides the practice;
-nothing in the body can name another one.
+Every answer is JSON, errors as problem details (web/errors.py answers them for any /api/ path). The key, its
+scope, the rate limit and the answers' shape are web/api_common.py's; the key decides the practice, and nothing
+in the body can name another one. Reading is web/api_read.py.
 """
 
 from __future__ import annotations
@@ -11,71 +11,31 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, request
+from flask import Response, request
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import BadRequest
 
 from partnermon.errors import ValidationError
 from partnermon.feedback import api_keys, links
+from partnermon.api import schemas
 from partnermon.models import ApiKey, FeedbackRequest, Practice
+from partnermon.web.api_common import answer, authorise, operation, problem
 from partnermon.web.context import db, now, runtime
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Fields a feedback request takes; anything else in the body is ignored, so clients may send more.
 TEXT_FIELDS = ("client_name", "client_email", "adviser_email", "external_ref")
 REF_FIELDS = ("partner", "touchpoint")    # a name, or an id as a number or a string of digits
 
 
-def _json(body: dict[str, Any], status: int, headers: dict[str, str] | None = None) -> Response:
-    # <, > and & are escaped as \u003c etc. (still the same JSON) so nothing a client typed can read as
-    # markup even if a careless viewer renders the answer as HTML.
-    text = (json.dumps(body, ensure_ascii=False).replace("&", "\\u0026").replace("<", "\\u003c")
-            .replace(">", "\\u003e"))
-    response = Response(text, status=status, mimetype="application/json", headers=headers)
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-def _error(status: int, message: str, fields: dict[str, str] | None = None,
-           headers: dict[str, str] | None = None) -> Response:
-    body: dict[str, Any] = {"error": message}
-    if fields:
-        body["fields"] = fields
-    return _json(body, status, headers)
-
-
-def _presented_key() -> str | None:
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    return request.headers.get("X-API-Key")
-
-
-def _authenticate() -> ApiKey | Response:
-    presented = _presented_key()
-    if not presented:
-        return _error(401, "Send your practice's API key as “Authorization: Bearer <key>”. Owners create keys "
-                           "under Settings › API keys.", headers={"WWW-Authenticate": 'Bearer realm="partnermon"'})
-    key = api_keys.authenticate(db(), now(), presented)
-    if key is None:
-        return _error(401, "That API key is not valid: it may have been revoked or mistyped. An owner can "
-                           "create a new one under Settings › API keys.",
-                      headers={"WWW-Authenticate": 'Bearer realm="partnermon", error="invalid_token"'})
-    # Recorded now, so "last used" is right even when this call is then refused for its body.
-    db().commit()
-    return key
-
-
 def _body() -> dict[str, Any] | Response:
     if not request.is_json:
-        return _error(400, "Send the body as JSON, with the header “Content-Type: application/json”.")
+        return problem(400, "Send the body as JSON, with the header “Content-Type: application/json”.")
     try:
         data = request.get_json()
     except (BadRequest, RecursionError):  # RecursionError: absurdly deep nesting, still the caller's mistake
-        return _error(400, "The body is not valid JSON.")
+        return problem(400, "The body is not valid JSON.")
     if not isinstance(data, dict):
-        return _error(400, "The body must be a JSON object, such as "
+        return problem(400, "The body must be a JSON object, such as "
                            '{"client_email": "dana@example.com", "partner": "Acme Insurance"}.')
     return data
 
@@ -118,7 +78,7 @@ def _request_json(made: links.NewRequest) -> dict[str, Any]:
         "client_email": req.client_email,
         "partner": {"id": req.partner.id, "name": req.partner.name},
         "touchpoint": {"id": req.touchpoint.id, "name": req.touchpoint.name} if req.touchpoint else None,
-        "moment": {"key": req.moment.key, "name": req.moment.name} if req.moment else None,
+        "moment": {"id": req.moment.id, "key": req.moment.key, "name": req.moment.name} if req.moment else None,
         "adviser_email": req.adviser.email if req.adviser else None,
         "external_ref": req.external_ref,
         "throttle_overridden": req.throttle_overridden,
@@ -154,9 +114,15 @@ def _create(key: ApiKey, data: dict[str, Any]) -> links.NewRequest:
     raise AssertionError("unreachable")
 
 
-@bp.post("/feedback-requests")
+@operation("/feedback-requests", "POST", tag="Feedback requests", scope="write",
+           summary="Ask a client for feedback",
+           description="Makes a feedback request and emails the client their personal link. A new request is "
+                       "201; the same external_ref again is 200 with the request made then.",
+           body=schemas.FeedbackRequestIn, responses={201: schemas.FeedbackRequestCreated,
+                                                      200: schemas.FeedbackRequestCreated},
+           problems=(400, 404, 413, 422))
 def create_feedback_request() -> Response:
-    key = _authenticate()
+    key = authorise("write")
     if isinstance(key, Response):
         return key
     data = _body()
@@ -165,19 +131,19 @@ def create_feedback_request() -> Response:
     if isinstance(data.get("external_ref"), int) and not isinstance(data["external_ref"], bool):
         data["external_ref"] = str(data["external_ref"])   # CRMs often number their records
     if problems := _type_problems(data):
-        return _error(422, "Some fields have the wrong type.", problems)
+        return problem(422, "Some fields have the wrong type; each is named under “errors”.", problems)
     try:
         made = _create(key, data)
     except links.Throttled as exc:
         db().rollback()
         reason = exc.errors["client_email"].replace(" An adviser can ask anyway.", "")
-        return _error(422, "This client was asked for feedback recently.", {
+        return problem(422, "This client was asked for feedback recently.", {
             "client_email": f"{reason} To ask anyway, send \"override_throttle\": true."})
     except ValidationError as exc:
         db().rollback()
         # A partner this practice does not have is "not found", whether it belongs to another practice or
         # to nobody; the answer is the same either way, so it tells nothing about other practices.
         if set(exc.errors) == {"partner"} and exc.errors["partner"].endswith(links.UNKNOWN_PARTNER):
-            return _error(404, "No such partner in your practice.", exc.errors)
-        return _error(422, "Some fields need fixing; each is named under “fields”.", exc.errors)
-    return _json(_request_json(made), 201 if made.created else 200)
+            return problem(404, "No such partner in your practice.", exc.errors)
+        return problem(422, "Some fields need fixing; each is named under “errors”.", exc.errors)
+    return answer(_request_json(made), 201 if made.created else 200)

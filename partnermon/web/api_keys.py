@@ -43,7 +43,8 @@ def _page(status: int = 200, *, errors: dict[str, str] | None = None, form: Any 
     creators = {user.id: user.display_name for user in accounts.list_users(db(), me.practice_id)}
     return render_template(
         "settings/api_keys.html", keys=api_keys.list_keys(db(), me.practice_id), creators=creators,
-        errors=errors or {}, form=form if form is not None else {}, new_key=new_key,
+        errors=errors or {}, form=form if form is not None else {"scopes": ["write"]}, new_key=new_key,
+        scopes=api_keys.SCOPES, docs_url=url_for("api.docs"),
         example=_example(new_key.plaintext if new_key else "$PARTNERMON_API_KEY"),
     ), status
 
@@ -55,7 +56,8 @@ def index() -> tuple[str, int]:
         return _page()
     me = _me()
     try:
-        made = api_keys.create_key(db(), now(), me.practice, me, request.form.get("name", ""))
+        made = api_keys.create_key(db(), now(), me.practice, me, request.form.get("name", ""),
+                                   request.form.getlist("scopes"))
     except ValidationError as exc:
         db().rollback()
         return _page(422, errors=exc.errors, form=request.form)

@@ -25,6 +25,11 @@ TITLES = {
     413: "That upload is too large",
     429: "Too many attempts",
 }
+API_EXPLANATIONS = {
+    404: "Nothing is at this path: the API reference is at /api/v1/docs.",
+    405: "This path does not take that method: see /api/v1/docs.",
+    413: "The body is larger than partnermon accepts.",
+}
 EXPLANATIONS = {
     403: "Your role in this practice does not include this page. Ask an owner if you need it.",
     404: "The page you asked for does not exist, or it belongs to somebody else.",
@@ -38,15 +43,28 @@ def _wants_json() -> bool:
     )
 
 
-def _render(code: int, description: str | None) -> tuple[object, int]:
+def _is_api() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _api_problem(code: int, detail: str) -> Response:
+    """Problem details (RFC 9457) for any /api/ path, the API's own views and Flask's 404/405/413 alike."""
+    from partnermon.web.api_common import problem
+
+    return problem(code, detail)
+
+
+def _render(code: int, description: str | None) -> tuple[object, int] | Response:
     title = TITLES.get(code, "Something went wrong")
     detail = EXPLANATIONS.get(code) or description or ""
+    if _is_api():
+        return _api_problem(code, description or API_EXPLANATIONS.get(code) or detail)
     if _wants_json():
         return {"error": title, "detail": detail}, code
     return render_template("error.html", code=code, title=title, detail=detail), code
 
 
-def _http_error(exc: HTTPException) -> tuple[object, int]:
+def _http_error(exc: HTTPException) -> tuple[object, int] | Response:
     code = exc.code or 500
     if code >= 500:
         return _server_error(exc)
@@ -55,7 +73,7 @@ def _http_error(exc: HTTPException) -> tuple[object, int]:
     return _render(code, own)
 
 
-def _server_error(exc: BaseException) -> tuple[object, int]:
+def _server_error(exc: BaseException) -> tuple[object, int] | Response:
     original = getattr(exc, "original_exception", None) or exc
     session = g.get("db")
     if session is not None:
@@ -68,6 +86,8 @@ def _server_error(exc: BaseException) -> tuple[object, int]:
     # The route's pattern, not the path: a path may hold a client's feedback token or an invitation token.
     where = request.url_rule.rule if request.url_rule is not None else "(no route)"
     log.error("Unhandled error on %s %s", request.method, where, exc_info=original)
+    if _is_api():
+        return _api_problem(500, "It has been logged. Nothing was half-saved; please try again.")
     if _wants_json():
         return {"error": "Something went wrong on our side", "detail": "It has been logged. Please try again."}, 500
     return render_template(
