@@ -46,7 +46,7 @@ class OutcomeReading(Reading):
     """A share of resolved follow-ups (moved away, left): shown from the minimum, as every score."""
 
     def not_enough(self) -> str:
-        return f"too few follow-ups with a known outcome yet ({self.n} of {self.minimum})"
+        return f"too few for a share yet ({self.n} of {self.minimum})"
 
 
 @dataclass(frozen=True)

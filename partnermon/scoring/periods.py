@@ -48,11 +48,20 @@ class Period:
     @property
     def label(self) -> str:
         if self.kind == "year":
-            return str(self.first_day.year)
+            return self._year_label(MONTH_NAMES)
         if self.kind == "month":
             return f"{MONTH_NAMES[self.first_day.month - 1]} {self.first_day.year}"
         last = self.end_day - timedelta(days=1)
         return f"the 30 days to {last.day} {MONTH_NAMES[last.month - 1][:3]} {last.year}"
+
+    def _year_label(self, names: tuple[str, ...]) -> str:
+        # A whole year is "2026"; the year to the end of a month (a monthly report's) "January to November 2026".
+        last = self.end_day - timedelta(days=1)
+        if (last.month, last.day) == (12, 31):
+            return str(self.first_day.year)
+        if last.month == 1:
+            return f"{names[0]} {self.first_day.year}"
+        return f"{names[0]} to {names[last.month - 1]} {self.first_day.year}"
 
     @property
     def title(self) -> str:
@@ -62,7 +71,7 @@ class Period:
     @property
     def short_label(self) -> str:
         if self.kind == "year":
-            return str(self.first_day.year)
+            return self._year_label(tuple(name[:3] for name in MONTH_NAMES))
         if self.kind == "month":
             return f"{MONTH_NAMES[self.first_day.month - 1][:3]} {self.first_day.year}"
         return "last 30 days"
@@ -101,6 +110,11 @@ def month_of(day: date, zone_name: str) -> Period:
 def year_of(day: date, zone_name: str) -> Period:
     """The calendar year ``day`` falls in, local midnight 1 January to the next."""
     return Period("year", date(day.year, 1, 1), date(day.year + 1, 1, 1), zone_name)
+
+
+def year_to(period: Period) -> Period:
+    """From 1 January of ``period``'s year to the end of ``period`` (a monthly report's "year to date")."""
+    return Period("year", date(period.first_day.year, 1, 1), period.end_day, period.zone_name)
 
 
 def this_year(now: datetime, zone_name: str) -> Period:
