@@ -256,7 +256,7 @@ def loss_sentence(outcomes: Outcomes, period: Period, partner_name: str | None =
 
 
 def recovery_sentence(recovery: Recovery, period: Period) -> str:
-    """"In 2026, 73 % of the 94 clients who answered a check-in said the practice put things right.", or why
+    """"In 2026, 73 % (63–81 %) of the 94 clients who answered a check-in said the practice put things right.", or why
     there is no rate yet."""
     rate = recovery.rate
     if not recovery.n:
@@ -264,8 +264,8 @@ def recovery_sentence(recovery: Recovery, period: Period) -> str:
     if not rate.shown:
         return (f"Too few clients answered a recovery check-in in {period.label} to give a recovery rate: "
                 f"{rate.not_enough()}.")
-    return (f"In {period.label}, {rate.estimate.shown()} % of the {recovery.n:,} clients who answered a check-in "
-            f"said the practice put things right.")
+    return (f"In {period.label}, {rate.estimate.shown()} % ({rate.estimate.bounds()} %) of the {recovery.n:,} clients "
+            f"who answered a check-in said the practice put things right.")
 
 
 def partner_names(session: Session, practice: Practice, ids: Iterable[int]) -> dict[int, str]:
