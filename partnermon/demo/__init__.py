@@ -3,7 +3,7 @@
 ``generate`` makes a practice marked ``is_demo`` with its people, partners, touchpoints and paused probes
 (``cast``), the probe history as rollups and incidents, with the last day's checks as raw results too
 (``history``), client feedback (``feedback``) and follow-ups (``followups``), all relative to the ``now``
-passed in and the same for the same seed. The data tells four stories a person exploring it should find:
+passed in and the same for the same seed. The data tells five stories a person exploring it should find:
 
 1. Northgate Mutual's claims portal getting slowly worse: p95 from about 0.8 s a year ago to well over 3 s
    in the last two months, more outages, and its claims feedback souring in the last month (dissatisfied
@@ -12,7 +12,9 @@ passed in and the same for the same seed. The data tells four stories a person e
    human-contact run is past its threshold), and clients saying they could not find a number to call;
 3. Wrapline Platform's long outage one Tuesday night (mostly outside business hours) against Copperfield
    Building Society's shorter one at 11:00 on a Thursday (all inside them);
-4. everyone else mostly fine with ordinary noise, and Brightwater Home Loans with too little feedback to score.
+4. everyone else mostly fine with ordinary noise, and Brightwater Home Loans with too little feedback to score;
+5. closing the loop (``loop``): Northgate Mutual costing the practice two clients this year, and calls and
+   meetings winning back more clients than emails.
 
 It must make no outbound request and send nothing: probes are saved paused, and nothing is written to the
 outbox (alerts and follow-up notices the history would have sent are marked as told). It commits nothing:

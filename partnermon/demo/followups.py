@@ -1,7 +1,7 @@
 """The demo's follow-ups: one for each response the practice's rules would have opened one for, decided by
 ``followups.rules`` itself (reasons, severity, urgency, the contact deadline in business time), with the
 history of what was done about it — most older ones contacted and resolved with an outcome, a few recent
-ones still open, one or two overdue.
+ones still open, one or two overdue; what became of the clients and their recovery check-ins: ``loop``.
 
 No email is queued, ever: the alert each would have sent is history. An overdue one is marked as already
 escalated to the owners (with its event) so the deadline job finds nothing left to tell about it.
@@ -16,13 +16,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from partnermon.demo import comments
+from partnermon.demo import comments, loop
 from partnermon.demo.bulk import insert_returning_ids, insert_rows
 from partnermon.demo.cast import Cast
 from partnermon.demo.timeline import Calendar
 from partnermon.followups import rules
 from partnermon.followups.timeline import SYSTEM
-from partnermon.models import FeedbackResponse, FollowUp, FollowUpEvent, User
+from partnermon.models import FeedbackResponse, FollowUp, FollowUpEvent, RecoveryCheckIn, User
 from partnermon.models.feedback import is_dissatisfied
 from partnermon.practices.business_hours import BusinessHours
 
@@ -68,7 +68,7 @@ class _Story:
             "urgent": decision.urgent, "severity": decision.severity, "reasons": list(decision.reasons),
             "status": "open", "opened_at": self.opened, "contact_due_at": self.due, "contacted_at": None,
             "contacted_channel": None, "resolved_at": None, "outcome": "", "escalated_at": None,
-            "assignee_reminded_at": None, "outcome_kind": None}
+            "assignee_reminded_at": None, "outcome_kind": None, "moved_to_partner_id": None}
         self.events: list[dict[str, Any]] = [self._event(self.opened, SYSTEM, "opened",
                                                          note=_describe(decision.reasons))]
         self.channel = rules.suggested_channel(decision.severity, row["contact_channel"])
@@ -96,7 +96,7 @@ class _Story:
 
     def resolve(self, at: datetime, rng: random.Random) -> None:
         outcome = rng.choice(comments.OUTCOMES[self.decision.severity])
-        # What became of the client: the demo's resolved ones stayed (its outcome story is still to come).
+        # What became of the client: stayed, until ``loop.settle_outcomes`` tells the demo's outcome story.
         self.fields.update(status="resolved", resolved_at=at, outcome=outcome, outcome_kind="stayed")
         self.events.append(self._event(at, self.assignee, "resolved", note=outcome))
 
@@ -143,9 +143,12 @@ def write_follow_ups(session: Session, calendar: Calendar, cast: Cast, responses
                 story.resolve(resolved, rng)
         if story.fields["status"] != "resolved":
             counts.unresolved += 1
-    ids = insert_returning_ids(session, FollowUp, [s.fields for s in stories])
+    fields = [s.fields for s in stories]
+    loop.settle_outcomes(fields, cast, now)
+    ids = insert_returning_ids(session, FollowUp, fields)
     events = [{**event, "follow_up_id": follow_up_id} for story, follow_up_id in zip(stories, ids)
               for event in story.events]
     insert_rows(session, FollowUpEvent, events)
+    insert_rows(session, RecoveryCheckIn, loop.check_in_rows(session, fields, ids, cast, now))
     counts.follow_ups = len(ids)
     return counts

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from partnermon.followups import measures as loop_measures
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import sections
@@ -28,7 +29,7 @@ from partnermon.scoring.attribution import PartnerScore
 from partnermon.scoring.board import Board
 from partnermon.scoring.methodology import methodology_html
 from partnermon.scoring.partner_page import Trends, incident_seconds
-from partnermon.scoring.periods import MONTH_NAMES, Period, month_of, shift_month
+from partnermon.scoring.periods import MONTH_NAMES, Period, month_of, shift_month, year_to
 from partnermon.scoring.warnings import Change
 
 TREND_MONTHS = 12
@@ -84,6 +85,8 @@ class MonthlyReport:
     sections: list[PartnerSection]    # one per partner, in league-table order
     months: list[Period]              # the twelve months the trend charts cover, oldest first
     methodology: Markup
+    closing: loop_measures.Loop       # closing the loop in the month (issue 19) …
+    closing_year: loop_measures.Loop  # … and from January to the month's end; no adviser table (viewers read it)
 
     @property
     def title(self) -> str:
@@ -102,6 +105,19 @@ class MonthlyReport:
     def generated_label(self) -> str:
         at = self.generated_at
         return f"{at.day} {MONTH_NAMES[at.month - 1]} {at.year}, {at:%H:%M} ({self.practice.timezone})"
+
+    def closing_rows(self) -> list[tuple[str, "loop_measures.Outcomes", "loop_measures.Outcomes",
+                                         "loop_measures.Recovery", "loop_measures.Recovery"]]:
+        """(partner, month's outcomes, year's outcomes, month's recovery, year's recovery) of the partners with
+        anything to show this year, in league-table order."""
+        rows = []
+        for section in self.sections:
+            pid = section.score.partner.id
+            year_outcomes, year_recovery = self.closing_year.outcomes_of(pid), self.closing_year.recovery_of(pid)
+            if year_outcomes.resolved or year_recovery.n:
+                rows.append((section.name, self.closing.outcomes_of(pid), year_outcomes,
+                             self.closing.recovery_of(pid), year_recovery))
+        return rows
 
     @property
     def unranked(self) -> list[PartnerScore]:
@@ -157,7 +173,9 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
         accent=practice.brand_colour if _COLOUR.match(practice.brand_colour or "") else DEFAULT_ACCENT,
         logo_uri=_logo_uri(session, practice), business_hours=practice.describe_business_hours(), board=board,
         top_damage=top, changes=board.warnings, follow_ups=_follow_up_counts(session, now, practice, period),
-        incidents=summary, sections=sections_, months=months, methodology=methodology_html())
+        incidents=summary, sections=sections_, months=months, methodology=methodology_html(),
+        closing=loop_measures.measure(session, practice, period),
+        closing_year=loop_measures.measure(session, practice, year_to(period)))
 
 
 def _logo_uri(session: Session, practice: Practice) -> str | None:

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from partnermon.followups import measures as loop_measures
 from partnermon.mail import rendering
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
@@ -99,7 +100,8 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
     return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, chart_titles=chart_titles,
                             damage_chart=damage_chart, methodology=appendix(report.methodology),
                             stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,
-                            plural=plural)
+                            plural=plural, loss_sentence=loop_measures.loss_sentence,
+                            recovery_sentence=loop_measures.recovery_sentence, rung_label=loop_measures.rung_label)
 
 
 def render_report(report: MonthlyReport) -> RenderedPdf:

@@ -4,7 +4,9 @@ partner × moment of truth and one per partner ("All moments"), every rate with 
 Values are plain numbers (shares 0–1, milliseconds, minutes); names pass through ``safe_cell`` on the way
 out like every other export. Each feedback measure carries its own n (``csat_n``, ``brand_harm_n``, …) in
 every row; below the minimum its value and interval are empty, as on the pages and in the PDF. A partner
-without an index has an empty index, damage and rank, and ``index_basis`` and ``left_out`` say why.
+without an index has an empty index, damage and rank, and ``index_basis`` and ``left_out`` say why. A
+partner's row also carries its closing-the-loop measures for the period (``partnermon.followups.measures``):
+outcome counts always, shares and the recovery rate from the minimum.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any, Iterator
 
 from sqlalchemy.orm import Session
 
+from partnermon.followups import measures as loop_measures
+from partnermon.followups.measures import Outcomes, Recovery
 from partnermon.models import Practice
 from partnermon.scoring import board as board_
 from partnermon.scoring.attribution import Harm, MomentScore, PartnerScore
@@ -34,6 +38,10 @@ SCORE_FIELDS: tuple[str, ...] = (
     "bh_design_effect", "answered_checks", "slow_checks", "slow_share", "slow_share_low", "slow_share_high",
     "slow_design_effect", "degraded_share", "p95_ms", "incidents", "bh_incident_minutes", "contact_missing",
     "certificates_expiring", "breaches", "warnings",
+    # Closing the loop (issue 19, partnermon.followups.measures), on a partner's "All moments" row only.
+    "follow_ups_resolved", "outcome_n", "outcome_unknown", "moved", "moved_share", "moved_low", "moved_high", "left",
+    "left_share", "left_low", "left_high", "recovery_n", "recovery_yes", "recovery_partly", "recovery_no",
+    "recovery_rate", "recovery_low", "recovery_high",
 )
 
 
@@ -93,8 +101,24 @@ def _moment_left_out(moment: MomentScore) -> str:
     return moment.left_out or ""
 
 
+def _closing(outcomes: Outcomes, recovery: Recovery) -> dict[str, Any]:
+    """A partner's closing-the-loop measures: counts of outcomes always, shares from the minimum; the recovery
+    rate and its yes/partly/no only from the minimum (below it, only how many answered), as on the pages."""
+    row: dict[str, Any] = {"follow_ups_resolved": outcomes.resolved, "outcome_n": outcomes.n,
+                           "outcome_unknown": outcomes.unknown, "moved": outcomes.moved, "left": outcomes.left,
+                           "recovery_n": recovery.n}
+    for key, reading in (("moved", outcomes.moved_share), ("left", outcomes.left_share)):
+        row |= _estimate(f"{key}_share", reading.estimate if reading.shown else None, SHARE_DIGITS, bounds=key)
+    shown = recovery.shown
+    row |= _estimate("recovery_rate", recovery.rate.estimate if shown else None, SHARE_DIGITS, bounds="recovery")
+    row |= {"recovery_yes": recovery.yes if shown else None, "recovery_partly": recovery.partly if shown else None,
+            "recovery_no": recovery.no if shown else None}
+    return row
+
+
 def score_rows(session: Session, now: datetime, practice: Practice, period: Period) -> Iterator[dict[str, Any]]:
     board = board_.build(session, now, practice, period)
+    closing = loop_measures.measure(session, practice, period)
     for rank, score in enumerate(board.scores, start=1):
         partner = score.partner
         common = {"period": period.key, "rank": rank if score.has_data else None, "partner": partner.name,
@@ -113,6 +137,7 @@ def score_rows(session: Session, now: datetime, practice: Practice, period: Peri
                   "contact_missing": score.health.contact_missing,
                   "certificates_expiring": score.health.certificates_expiring,
                   "breaches": len(breaches), "warnings": len(changes)}
+        total |= _closing(closing.outcomes_of(partner.id), closing.recovery_of(partner.id))
         yield {field: total.get(field) for field in SCORE_FIELDS}
         for moment in score.moments:
             row: dict[str, Any] = dict(common, moment=moment.name, stake=moment.stake, left_out=_moment_left_out(moment))

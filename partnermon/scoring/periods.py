@@ -1,5 +1,5 @@
-"""The periods scores are computed over: a calendar month or the rolling 30 days, both in the practice's
-own time zone, since "November" for a practice in Sydney starts eleven hours before London's.
+"""The periods scores are computed over: a calendar month or the rolling 30 days (and, for the follow-up
+measures, a calendar year: ``year_of``), all in the practice's own time zone, since "November" for a practice in Sydney starts eleven hours before London's.
 
 A period knows its local days (daily rollups are kept per local day), its bounds as UTC instants (responses
 and incidents are stamped in UTC) and the period before it, which trends and early warnings compare with.
@@ -21,7 +21,7 @@ MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "
 
 @dataclass(frozen=True)
 class Period:
-    kind: str            # "month" or "rolling"
+    kind: str            # "month", "rolling" or "year"
     first_day: date      # local, inclusive
     end_day: date        # local, exclusive
     zone_name: str
@@ -41,14 +41,27 @@ class Period:
     @property
     def key(self) -> str:
         """What the period filter sends: ``2026-11`` for a month, ``30d`` for the rolling 30 days."""
+        if self.kind == "year":
+            return f"{self.first_day:%Y}"
         return f"{self.first_day:%Y-%m}" if self.kind == "month" else "30d"
 
     @property
     def label(self) -> str:
+        if self.kind == "year":
+            return self._year_label(MONTH_NAMES)
         if self.kind == "month":
             return f"{MONTH_NAMES[self.first_day.month - 1]} {self.first_day.year}"
         last = self.end_day - timedelta(days=1)
         return f"the 30 days to {last.day} {MONTH_NAMES[last.month - 1][:3]} {last.year}"
+
+    def _year_label(self, names: tuple[str, ...]) -> str:
+        # A whole year is "2026"; the year to the end of a month (a monthly report's) "January to November 2026".
+        last = self.end_day - timedelta(days=1)
+        if (last.month, last.day) == (12, 31):
+            return str(self.first_day.year)
+        if last.month == 1:
+            return f"{names[0]} {self.first_day.year}"
+        return f"{names[0]} to {names[last.month - 1]} {self.first_day.year}"
 
     @property
     def title(self) -> str:
@@ -57,6 +70,8 @@ class Period:
 
     @property
     def short_label(self) -> str:
+        if self.kind == "year":
+            return self._year_label(tuple(name[:3] for name in MONTH_NAMES))
         if self.kind == "month":
             return f"{MONTH_NAMES[self.first_day.month - 1][:3]} {self.first_day.year}"
         return "last 30 days"
@@ -64,7 +79,7 @@ class Period:
     @property
     def before_label(self) -> str:
         """What the period before this one is called in "since …": "Oct 2026", "the 30 days before"."""
-        return self.previous().short_label if self.kind == "month" else "the 30 days before"
+        return self.previous().short_label if self.kind in ("month", "year") else "the 30 days before"
 
     @property
     def month_label(self) -> str:
@@ -72,6 +87,8 @@ class Period:
         return MONTH_NAMES[self.first_day.month - 1][:3]
 
     def previous(self) -> "Period":
+        if self.kind == "year":
+            return year_of(self.first_day.replace(year=self.first_day.year - 1), self.zone_name)
         if self.kind == "month":
             return month_of(shift_month(self.first_day, -1), self.zone_name)
         return Period("rolling", self.first_day - timedelta(days=ROLLING_DAYS), self.first_day, self.zone_name)
@@ -88,6 +105,21 @@ def shift_month(day: date, months: int) -> date:
 def month_of(day: date, zone_name: str) -> Period:
     first = day.replace(day=1)
     return Period("month", first, shift_month(first, 1), zone_name)
+
+
+def year_of(day: date, zone_name: str) -> Period:
+    """The calendar year ``day`` falls in, local midnight 1 January to the next."""
+    return Period("year", date(day.year, 1, 1), date(day.year + 1, 1, 1), zone_name)
+
+
+def year_to(period: Period) -> Period:
+    """From 1 January of ``period``'s year to the end of ``period`` (a monthly report's "year to date")."""
+    return Period("year", date(period.first_day.year, 1, 1), period.end_day, period.zone_name)
+
+
+def this_year(now: datetime, zone_name: str) -> Period:
+    """The calendar year ``now`` falls in, in the practice's time zone ("this year")."""
+    return year_of(now.astimezone(ZoneInfo(zone_name)).date(), zone_name)
 
 
 def rolling(now: datetime, zone_name: str) -> Period:

@@ -7,10 +7,11 @@ from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
 from partnermon.models import PARTNER_CATEGORIES
-from partnermon.scoring import board as board_
+from partnermon.scoring import board as board_, periods
 from partnermon.scoring.charts import damage_chart
 from partnermon.web.scores import chosen_period, period_options
 
+from partnermon.followups import measures as loop_measures
 from partnermon.followups import queue as followup_queue
 from partnermon.models import OutboxEmail, Partner, Touchpoint, User
 from partnermon.monitoring.status import NAMED_STATES, practice_summary
@@ -44,7 +45,12 @@ def index() -> str:
         chart = damage_chart(board.scores, brand=user.practice.brand_colour,
                              description="Partners by estimated brand damage, in the order of the table below, "
                                          "which gives each with its interval.")
-    return render_template("home.html", counts=counts, summary=practice_summary(session, now(), pid),
+    # The follow-up card's closing-the-loop lines: this year, as the partner pages and the report count it.
+    closing = loop_measures.measure(session, user.practice, periods.this_year(now(), user.practice.timezone))
+    names = loop_measures.partner_names(session, user.practice, (partner_id for partner_id, _ in closing.lost))
+    lost = [(names[partner_id], left) for partner_id, left in closing.lost if partner_id in names]
+    return render_template("home.html", closing=closing, lost=lost, loss_sentence=loop_measures.loss_sentence,
+                           recovery_sentence=loop_measures.recovery_sentence, counts=counts, summary=practice_summary(session, now(), pid),
                            named_states=NAMED_STATES, followups=followup_queue.counts(session, now(), pid, user.id), board=board,
                            damage_chart=chart, errors=errors, category=category, categories=PARTNER_CATEGORIES,
                            period_options=period_options(user.practice) if board else [])

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from partnermon import exports, validators
 from partnermon.errors import ValidationError
+from partnermon.followups import measures as loop_measures
 from partnermon.models import MomentOfTruth, Practice
 from partnermon.monitoring.status import describe_duration
 from partnermon.partners import service as partner_service
@@ -64,8 +65,15 @@ def partner(partner_id: int) -> tuple[str, int]:
     incidents = [(i, *partner_page.incident_seconds(i, clock, hours))
                  for i in partner_page.incidents(session, found, period)]
     limits = thresholds.limits_of(session, practice.id)
+    user = current_user()
+    owner = user is not None and user.is_owner     # recovery by adviser is for owners only (issue 19)
+    closing = loop_measures.measure(session, practice, period, partner_id=found.id, with_advisers=owner)
+    closing_year = loop_measures.measure(session, practice, periods.this_year(clock, practice.timezone),
+                                      partner_id=found.id, with_advisers=owner)
     return render_template(
         "scores/partner.html", partner=found, board=board, score=score, breaches=breaches, changes=changes,
+        closing=closing, closing_year=closing_year, rung_label=loop_measures.rung_label,
+        loss_sentence=loop_measures.loss_sentence, recovery_sentence=loop_measures.recovery_sentence,
         actions=actions, trends=trends, charts=charts, incidents=incidents, limits=limits,
         comments=partner_page.recent_comments(session, found, period),
         follow_ups=partner_page.open_follow_ups(session, found),
