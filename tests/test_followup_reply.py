@@ -7,17 +7,19 @@ follow-up does not exist; the real SMTP server receives the Reply-To header and 
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
 from partnermon.errors import ValidationError
 from partnermon.feedback import responses
 from partnermon.followups import replies
-from partnermon.models import FollowUp, FollowUpEvent
+from partnermon.models import FollowUp, FollowUpEvent, User
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
@@ -93,8 +95,8 @@ def test_the_draft_greets_plainly_without_a_name_and_signs_with_the_practice_alo
     assert body.endswith("Kind regards,\nHarbour Advice")
 
 
-@pytest.mark.parametrize(("name", "greeting"), [("Dana Smith", "Dana"), ("  dana  ", "dana"), ("Dr Ann Lee", "Dr Ann Lee"),
-                                                ("Mrs. Patel", "Mrs. Patel"), ("", "")])
+@pytest.mark.parametrize(("name", "greeting"), [("Dana Smith", "Dana"), ("  dana  ", "dana"),
+                                                ("Dr Ann Lee", "Dr Ann Lee"), ("Mrs. Patel", "Mrs. Patel"), ("", "")])
 def test_the_greeting_uses_the_first_name_or_the_title_and_name(name: str, greeting: str) -> None:
     assert replies.greeting_name(name) == greeting
 
@@ -168,6 +170,41 @@ def test_a_double_submit_sends_once_and_records_one_contact(session: Session, fo
     assert browser.post(page_of(follow_up) + "/reply", reply(submission="another-form-key-0123456789")
                         ).status_code == 302
     assert len(emails(session, "followup_reply")) == 2 and len(contacts(session, follow_up)) == 2
+
+
+def test_two_posts_of_one_form_racing_send_once_and_record_one_contact(
+        session: Session, runtime: Runtime, cast: Cast, follow_up: FollowUp) -> None:
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock at BEGIN (IMMEDIATE), so two posts cannot race here")
+
+    def send(into: Session) -> bool:
+        return replies.send_reply(into, NOW, into.get_one(FollowUp, follow_up.id), into.get_one(User, cast.bob.id),
+                                  subject="About Acme", body="Hello Dana.", submission=SUBMISSION, base_url=BASE)
+
+    with runtime.session_factory() as first:
+        assert send(first)   # queued and recorded, not yet committed
+
+        def second() -> bool:
+            with runtime.session_factory() as other:
+                sent = send(other)   # its insert waits for the first post's commit, then finds the email there
+                other.commit()
+                return sent
+
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(second)
+            deadline = time.monotonic() + 10
+            with runtime.engine.connect() as watcher:
+                while True:
+                    waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                   "current_database() AND wait_event_type = 'Lock'")).scalar_one()
+                    if waiting or future.done() or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+            assert waiting == 1, "the second post never waited on the first one's email"
+            first.commit()
+            assert future.result(timeout=10) is False
+    assert len(emails(session, "followup_reply")) == 1
+    assert len(contacts(session, follow_up)) == 1
 
 
 @pytest.mark.parametrize(("fields", "field", "message"), [
@@ -282,7 +319,8 @@ def test_a_client_without_an_email_address_gets_no_draft_and_the_page_says_why(
     follow_up.rung = "email"   # as if an owner had stepped it down: Erin gave a phone number and no address
     session.commit()
     page = text_of(browser.sign_in("alice@harbour.test").get(page_of(follow_up)))
-    assert "Write to Erin Ellis No draft to send. The client left no email address, so there is nobody to write to." in page
+    assert ("Write to Erin Ellis No draft to send. The client left no email address, so there is nobody to write "
+            "to.") in page
     before = state(engine)
     response = browser.post(page_of(follow_up) + "/reply", reply())
     assert response.status_code == 422 and "The client left no email address" in text_of(response)

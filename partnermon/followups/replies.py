@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from partnermon import validators as v
-from partnermon.followups import service
+from partnermon.followups import ladder, service
 from partnermon.followups.emails import Client, client_of
 from partnermon.followups.timeline import check_actor
 from partnermon.mail import outbox
@@ -65,7 +65,7 @@ def why_no_reply(follow_up: FollowUp) -> str:
     if follow_up.status == "resolved":
         return "This follow-up is resolved."
     if follow_up.rung != "email":
-        return f"This follow-up calls for a {'phone call' if follow_up.rung == 'phone' else follow_up.rung}, not an email."
+        return f"This follow-up calls for a {ladder.RUNG_LABELS[follow_up.rung].lower()}, not an email."
     if not client_of(follow_up).email:
         return "The client left no email address, so there is nobody to write to."
     return ""
