@@ -134,6 +134,9 @@ ROUTES: dict[str, Route] = {
                               ids=(("follow_up_id", "resolved_follow_up_id"),)),
     "followups.reassign": Route("/follow-ups/<int:follow_up_id>/reassign", P, OWNER, scoped=True),
     "followups.step": Route("/follow-ups/<int:follow_up_id>/step", P, OWNER, scoped=True),
+    # A personal email goes only on the email rung: the mild follow-up stands there.
+    "followups.reply": Route("/follow-ups/<int:follow_up_id>/reply", P, STAFF_ONLY, scoped=True,
+                             ids=(("follow_up_id", "email_follow_up_id"),)),
     "settings.followups": Route("/settings/follow-ups", GP, OWNER),
     # Which partners' outages a user hears about (owners by default, advisers by choice).
     "subscriptions.update": Route("/partners/<int:partner_id>/subscription", P, STAFF_ONLY, scoped=True),
@@ -228,6 +231,8 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "followups.reopen": lambda w: {"reopen_note": "Planted reopen"},
     "followups.reassign": lambda w: {"assignee": str(w.cast.bob.id)},
     "followups.step": lambda w: {"step_direction": "up", "step_reason": "Planted step"},
+    "followups.reply": lambda w: {"reply_subject": "Planted email", "reply_body": "Planted body",
+                                  "submission": "planted-reply-key-000001"},
     "settings.followups": lambda w: {"followup_due_days": "3", "followup_urgent_hours": "8",
                                      "followup_urgent_stakes": ["high", "medium"]},
     "subscriptions.update": lambda w: {"notify": "0"},

@@ -127,6 +127,12 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
                                                responses.parse_answers({"satisfaction": "1"}, None))
     closed = followups.open_for_response(session, now, finn_answer, "http://partnermon.test")
     followup_service.record_resolved(session, now, closed, cast.alice, outcome="stayed", note="Done.")  # so a reopen would go through
+    gina = links.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
+                                                             "client_email": "gina@client.test"},
+                                actor=cast.bob, source="form", base_url="http://partnermon.test")
+    gina_answer, _ = responses.record_response(session, now, gina.request,
+                                               responses.parse_answers({"satisfaction": "2"}, None))
+    mild = followups.open_for_response(session, now, gina_answer, "http://partnermon.test")  # on the email rung
     store = ReportStore(runtime.settings.reports_path)
     report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
                     email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,
@@ -150,6 +156,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "response_id": answer.id,
         "follow_up_id": opened.id,
         "resolved_follow_up_id": closed.id,
+        "email_follow_up_id": mild.id,      # on the email rung, so a personal email would go through
         "unsubscribe_token": delivery.unsubscribe_token("test-secret-key", cast.alice, "certificate_expiring"),
         "report_month": report.month,
         "report_token": report_emails.download_token("test-secret-key", report, cast.alice.id),

@@ -31,6 +31,8 @@ def build_message(email: OutboxEmail, mail_from: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = mail_from
     message["To"] = email.to_addr
+    if email.reply_to:
+        message["Reply-To"] = email.reply_to
     message["Subject"] = email.subject
     message["Message-ID"] = email.message_id
     message["Date"] = formatdate(localtime=False)

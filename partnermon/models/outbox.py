@@ -23,6 +23,9 @@ class OutboxEmail(Base):
     message_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(40))
     to_addr: Mapped[str] = mapped_column(String(254))
+    # Where the recipient's answer goes, when not to the practice's sender: the adviser who wrote a
+    # personal email to a client. None for everything partnermon writes itself.
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     text_body: Mapped[str] = mapped_column(Text)
     html_body: Mapped[str] = mapped_column(Text)

@@ -9,6 +9,7 @@ The owners' settings for the rules are in ``web.practice_settings``.
 
 from __future__ import annotations
 
+import secrets
 from typing import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -17,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from partnermon import validators
 from partnermon.errors import ValidationError
-from partnermon.followups import emails, ladder, queue, rules, service, timeline
+from partnermon.followups import emails, ladder, queue, replies, rules, service, timeline
 from partnermon.models import Partner, User
 from partnermon.models.followups import FOLLOW_UP_CHANNELS, FollowUp
 from partnermon.web.context import db, now, or_404, runtime
@@ -46,6 +47,7 @@ FORM_FIELDS = {
     "step": {"direction": "step_direction", "note": "step_reason"},
     "reopen": {"note": "reopen_note"},
     "reassign": {"assignee": "assignee", "note": "reassign_note"},
+    "reply": {"subject": "reply_subject", "body": "reply_body"},
 }
 
 
@@ -83,10 +85,12 @@ def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
                                                   Partner.id != follow_up.partner_id).order_by(Partner.name)).all()
     # What the alert email told the assignee, so the page and the email never disagree.
     about = emails.alert_context(db(), follow_up, runtime().settings.base_url)
+    works = timeline.can_work_follow_ups(me)
     return render_template(
         "followups/show.html", follow_up=follow_up, about=about,
         overdue=queue.is_overdue(follow_up, clock), deadline=queue.deadline_note(follow_up, clock),
-        works=timeline.can_work_follow_ups(me), can_reassign=me.is_owner,
+        works=works, can_reassign=me.is_owner, reply=replies.offer(follow_up, me) if works else None,
+        reply_submission=_submission(request.form.get("submission")),
         assignee_options=[(user.id, f"{user.display_name} ({user.role})") for user in assignees],
         channel_options=[(channel, CHANNEL_LABELS[channel]) for channel in FOLLOW_UP_CHANNELS],
         result_options=list(service.ATTEMPT_LABELS.items()), outcome_options=list(service.OUTCOME_LABELS.items()),
@@ -95,6 +99,11 @@ def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
         at_top=follow_up.rung == ladder.TOP, at_bottom=follow_up.rung == ladder.RUNGS[0],
         status_labels=STATUS_LABELS, severity_labels=SEVERITY_LABELS, channel_labels=CHANNEL_LABELS,
         action_labels=ACTION_LABELS, errors=errors or {}, form=request.form if errors else {})
+
+
+def _submission(sent: str | None) -> str:
+    """The reply form's one-time key: the one sent back with errors, else a new one."""
+    return sent if sent and replies.SUBMISSION.match(sent) else secrets.token_urlsafe(24)
 
 
 @bp.get("/<int:follow_up_id>")
@@ -189,3 +198,18 @@ def reassign(follow_up_id: int) -> Response | tuple[str, int]:
         return f"Gave the follow-up to {assignee.display_name}{emailed}."
 
     return _step(follow_up_id, "reassign", take)
+
+
+@bp.post("/<int:follow_up_id>/reply")
+@worker_required
+def reply(follow_up_id: int) -> Response | tuple[str, int]:
+    def take(me: User, follow_up: FollowUp) -> str:
+        sent = replies.send_reply(db(), now(), follow_up, me, subject=request.form.get("reply_subject"),
+                                  body=request.form.get("reply_body"), submission=request.form.get("submission"),
+                                  base_url=runtime().settings.base_url)
+        if not sent:
+            return f"Your email to {_client(follow_up)} was sent already; it was not sent again."
+        return (f"Your email to {_client(follow_up)} is on its way; their answer will come to {me.email}. "
+                "Recorded as a contact by email.")
+
+    return _step(follow_up_id, "reply", take)
