@@ -4,7 +4,7 @@ Keys made before scopes existed were made for making feedback requests, so they 
 the practice's client data through the API is a new power an owner grants by making a key with "read".
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06 16:00:00
 """
 
@@ -15,7 +15,7 @@ import partnermon.db
 
 
 revision = '0017'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 
