@@ -83,6 +83,7 @@ class DeliveryReport:
 @dataclass(frozen=True)
 class _Claimed:
     delivery_id: int
+    endpoint_id: int
     url: str
     secret: str
     event_id: str
@@ -102,19 +103,32 @@ def deliver_due(session_factory: Callable[[], Session], now: datetime, policy: F
     """Claim up to ``limit`` due deliveries, send each, and record the outcomes."""
     with session_factory() as session:
         ids = claim(session, WebhookDelivery, now, worker_id=worker_id, lease_seconds=LEASE_SECONDS,
-                    due=_due(now), order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id), limit=limit,
+                    due=_due(now), order_by=WebhookDelivery.next_attempt_at, limit=limit,
                     extra_values={"status": "delivering"})
-        claimed = [_Claimed(d.id, e.url, e.secret, d.event_id, d.event_type, d.payload) for d, e in session.execute(
+        claimed = [_Claimed(d.id, e.id, e.url, e.secret, d.event_id, d.event_type, d.payload) for d, e in session.execute(
             select(WebhookDelivery, WebhookEndpoint).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
             .where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id))]
         session.commit()
     report = DeliveryReport()
+    turned_off: set[int] = set()
     for item in claimed:
-        code, error = send(item, now, policy, base_url)
         with session_factory() as session:
-            _record(session, now, item.delivery_id, worker_id, code, error, base_url, report)
+            if item.endpoint_id in turned_off:    # turned off by this batch: the rest of its events wait
+                _release(session, item.delivery_id, worker_id)
+            else:
+                code, error = send(item, now, policy, base_url)
+                if _record(session, now, item.delivery_id, worker_id, code, error, base_url, report):
+                    turned_off.add(item.endpoint_id)
             session.commit()
     return report
+
+
+def _release(session: Session, delivery_id: int, worker_id: str) -> None:
+    session.execute(update(WebhookDelivery)
+                    .where(WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker_id,
+                           WebhookDelivery.status == "delivering")
+                    .values(status="pending", claimed_by=None, lease_until=None)
+                    .execution_options(synchronize_session=False))
 
 
 def send(item: _Claimed, now: datetime, policy: FetchPolicy, base_url: str) -> tuple[int | None, str | None]:
@@ -134,14 +148,15 @@ def send(item: _Claimed, now: datetime, policy: FetchPolicy, base_url: str) -> t
 
 
 def _record(session: Session, now: datetime, delivery_id: int, worker_id: str, code: int | None, error: str | None,
-            base_url: str, report: DeliveryReport) -> None:
+            base_url: str, report: DeliveryReport) -> bool:
+    """Record one attempt's outcome; True when it turned the endpoint off."""
     delivery = session.scalar(select(WebhookDelivery).where(
         WebhookDelivery.id == delivery_id, WebhookDelivery.claimed_by == worker_id,
         WebhookDelivery.status == "delivering").with_for_update())
     if delivery is None:
         log.warning("webhook delivery %s: our claim had expired before we recorded it; the new holder will",
                     delivery_id)
-        return
+        return False
     delivery.attempts += 1
     delivery.last_attempt_at, delivery.last_status_code, delivery.last_error = now, code, error
     delivery.claimed_by = delivery.lease_until = None
@@ -150,7 +165,7 @@ def _record(session: Session, now: datetime, delivery_id: int, worker_id: str, c
         session.execute(update(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id)
                         .values(failure_count=0))
         report.delivered += 1
-        return
+        return False
     if delivery.attempts >= MAX_ATTEMPTS:
         delivery.status = "failed"
         report.failed += 1
@@ -164,6 +179,8 @@ def _record(session: Session, now: datetime, delivery_id: int, worker_id: str, c
     if failures is not None and failures >= DISABLE_AFTER and _disable(session, now, delivery.endpoint_id, error,
                                                                        base_url):
         report.disabled += 1
+        return True
+    return False
 
 
 def _disable(session: Session, now: datetime, endpoint_id: int, error: str, base_url: str) -> bool:
