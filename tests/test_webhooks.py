@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -437,3 +438,20 @@ def test_the_endpoint_page_sends_a_test_event_turns_off_and_on_and_deletes(sessi
     session.expire_all()
     assert endpoints.list_endpoints(session, cast.harbour.id) == [] and deliveries(session) == []
     assert browser.get(page).status_code == 404
+
+
+def test_the_readmes_verification_code_accepts_a_real_delivery(session: Session, runtime: Runtime, cast: Cast,
+                                                               receiver: Receiver) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = readme.split("## Webhooks", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # noqa: S102 - our own README's example, run as a receiver would
+    made = add(session, cast, receiver.url, ["report.ready"])
+    emit(session, NOW, cast.harbour.id, "report.ready", {"report_id": 1})
+    session.commit()
+    run(runtime, NOW)
+    [got] = receiver.received
+    forever = 10 ** 10   # the event is dated by the test's clock, not the machine's
+    assert namespace["verify"](made.secret, got.signature, got.body, tolerance=forever)
+    assert not namespace["verify"](made.secret, got.signature, got.body + b" ", tolerance=forever)
+    assert not namespace["verify"](made.secret, got.signature, got.body)   # weeks old: a replay
