@@ -24,6 +24,7 @@ from partnermon.monitoring.worker import ProbeWorker
 from partnermon.reports import jobs as report_jobs
 from partnermon.reports.storage import ReportStore
 from partnermon.runtime import Runtime
+from partnermon.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger(__name__)
 R = TypeVar("R")
@@ -132,3 +133,12 @@ def roll_up(runtime: Runtime, now: datetime) -> int:
 def probe_worker(runtime: Runtime, *, threads: int, worker: str | None = None) -> ProbeWorker:
     return ProbeWorker(runtime.session_factory, runtime.probe_policy, worker_id=worker or worker_id("probes"),
                        threads=threads, clock=utcnow)
+
+
+def deliver_webhooks(runtime: Runtime, now: datetime, *, worker: str | None = None) -> webhook_delivery.DeliveryReport:
+    """Claim and POST due webhook deliveries, retrying failures with backoff (partnermon.webhooks.delivery)."""
+    report = webhook_delivery.deliver_due(runtime.session_factory, now, runtime.webhook_policy,
+                                          worker_id=worker or worker_id("webhooks"), base_url=runtime.settings.base_url)
+    if report:
+        log.info("webhooks: %s", report)
+    return report

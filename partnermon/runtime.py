@@ -43,6 +43,15 @@ class Runtime:
                            user_agent=f"partnermon-probe/{__version__} (+{self.settings.base_url})")
 
     @cached_property
+    def webhook_policy(self) -> FetchPolicy:
+        """How webhooks reach out: the probes' rules and exceptions, shorter deadlines, a small answer kept."""
+        from partnermon import __version__
+
+        return FetchPolicy(allow_cidrs=self.settings.probe_allow_cidrs, connect_timeout=5.0, read_timeout=10.0,
+                           total_timeout=10.0, max_bytes=16_384, max_redirects=0,
+                           user_agent=f"partnermon-webhooks/{__version__} (+{self.settings.base_url})")
+
+    @cached_property
     def mail_transport_factory(self) -> Callable[[], Transport] | None:
         """None when PARTNERMON_SMTP_URL is unset: emails then stay queued and are logged."""
         if not self.settings.smtp_url:

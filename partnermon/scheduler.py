@@ -44,6 +44,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("queue-reports", lambda rt: jobs.queue_reports(rt, utcnow()), seconds=300),
     PeriodicJob("render-reports", lambda rt: jobs.render_reports(rt), seconds=30),
     PeriodicJob("alert-digests", lambda rt: jobs.alert_digests(rt, utcnow()), seconds=600),
+    PeriodicJob("deliver-webhooks", lambda rt: jobs.deliver_webhooks(rt, utcnow()), seconds=10),
     PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
 )
 

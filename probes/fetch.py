@@ -64,7 +64,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 __all__ = [
     "DEFAULT_USER_AGENT", "Blocked", "CertificateInfo", "FetchError", "FetchPolicy", "FetchResponse",
-    "check_address", "fetch", "fetch_certificate", "lookup",
+    "check_address", "check_destination", "fetch", "fetch_certificate", "lookup",
 ]
 
 
@@ -212,6 +212,20 @@ def fetch(url: str, *, policy: FetchPolicy, method: str = "GET", headers: Sequen
             target = next_target
     finally:
         session.close()
+        state.finish()
+
+
+def check_destination(url: str, *, policy: FetchPolicy) -> list[str]:
+    """The checked addresses ``url`` would be sent to, sending nothing: for refusing an address when it is
+    typed (a webhook's URL) rather than at the first request. Every request still checks again when it
+    connects, since a name may resolve elsewhere by then (DNS rebinding). Raises FetchError (Blocked for
+    a refusal, phase "dns" when the name has no address) within ``total_timeout``."""
+    state = FetchState(policy)
+    try:
+        target = _target(url, state)
+        state.hop(target)
+        return state.addresses(target)
+    finally:
         state.finish()
 
 

@@ -112,6 +112,12 @@ ROUTES: dict[str, Route] = {
     "api.get_scores": Route("/api/v1/scores", G, API),
     "api.openapi": Route("/api/v1/openapi.json", G, PUBLIC),
     "api.docs": Route("/api/v1/docs", G, PUBLIC),
+    # Webhooks: an owner's business (tests/test_webhooks.py covers signing, retries and the address rules).
+    "webhooks.index": Route("/settings/webhooks/", GP, OWNER),
+    "webhooks.show": Route("/settings/webhooks/<int:endpoint_id>", G, OWNER, scoped=True),
+    "webhooks.enabled": Route("/settings/webhooks/<int:endpoint_id>/enabled", P, OWNER, scoped=True),
+    "webhooks.test": Route("/settings/webhooks/<int:endpoint_id>/test", P, OWNER, scoped=True),
+    "webhooks.delete": Route("/settings/webhooks/<int:endpoint_id>/delete", P, OWNER, scoped=True),
     # Feedback requests and responses: everyone reads; owners and advisers ask and revoke; owners erase.
     "feedback.list_requests": Route("/feedback/requests", G, SIGNED_IN),
     "feedback.show_request": Route("/feedback/requests/<int:request_id>", G, SIGNED_IN, scoped=True),
@@ -218,6 +224,11 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "api_keys.index": lambda w: {"name": "Planted key", "scopes": ["read", "write"]},
     "api_keys.revoke": lambda w: {},
     "api.create_feedback_request": lambda w: {"partner": "Acme Insurance", "client_email": "planted@client.test"},
+    # A public address written as an IP, so saving needs no DNS.
+    "webhooks.index": lambda w: {"url": "https://93.184.215.14/planted", "events": ["response.created"]},
+    "webhooks.enabled": lambda w: {"enabled": "0"},
+    "webhooks.test": lambda w: {},
+    "webhooks.delete": lambda w: {},
     "feedback.new_request": lambda w: {"client_name": "Planted", "client_email": "planted@client.test",
                                        "partner": str(w.ids["partner_id"]), "touchpoint": "",
                                        "adviser": str(w.cast.bob.id)},

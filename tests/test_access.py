@@ -41,7 +41,7 @@ from partnermon.feedback import api_keys
 from partnermon.feedback import links
 from partnermon.feedback import responses
 from partnermon.followups import service as followup_service
-from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
+from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User, WebhookEndpoint
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
 from partnermon.practices import closures, service as practices
@@ -113,6 +113,9 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
                                              actor=cast.bob, source="form", base_url="http://partnermon.test")
     cast.harbour.open_feedback_link = True
     key = api_keys.create_key(session, now, cast.harbour, cast.alice, "CRM")
+    hook = WebhookEndpoint(practice_id=cast.harbour.id, url="https://93.184.215.14/hook", events=["response.created"],
+                           secret="whsec_test", enabled=True, failure_count=0, created_at=now)
+    session.add(hook)
     sign_ins.start(session, now, cast.alice, "Alice's phone")  # for "sign out everywhere else" to end
     answered = links.create_request(session, now, cast.harbour, {"partner": "Acme Insurance",
                                                                              "client_email": "erin@client.test"},
@@ -152,6 +155,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "feedback_token": asked.link.rsplit("/", 1)[1],
         "slug": cast.harbour.slug,
         "key_id": key.key.id,
+        "endpoint_id": hook.id,
         "request_id": asked.request.id,     # unanswered and open, so a revoke would go through
         "response_id": answer.id,
         "follow_up_id": opened.id,

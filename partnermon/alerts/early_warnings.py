@@ -23,6 +23,7 @@ from partnermon.followups.timeline import active_owners
 from partnermon.models import EarlyWarning, Practice
 from partnermon.scoring import board as board_, periods
 from partnermon.scoring.warnings import Change
+from partnermon.webhooks import events as webhook_events
 
 CLEAR_AFTER = timedelta(days=3)
 KIND = "early_warning"
@@ -65,6 +66,7 @@ def notify_early_warnings(session: Session, now: datetime, base_url: str, secret
                                first_seen_at=now, last_seen_at=now)
             session.add(row)
             session.flush()
+            webhook_events.warning_raised(session, now, row)
             report.new += 1
             if change.direction == "worse":
                 report.emails += _tell_owners(session, now, practice, row, change, base_url, secret_key)

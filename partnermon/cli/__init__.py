@@ -244,6 +244,7 @@ def worker_command(threads: int, poll: float) -> None:
         try:
             jobs.send_emails(runtime, utcnow(), worker=name, clock=utcnow)
             jobs.render_reports(runtime, worker=name)
+            jobs.deliver_webhooks(runtime, utcnow(), worker=name)
         except Exception as exc:  # nothing may end the worker: a bug is logged with its traceback
             if is_database_down(exc):  # a database blip: one line, and look again shortly
                 logging.getLogger(__name__).warning("worker pass skipped: %s",

@@ -24,6 +24,7 @@ from partnermon.db import UTCDateTime
 from partnermon.feedback.questions import SCALES
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
+from partnermon.webhooks import events as webhook_events
 
 EDIT_WINDOW = timedelta(days=7)
 MAX_COMMENT = 4000
@@ -270,6 +271,8 @@ def _record(session: Session, now: datetime, link: FeedbackRequest, answers: Ans
         session.add(response)
     _apply(response, answers, now, keep_moment=link.moment_id is not None)
     session.flush()
+    if created:
+        webhook_events.response_created(session, now, response)
     return response, created
 
 
@@ -301,6 +304,7 @@ def record_open_response(session: Session, now: datetime, practice: Practice, pa
     _apply(response, answers, now, keep_moment=False)
     session.add(response)
     session.flush()
+    webhook_events.response_created(session, now, response)
     return Answered(response, True, followups.open_for_response(session, now, response, base_url, new=True))
 
 

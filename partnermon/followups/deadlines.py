@@ -20,6 +20,7 @@ from partnermon.followups import emails, ladder
 from partnermon.followups.timeline import SYSTEM, active_owners, can_work_follow_ups, record_event
 from partnermon.models.followups import FollowUp
 from partnermon.models.practice import Practice
+from partnermon.webhooks import events as webhook_events
 
 BATCH = 500
 
@@ -61,6 +62,7 @@ def check_deadlines(session: Session, now: datetime, base_url: str) -> DeadlineR
                 emails.send_overdue(session, now, follow_up, owner, base_url)
             told = ", ".join(owner.email for owner in owners) or "nobody (no active owner)"
             record_event(follow_up, now, SYSTEM, "escalated", note=f"Not contacted in time; told {told}")
+            webhook_events.follow_up_overdue(session, now, follow_up)
             escalated += 1
         if follow_up.assignee_reminded_at is None and _claim(session, follow_up, FollowUp.assignee_reminded_at, now):
             assignee = follow_up.assignee

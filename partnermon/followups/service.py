@@ -22,6 +22,7 @@ from partnermon.followups.timeline import (CLIENT, SYSTEM, active_owners, can_wo
                                            record_event)
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, User
 from partnermon.models.followups import FOLLOW_UP_CHANNELS, OUTCOMES, REASONS, RUNGS, FollowUp
+from partnermon.webhooks import events as webhook_events
 
 # Whether a recorded attempt reached the client: one that did not steps the follow-up up the ladder.
 ATTEMPT_RESULTS = ("reached", "no_answer", "left_message")
@@ -123,6 +124,7 @@ def open_for_response(session: Session, now: datetime, response: FeedbackRespons
     session.flush()   # its id, for the audit row and the alert's key
     audit.record(session, now, practice.id, SYSTEM, "follow_up.opened", "follow_up", follow_up.id,
                  f"Opened follow-up #{follow_up.id} ({reasons})" + (f" for {assignee.email}" if assignee else ""))
+    webhook_events.follow_up_opened(session, now, follow_up)
     for recipient in _alert_recipients(follow_up, owners):
         emails.send_alert(session, now, follow_up, recipient, base_url,
                           key=f"followup-alert:{follow_up.id}:{'+'.join(follow_up.reasons)}:{recipient.id}")
@@ -276,6 +278,7 @@ def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor:
     audit.record(session, now, follow_up.practice_id, actor, "follow_up.resolved", "follow_up", follow_up.id,
                  f"Resolved follow-up #{follow_up.id}: {OUTCOME_LABELS[kind].lower()}"
                  + (f" ({partner.name})" if partner is not None else ""))
+    webhook_events.follow_up_resolved(session, now, follow_up)
     return follow_up
 
 

@@ -16,6 +16,7 @@ from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.scoring import EarlyWarning, ScoreThreshold
 from partnermon.models.reports import Report
+from partnermon.models.webhooks import WebhookDelivery, WebhookEndpoint
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice, PracticeClosure
 
 __all__ = [
@@ -56,4 +57,6 @@ __all__ = [
     "SignInSession",
     "Touchpoint",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.models import Incident, MaintenanceWindow, Probe
 from partnermon.practices.business_hours import BusinessHours
+from partnermon.webhooks import events as webhook_events
 
 
 def maintenance_lookup(session: Session, practice_ids: set[int], start: datetime, end: datetime
@@ -98,10 +99,12 @@ def _track(session: Session, probe: Probe, kind: str, failing: bool, bad_run: in
             session.add(incident)
             session.flush()
             setattr(probe, attribute, incident.id)
+            webhook_events.incident_opened(session, at, incident)
             return [incident]
         return []
     if incident is not None and good_run >= probe.success_threshold:
         close_incident(incident, good_since or at, hours)
         setattr(probe, attribute, None)
+        webhook_events.incident_resolved(session, at, incident)
         return [incident]
     return []

@@ -17,6 +17,7 @@ from partnermon.errors import ValidationError
 from partnermon.models import Incident, Probe, Touchpoint, User
 from partnermon.monitoring.incidents import close_incident
 from partnermon.practices.business_hours import BusinessHours
+from partnermon.webhooks import events as webhook_events
 from probes.settings import SettingsError, lines
 from probes.spec import ProbeSpec
 
@@ -123,6 +124,7 @@ def _close_open_incidents(session: Any, now: datetime, touchpoint: Touchpoint, p
         incident = session.get(Incident, incident_id) if incident_id is not None else None
         if incident is not None and incident.resolved_at is None:
             close_incident(incident, now, hours)
+            webhook_events.incident_resolved(session, now, incident)
     probe.open_down_incident_id = probe.open_degraded_incident_id = None
     # The runs start afresh when the probe comes back.
     probe.down_run = probe.working_run = probe.degraded_run = probe.healthy_run = 0

@@ -29,6 +29,7 @@ from partnermon.reports import emails
 from partnermon.reports.storage import ReportStore
 from partnermon.scoring import periods
 from partnermon.scoring.periods import Period
+from partnermon.webhooks import events as webhook_events
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)
@@ -164,6 +165,7 @@ def render_claimed(session: Session, now: datetime, report_id: int, worker_id: s
     sent = 0
     if recorded:
         session.refresh(report)
+        webhook_events.report_ready(session, now, report)
         if report.email_owners and report.emailed_at is None:
             sent = emails.send_report(session, now, report, pdf, base_url=base_url, secret_key=secret_key)
             report.emailed_at = now

@@ -65,6 +65,7 @@ GROUPS: tuple[Group, ...] = (
         Link("Follow-up rules", "settings.followups", roles=OWNER),
         Link("Thresholds", "scores.edit_thresholds", roles=OWNER),
         Link("API keys", "api_keys.index", roles=OWNER, under=("api_keys.",)),
+        Link("Webhooks", "webhooks.index", roles=OWNER, under=("webhooks.",)),
         Link("Emails", "admin.emails", roles=OWNER),
         Link("Audit log", "admin.audit_log", roles=OWNER),
         Link("Erase a client's data", "feedback.erase", roles=OWNER),
