@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from partnermon import jobs
 from partnermon.accounts.security import token_hash
 from partnermon.errors import ValidationError
-from partnermon.feedback import links, rate_limits
-from partnermon.followups import recovery, service
+from partnermon.feedback import links, rate_limits, responses, staff
+from partnermon.followups import recovery, rules, service
 from partnermon.mail import sender
 from partnermon.models import AuditEvent, FollowUp, OutboxEmail, PublicAttempt, RecoveryCheckIn
 from partnermon.runtime import Runtime
@@ -103,7 +103,6 @@ def test_a_practice_that_asks_after_zero_days_schedules_nothing(session: Session
 def test_a_client_without_an_email_address_is_not_asked_and_the_page_says_why(
         session: Session, cast: Cast) -> None:
     cast.harbour.open_feedback_link = True
-    from partnermon.feedback import responses
     answers = responses.parse_answers({"satisfaction": "1", "wants_contact": "1", "contact_channel": "phone",
                                        "contact_phone": "+44 20 7946 0000"}, None, open_link=True)
     responses.record_open_response(session, NOW, cast.harbour, cast.acme, answers, "a-submission-key-000000001",
@@ -442,9 +441,17 @@ def test_the_setting_is_saved_and_bad_input_gets_a_field_message_and_saves_nothi
 
 
 def test_the_service_names_the_field_for_bad_input(session: Session, cast: Cast) -> None:
-    from partnermon.followups import rules
     with pytest.raises(ValidationError) as bad:
         rules.update_settings(session, NOW, cast.harbour, cast.alice, on_dissatisfied=True, on_brand_harm=True,
                               on_contact_request=True, due_days="1", urgent_hours="4", urgent_stakes=["high"],
                               check_in_days="lots")
     assert list(bad.value.errors) == ["recovery_check_in_days"]
+
+
+def test_erasing_the_client_takes_their_check_ins_and_check_in_emails_with_them(
+        session: Session, cast: Cast, token: str) -> None:
+    staff.erase_client(session, DUE + timedelta(days=1), cast.harbour, cast.alice, "dana@client.test")
+    session.commit()
+    assert check_ins(session) == []
+    assert emails(session, "recovery_check_in") == []
+    assert recovery.find_by_token(session, token) is None
