@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -25,7 +24,7 @@ from partnermon.errors import ValidationError
 from partnermon.feedback import links, rate_limits, responses, staff
 from partnermon.followups import recovery, rules, service
 from partnermon.mail import sender
-from partnermon.models import AuditEvent, FollowUp, OutboxEmail, PublicAttempt, RecoveryCheckIn
+from partnermon.models import AuditEvent, FollowUp, PublicAttempt, RecoveryCheckIn
 from partnermon.runtime import Runtime
 from tests.conftest import NOW, text_of
 from tests.factories import Cast
