@@ -318,8 +318,9 @@ def _reopen_one_rung_up(session: Session, now: datetime, follow_up: FollowUp, ba
         return
     # Already on the top rung: it stays there and needs someone again by a new deadline. The owners hear as the
     # ladder tells them (once per follow-up); the assignee (or, with nobody, the owners) gets the alert.
+    practice = follow_up.practice
     follow_up.status = "open"
-    follow_up.contact_due_at = rules.due_at(practice := follow_up.practice, now, follow_up.urgent)
+    follow_up.contact_due_at = rules.due_at(practice, now, follow_up.urgent)
     follow_up.escalated_at = follow_up.assignee_reminded_at = None
     session.flush()
     ladder.tell_owners_at_top(session, now, follow_up, base_url)

@@ -281,7 +281,8 @@ def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor:
 
 
 def _reopen(session: Session, follow_up: FollowUp, practice: Practice, now: datetime) -> None:
-    # A new deadline from now, so escalation and the reminder may happen again (once) for it.
+    # A new deadline from now, so escalation and the reminder may happen again (once) for it; a check-in not
+    # yet answered no longer fits.
     recovery.withdraw(session, now, follow_up)
     follow_up.status = "open"
     follow_up.contact_due_at = rules.due_at(practice, now, follow_up.urgent)

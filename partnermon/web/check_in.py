@@ -17,6 +17,7 @@ from flask import Blueprint, Response, make_response, redirect, render_template,
 from partnermon.errors import ValidationError
 from partnermon.feedback import rate_limits
 from partnermon.followups import recovery
+from partnermon.followups.timeline import can_work_follow_ups
 from partnermon.models import RecoveryCheckIn
 from partnermon.web.context import client_ip, db, now, runtime
 
@@ -61,7 +62,7 @@ def _question(found: RecoveryCheckIn, token: str, *, errors: Mapping[str, str] |
     state = recovery.state_of(found, now())
     return _page("check_in/page.html", status, token=token, check_in=found, practice=practice, state=state,
                  logo_url=None, answers=recovery.ANSWER_LABELS, said=recovery.describe(found),
-                 adviser=found.assignee if found.assignee is not None and found.assignee.is_active else None,
+                 adviser=found.assignee if can_work_follow_ups(found.assignee) else None,
                  expires_text=recovery.local_date(found, found.expires_at),  # type: ignore[arg-type]
                  errors=errors or {}, form=form or {}, notice=notice)
 
