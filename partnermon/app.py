@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import assets, context, converters, errors, navigation, security, wording
     from partnermon.web import account, admin, auth, home, maintenance, moments, partners, practice_settings
     from partnermon.web import touchpoint_list, touchpoints, users
-    from partnermon.web import feedback_form, health
+    from partnermon.web import check_in, feedback_form, health
     from partnermon.web import api_common, api_keys
     from partnermon.web import api, api_docs, api_read  # noqa: F401 - each adds its routes to api_common.bp
     from partnermon.web import feedback_import
@@ -66,6 +66,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(feedback.bp)
     app.register_blueprint(subscriptions.bp)
     app.register_blueprint(followups.bp)
+    app.register_blueprint(check_in.bp)
     app.register_blueprint(alert_preferences.bp)
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(scores.bp)

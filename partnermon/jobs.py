@@ -17,7 +17,7 @@ from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
 from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
 from partnermon.feedback import links, rate_limits
-from partnermon.followups import deadlines
+from partnermon.followups import deadlines, recovery
 from partnermon.mail.sender import SendReport, send_due
 from partnermon.monitoring import rollups
 from partnermon.monitoring.worker import ProbeWorker
@@ -76,6 +76,12 @@ def follow_up_deadlines(runtime: Runtime, now: datetime) -> deadlines.DeadlineRe
     """Tell the owners about follow-ups whose client was not contacted in time, and remind the assignees."""
     return _in_one_transaction(runtime, "follow-ups",
                                lambda session: deadlines.check_deadlines(session, now, runtime.settings.base_url))
+
+
+def recovery_check_ins(runtime: Runtime, now: datetime) -> recovery.CheckInReport:
+    """Ask clients whose follow-up was resolved a while ago whether things were put right; expire old links."""
+    return _in_one_transaction(runtime, "recovery check-ins",
+                               lambda session: recovery.send_due_check_ins(session, now, runtime.settings.base_url))
 
 
 def incident_alerts(runtime: Runtime, now: datetime) -> IncidentAlertReport:

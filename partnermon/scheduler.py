@@ -38,6 +38,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("send-emails", lambda rt: jobs.send_emails(rt, utcnow(), clock=utcnow), seconds=10),
     PeriodicJob("roll-up", lambda rt: jobs.roll_up(rt, utcnow()), seconds=60),
     PeriodicJob("follow-up-deadlines", lambda rt: jobs.follow_up_deadlines(rt, utcnow()), seconds=60),
+    PeriodicJob("recovery-check-ins", lambda rt: jobs.recovery_check_ins(rt, utcnow()), seconds=300),
     PeriodicJob("incident-alerts", lambda rt: jobs.incident_alerts(rt, utcnow()), seconds=60),
     PeriodicJob("touchpoint-health-alerts", lambda rt: jobs.touchpoint_health_alerts(rt, utcnow()), seconds=60),
     PeriodicJob("early-warning-alerts", lambda rt: jobs.early_warning_alerts(rt, utcnow()), seconds=3600),

@@ -90,6 +90,9 @@ ROUTES: dict[str, Route] = {
     "feedback_form.open_submit": Route("/p/<slug>/feedback", P, PUBLIC),
     "feedback_form.open_thanks": Route("/p/<slug>/feedback/thanks", G, PUBLIC),
     "feedback_form.open_logo": Route("/p/<slug>/logo", G, PUBLIC),
+    # The recovery check-in ("Did {practice} put things right?"): authorised by its link's token, like the form.
+    "check_in.page": Route("/check-in/<token>", G, PUBLIC, ids=(("token", "check_in_token"),)),
+    "check_in.answer": Route("/check-in/<token>", P, PUBLIC, ids=(("token", "check_in_token"),), csrf=False),
     "health.healthz": Route("/healthz", G, PUBLIC),
     # API keys are an owner's business; the API itself is authorised by a key, never by a browser session
     # (tests/test_feedback_api.py covers its keys, tenancy and errors).
@@ -219,6 +222,7 @@ PAYLOADS: dict[str, Callable[[Any], dict[str, Any]]] = {
     "users.resend": lambda w: {},
     "feedback_form.submit": lambda w: {"satisfaction": "2", "comment": "Planted answer"},
     "feedback_form.seen": lambda w: {},
+    "check_in.answer": lambda w: {"answer": "partly", "comment": "Planted answer"},
     "feedback_form.open_submit": lambda w: {"partner": str(w.ids["partner_id"]), "satisfaction": "2",
                                             "submission": "planted-submission-key-0001"},
     "api_keys.index": lambda w: {"name": "Planted key", "scopes": ["read", "write"]},

@@ -40,7 +40,7 @@ from partnermon.alerts import delivery
 from partnermon.feedback import api_keys
 from partnermon.feedback import links
 from partnermon.feedback import responses
-from partnermon.followups import service as followup_service
+from partnermon.followups import recovery, service as followup_service
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User, WebhookEndpoint
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
@@ -136,6 +136,9 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
     gina_answer, _ = responses.record_response(session, now, gina.request,
                                                responses.parse_answers({"satisfaction": "2"}, None))
     mild = followups.open_for_response(session, now, gina_answer, "http://partnermon.test")  # on the email rung
+    [check_in] = recovery.check_ins_of(session, closed)
+    check_in_link = recovery.send_check_in(session, now, check_in, "http://partnermon.test")   # open for an answer
+    assert check_in_link is not None
     store = ReportStore(runtime.settings.reports_path)
     report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
                     email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,
@@ -153,6 +156,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "window_id": window.id,
         "closure_id": closure.id,           # still to come, so a remove would go through
         "feedback_token": asked.link.rsplit("/", 1)[1],
+        "check_in_token": check_in_link.rsplit("/", 1)[1],
         "slug": cast.harbour.slug,
         "key_id": key.key.id,
         "endpoint_id": hook.id,
@@ -356,6 +360,7 @@ def test_signed_out_visitors_are_sent_to_sign_in_and_change_nothing(world: World
     ("feedback_form.open_form", 200),
     ("feedback_form.open_thanks", 200),
     ("feedback_form.open_logo", 200),
+    ("check_in.page", 200),
     ("health.healthz", 200),
     ("unsubscribe.page", 200),
 ])

@@ -32,7 +32,7 @@ GETS = sorted(e for e, r in ROUTES.items() if "GET" in r.methods)
 WITH_PLACEHOLDERS = sorted(e for e, r in ROUTES.items() if "<" in r.rule)
 # Names the pages read from their query string, and a few they do not.
 QUERY_NAMES = ["period", "category", "status", "partner", "adviser", "moment", "rating", "page", "tab", "kind", "to",
-               "saved", "next", "month", "q", "id"]
+               "saved", "next", "month", "q", "id", "answer"]
 FEEDBACK_FIELDS = ["satisfaction", "recommend", "effort", "brand_effect", "comment", "moment", "wants_contact",
                    "contact_channel", "contact_phone", "client_name", "client_email", "quick", "partner", "website"]
 

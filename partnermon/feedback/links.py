@@ -119,6 +119,12 @@ def check_request(session: Session, now: datetime, practice: Practice, data: Map
             raise Throttled({"client_email": (
                 f"{client_email} was asked for feedback on {earlier.created_at:%d %b %Y}; {practice.name} waits "
                 f"{practice.feedback_throttle_days} days between requests to one client. An adviser can ask anyway.")})
+        checked_in = lookups.recent_check_in(client_email)
+        if checked_in is not None:
+            raise Throttled({"client_email": (
+                f"{client_email} was asked on {checked_in:%d %b %Y} whether {practice.name} put things right; "
+                f"{practice.name} waits {practice.feedback_throttle_days} days between requests to one client. "
+                "An adviser can ask anyway.")})
     return CheckedRequest(client_email, client_name or "", external_ref, partner, touchpoint, moment, named_adviser)
 
 

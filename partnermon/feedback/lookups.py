@@ -21,7 +21,7 @@ from itertools import islice
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice, Touchpoint, User
+from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice, RecoveryCheckIn, Touchpoint, User
 
 # Values per IN (...) list: well under SQLite's and PostgreSQL's limits on bound parameters.
 _CHUNK = 1_000
@@ -43,6 +43,7 @@ class Lookups:
         self._advisers: dict[str, User] | None = None
         self._by_ref: dict[str, FeedbackRequest | None] = {}
         self._recent: dict[str, FeedbackRequest | None] = {}
+        self._checked_in: dict[str, datetime | None] = {}
 
     # --- the practice's own lists ---------------------------------------------------------------------
 
@@ -125,6 +126,14 @@ class Lookups:
                     FeedbackRequest.created_at > since, FeedbackRequest.revoked_at.is_(None))
                     .order_by(FeedbackRequest.created_at)):
                 self._recent[request.client_email.lower()] = request   # the latest stays
+            # A recovery check-in asks the client something too, so it counts against the throttle as well.
+            self._checked_in.update(dict.fromkeys(chunk))
+            for email, sent_at in self.session.execute(select(func.lower(RecoveryCheckIn.client_email),
+                                                              RecoveryCheckIn.sent_at).where(
+                    RecoveryCheckIn.practice_id == self.practice.id,
+                    func.lower(RecoveryCheckIn.client_email).in_(chunk), RecoveryCheckIn.sent_at > since)
+                    .order_by(RecoveryCheckIn.sent_at)):
+                self._checked_in[email] = sent_at
 
     def expect(self, refs: Iterable[str], emails: Iterable[str]) -> None:
         """Read at once the requests with these external references, and each of these clients' latest
@@ -142,3 +151,9 @@ class Lookups:
         if client_email not in self._recent:
             self._recent_of([client_email])
         return self._recent[client_email]
+
+    def recent_check_in(self, client_email: str) -> datetime | None:
+        """When the client was last sent a recovery check-in within the throttle period, if they were."""
+        if client_email not in self._checked_in:
+            self._recent_of([client_email])
+        return self._checked_in[client_email]

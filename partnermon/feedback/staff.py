@@ -26,7 +26,7 @@ PAGE_SIZE = 50
 FINAL_STATUSES = ("answered", "revoked", "expired")
 ERASED_CLIENT = "an erased client"
 # The outbox emails written to clients, which erasing a client deletes; staff emails are not theirs.
-CLIENT_EMAIL_KINDS = ("feedback_invitation",)
+CLIENT_EMAIL_KINDS = ("feedback_invitation", "recovery_check_in")
 CLIENT_ALERT_KINDS = ("followup_alert", "followup_overdue", "followup_reminder", "followup_stepped",
                       "followup_top_rung")
 

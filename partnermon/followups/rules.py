@@ -38,6 +38,8 @@ SEVERITY_CHANNEL = {"mild": "email", "serious": "phone", "brand": "meeting"}
 # From least to most personal (DESIGN.md §1: the more upset the client, the more personal the response).
 CHANNEL_ORDER = ("email", "phone", "meeting")
 MAX_DUE_DAYS = 10
+# The recovery check-in (followups.recovery) may wait up to a quarter; later, few remember the follow-up.
+MAX_CHECK_IN_DAYS = 90
 MAX_URGENT_HOURS = 40
 
 
@@ -115,13 +117,17 @@ def due_at(practice: Practice, start: datetime, urgent: bool) -> datetime:
 
 def update_settings(session: Session, now: datetime, practice: Practice, actor: User, *, on_dissatisfied: bool,
                     on_brand_harm: bool, on_contact_request: bool, due_days: str, urgent_hours: str,
-                    urgent_stakes: list[str]) -> Practice:
-    """Change a practice's follow-up rules, or raise ValidationError naming each bad field."""
+                    urgent_stakes: list[str], check_in_days: str | None = None) -> Practice:
+    """Change a practice's follow-up rules, or raise ValidationError naming each bad field. ``check_in_days``:
+    how long after resolving the client is asked whether things were put right (0: never; None: unchanged)."""
     form = v.Form()
     days = form.check(v.whole_number, "followup_due_days", due_days, minimum=1, maximum=MAX_DUE_DAYS,
                       label="Business days to contact a client")
     hours = form.check(v.whole_number, "followup_urgent_hours", urgent_hours, minimum=1, maximum=MAX_URGENT_HOURS,
                        label="Business hours to contact a client about an urgent moment")
+    check_in = practice.recovery_check_in_days if check_in_days is None else form.check(
+        v.whole_number, "recovery_check_in_days", check_in_days, minimum=0, maximum=MAX_CHECK_IN_DAYS,
+        label="Days after resolving to ask the client")
     unknown = [stake for stake in urgent_stakes if stake not in STAKES]
     if unknown:
         form.add("followup_urgent_stakes", "Choose stakes from the list: high, medium or low.")
@@ -133,9 +139,11 @@ def update_settings(session: Session, now: datetime, practice: Practice, actor: 
     practice.followup_due_days = days
     practice.followup_urgent_hours = hours
     practice.followup_urgent_stakes = ",".join(stakes)
+    practice.recovery_check_in_days = check_in
     rules = [reason.replace("_", " ") for reason, on in zip(REASONS, (on_dissatisfied, on_brand_harm,
                                                                        on_contact_request)) if on]
     audit.record(session, now, practice.id, actor, "practice.followup_settings", "practice", practice.id,
                  f"Follow-up rules: {', '.join(rules) or 'none'}; contact within {days} business day(s), "
-                 f"urgent ({', '.join(stakes) or 'no'} stake) within {hours} business hour(s)")
+                 f"urgent ({', '.join(stakes) or 'no'} stake) within {hours} business hour(s); "
+                 + (f"check in {check_in} day(s) after resolving" if check_in else "no recovery check-in"))
     return practice

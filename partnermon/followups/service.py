@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from partnermon import validators as v
 from partnermon.accounts import audit
 from partnermon.errors import NotFound
-from partnermon.followups import emails, ladder, rules
+from partnermon.followups import emails, ladder, recovery, rules
 from partnermon.followups.timeline import (CLIENT, SYSTEM, active_owners, can_work_follow_ups, check_actor, note_of,
                                            record_event)
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, User
@@ -157,7 +157,7 @@ def _add_reasons(session: Session, now: datetime, follow_up: FollowUp, decision:
     note = f"The client changed their answers: now also {_describe(new)}"
     if follow_up.status == "resolved":
         # The client asks for something new after it was closed: it needs someone again.
-        _reopen(follow_up, practice, now)
+        _reopen(session, follow_up, practice, now)
         record_event(follow_up, now, CLIENT, "reopened", note=note)
     else:
         if became_urgent and follow_up.status == "open":
@@ -275,6 +275,7 @@ def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor:
     follow_up.outcome_kind = kind
     follow_up.moved_to_partner_id = partner.id if partner is not None else None
     record_event(follow_up, now, actor, "resolved", channel=chosen, note=text)
+    recovery.schedule(session, now, follow_up)
     audit.record(session, now, follow_up.practice_id, actor, "follow_up.resolved", "follow_up", follow_up.id,
                  f"Resolved follow-up #{follow_up.id}: {OUTCOME_LABELS[kind].lower()}"
                  + (f" ({partner.name})" if partner is not None else ""))
@@ -282,8 +283,10 @@ def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor:
     return follow_up
 
 
-def _reopen(follow_up: FollowUp, practice: Practice, now: datetime) -> None:
-    # A new deadline from now, so escalation and the reminder may happen again (once) for it.
+def _reopen(session: Session, follow_up: FollowUp, practice: Practice, now: datetime) -> None:
+    # A new deadline from now, so escalation and the reminder may happen again (once) for it; a check-in not
+    # yet answered no longer fits.
+    recovery.withdraw(session, now, follow_up)
     follow_up.status = "open"
     follow_up.contact_due_at = rules.due_at(practice, now, follow_up.urgent)
     follow_up.contacted_at = follow_up.contacted_channel = follow_up.resolved_at = None
@@ -299,7 +302,7 @@ def reopen(session: Session, now: datetime, follow_up: FollowUp, actor: User, *,
     if follow_up.status != "resolved":
         form.add("status", "Only a resolved follow-up can be reopened.")
     form.raise_if_errors()
-    _reopen(follow_up, follow_up.practice, now)
+    _reopen(session, follow_up, follow_up.practice, now)
     record_event(follow_up, now, actor, "reopened", note=text)
     audit.record(session, now, follow_up.practice_id, actor, "follow_up.reopened", "follow_up", follow_up.id,
                  f"Reopened follow-up #{follow_up.id}")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from partnermon import claims
 from partnermon.feedback import links
+from partnermon.followups import recovery
 from partnermon.mail.smtp import PermanentFailure, TemporaryFailure, build_message
 from partnermon.models import OutboxEmail
 
@@ -108,6 +109,8 @@ def mark_sent(session: Session, now: datetime, email_id: int, worker_id: str, de
         # What the email was about learns it went out, in the same transaction as the outbox row.
         if dedupe_key.startswith(links.INVITATION_KEY_PREFIX):
             links.invitation_delivered(session, now, dedupe_key)
+        elif dedupe_key.startswith(recovery.KEY_PREFIX):
+            recovery.forget_link(session, dedupe_key)
 
     # The server accepted it, so it is sent whoever holds the claim now: a sender that took it over after our
     # lease ran out then finds it sent and does not send it again. A sent email's attachment (a report's

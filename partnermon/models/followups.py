@@ -27,7 +27,7 @@ SEVERITIES = ("mild", "serious", "brand")
 # The rules that can open a follow-up, in the order they are shown.
 REASONS = ("dissatisfied", "brand_harm", "contact_request")
 FOLLOW_UP_ACTIONS = ("opened", "updated", "contacted", "attempted", "resolved", "reopened", "reassigned", "escalated",
-                     "reminded", "stepped_up", "stepped_down", "top_told")
+                     "reminded", "stepped_up", "stepped_down", "top_told", "checked_in")
 FOLLOW_UP_CHANNELS = ("phone", "email", "meeting", "other")
 # The ladder, from least to most personal (DESIGN.md §1): the rung says how the client should be contacted.
 RUNGS = ("email", "phone", "meeting")

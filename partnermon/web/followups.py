@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from partnermon import validators
 from partnermon.errors import ValidationError
-from partnermon.followups import emails, ladder, queue, replies, rules, service, timeline
+from partnermon.followups import emails, ladder, queue, recovery, replies, rules, service, timeline
 from partnermon.models import Partner, User
 from partnermon.models.followups import FOLLOW_UP_CHANNELS, FollowUp
 from partnermon.web.context import db, now, or_404, runtime
@@ -37,7 +37,8 @@ ACTION_LABELS = {"opened": "Opened", "updated": "The client changed their answer
                  "resolved": "Resolved", "reopened": "Reopened", "reassigned": "Reassigned",
                  "escalated": "Overdue: the owners were told", "reminded": "Reminder sent",
                  "attempted": "Tried to contact the client", "stepped_up": "Stepped up the ladder",
-                 "stepped_down": "Stepped down the ladder", "top_told": "Top rung: the owners were told"}
+                 "stepped_down": "Stepped down the ladder", "top_told": "Top rung: the owners were told",
+                 "checked_in": "The client answered the recovery check-in"}
 # One page holds four forms, so each names its fields apart; a service's field names map to the form's.
 # "status" (the step no longer applies, e.g. already resolved) belongs to no field.
 FORM_FIELDS = {
@@ -98,7 +99,8 @@ def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
         partner_options=[(partner.id, partner.name) for partner in partners], rung_labels=ladder.RUNG_LABELS,
         at_top=follow_up.rung == ladder.TOP, at_bottom=follow_up.rung == ladder.RUNGS[0],
         status_labels=STATUS_LABELS, severity_labels=SEVERITY_LABELS, channel_labels=CHANNEL_LABELS,
-        action_labels=ACTION_LABELS, errors=errors or {}, form=request.form if errors else {})
+        action_labels=ACTION_LABELS, errors=errors or {}, form=request.form if errors else {},
+        check_ins=recovery.check_ins_of(db(), follow_up), describe_check_in=recovery.describe)
 
 
 def _submission(sent: str | None) -> str:

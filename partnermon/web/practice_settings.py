@@ -121,6 +121,7 @@ def _followup_values(current: Practice) -> dict[str, object]:
         "followup_on_contact_request": "1" if current.followup_on_contact_request else "",
         "followup_due_days": str(current.followup_due_days),
         "followup_urgent_hours": str(current.followup_urgent_hours),
+        "recovery_check_in_days": str(current.recovery_check_in_days),
     }
 
 
@@ -132,7 +133,8 @@ def followups() -> Response | str | tuple[str, int]:
     assert user is not None
     current = user.practice
     context = {"stakes": list(STAKES), "max_due_days": followup_rules.MAX_DUE_DAYS,
-               "max_urgent_hours": followup_rules.MAX_URGENT_HOURS}
+               "max_urgent_hours": followup_rules.MAX_URGENT_HOURS,
+               "max_check_in_days": followup_rules.MAX_CHECK_IN_DAYS}
     if request.method == "GET":
         return render_template("settings/followups.html", errors={}, form=_followup_values(current),
                                chosen_stakes=sorted(followup_rules.urgent_stakes(current)), **context)
@@ -144,7 +146,7 @@ def followups() -> Response | str | tuple[str, int]:
             on_brand_harm=form.get("followup_on_brand_harm") == "1",
             on_contact_request=form.get("followup_on_contact_request") == "1",
             due_days=form.get("followup_due_days", ""), urgent_hours=form.get("followup_urgent_hours", ""),
-            urgent_stakes=stakes)
+            urgent_stakes=stakes, check_in_days=form.get("recovery_check_in_days"))
     except ValidationError as exc:
         db().rollback()
         return render_template("settings/followups.html", errors=exc.errors, form=form.to_dict(),

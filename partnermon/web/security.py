@@ -20,13 +20,14 @@ from partnermon.practices.service import any_practice_exists
 from partnermon.web.context import db, now
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-# Authorised otherwise than by a browser session: the API by its key, a client's personal feedback link
-# by its token. Named one by one, so a route added later is protected unless someone decides otherwise;
-# the practice's open link keeps its CSRF token, so other sites cannot post answers through visitors.
+# Authorised otherwise than by a browser session: the API by its key, a client's personal feedback link and
+# recovery check-in by their tokens. Named one by one, so a route added later is protected unless someone
+# decides otherwise; the practice's open link keeps its CSRF token, so other sites cannot post answers through
+# visitors.
 # One-click unsubscribe is authorised by its signed link: mail clients POST to it (RFC 8058) with no session,
 # hence no CSRF token, and the most a forged post can do is turn one alert type off for the link's owner.
 NO_CSRF_BLUEPRINTS = frozenset({"api"})
-NO_CSRF_ENDPOINTS = frozenset({"feedback_form.submit", "feedback_form.seen", "unsubscribe.confirm"})
+NO_CSRF_ENDPOINTS = frozenset({"feedback_form.submit", "feedback_form.seen", "check_in.answer", "unsubscribe.confirm"})
 
 
 def current_user() -> User | None:
