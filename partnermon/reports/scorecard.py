@@ -209,6 +209,7 @@ class KnownNames:
     clients: set[str]               # casefolded name parts
     partners: set[str]              # casefolded name words
     partner_names: list[str]        # whole names, longest first
+    brands: set[str] = field(default_factory=set)   # casefolded first words ("beacon" of Beacon Platform)
 
 
 def known_names(session: Session, practice: Practice, partner: Partner) -> KnownNames:
@@ -221,7 +222,8 @@ def known_names(session: Session, practice: Practice, partner: Partner) -> Known
                                                                       Partner.id != partner.id))]
     own = {part.casefold() for part in _name_parts(partner.name)}
     words = {part.casefold() for name in others for part in _name_parts(name) if len(part) >= 3} - own
-    return KnownNames(clients, words, sorted(others, key=len, reverse=True))
+    brands = {parts[0].casefold() for name in others if (parts := _name_parts(name)) and len(parts[0]) >= 3} - own
+    return KnownNames(clients, words, sorted(others, key=len, reverse=True), brands)
 
 
 def _name_parts(name: str) -> list[str]:
@@ -234,25 +236,32 @@ def anonymise(text: str, known: KnownNames) -> str:
     """A comment (the client's own name, email and phone already taken out by ``sections.redact``) without any
     other client's name, any other partner's name, email address or phone number.
 
-    Other partners' whole names go whatever their case. Single words go where they are written as names are,
-    with a capital ("Will" but not "will"): a client called Will must not turn every "I will" into a gap."""
+    Other partners' whole names go whatever their case, and so does the first word of each, which is where a
+    brand's own word sits ("beacon" of Beacon Platform). Other single words go where they are written as names
+    are, with a capital ("Will" but not "will"): a client called Will must not turn every "I will" into a gap,
+    nor a partner called Beacon Platform every "platform"."""
     for name in known.partner_names:
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", PARTNER_REMOVED, text, flags=re.I)
 
     def replace(match: re.Match[str]) -> str:
         word = match.group(0)
+        folded = word.casefold().rstrip("'’")
+        candidates = (folded, re.sub(r"['’]s$", "", folded))
+        if any(c in known.brands for c in candidates):
+            return PARTNER_REMOVED
         if not word[0].isupper():
             return word
-        folded = word.casefold().rstrip("'’")
-        for candidate in (folded, re.sub(r"['’]s$", "", folded)):
+        for candidate in candidates:
             if candidate in known.clients:
                 return sections.REDACTED
             if candidate in known.partners:
                 return PARTNER_REMOVED
         return word
 
-    text = _WORD.sub(replace, text)
-    return sections.redact(text, ())   # emails and phone numbers by their pattern
+    text = sections.redact(_WORD.sub(replace, text), ())   # emails and phone numbers by their pattern
+    for mark in (sections.REDACTED, PARTNER_REMOVED):   # "Dana Whitlock" is one name taken out, not two
+        text = re.sub(rf"{re.escape(mark)}(?:[ \t]+{re.escape(mark)})+", mark, text)
+    return text
 
 
 # --- plain words --------------------------------------------------------------------------------------------
