@@ -241,6 +241,7 @@ def test_owners_and_advisers_download_it_from_the_partner_page(clocked: Flask, b
     browser.sign_in("bob@harbour.test")
     page = browser.get(f"/partners/{cast.acme.id}")
     assert "Scorecard for October 2026 (PDF)" in text_of(page)   # the last complete month before 23 November
+    assert '<option value="2026-10" selected>October 2026</option>' in page.get_data(as_text=True)
     assert f'/partners/{cast.acme.id}/scorecard.pdf?month=2026-10' in page.get_data(as_text=True)
 
     response = browser.get(f"/partners/{cast.acme.id}/scorecard.pdf?month=2026-11")

@@ -71,7 +71,6 @@ class Trend:
     measure: str                   # what is drawn, e.g. "Dissatisfied clients (%)"
     unit: str                      # "answers" or "checks in business hours"
     months: list[TrendMonth]
-    chart: object | None = None    # an <img> of the SVG chart (render.as_image), filled in by rendering
 
     @property
     def anything(self) -> bool:

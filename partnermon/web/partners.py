@@ -112,12 +112,11 @@ def delete(partner_id: int) -> Response | str:
 
 
 def _scorecard_months() -> list[periods.Period]:
-    """The months a scorecard can be had for, latest first: the last complete month (the default) first, then the
-    eleven before it, then this month so far."""
+    """The months a scorecard can be had for, newest first: this month so far, then the last complete month
+    (the default) and the eleven before it."""
     user = current_user()
     assert user is not None
-    months = periods.last_months(now(), user.practice.timezone, 13)
-    return [*reversed(months[:-1]), months[-1]]
+    return list(reversed(periods.last_months(now(), user.practice.timezone, 13)))
 
 
 @bp.get("/<int:partner_id>/scorecard.pdf")
@@ -126,7 +125,7 @@ def scorecard(partner_id: int) -> Response:
     """The partner's scorecard for ``?month=YYYY-MM`` (default: the last complete month) as a PDF download."""
     partner = or_404(service.get_partner, _pid(), partner_id)
     practice = partner.practice
-    month = (request.args.get("month") or "").strip() or _scorecard_months()[0].key
+    month = (request.args.get("month") or "").strip() or _scorecard_months()[1].key
     try:
         period = periods.parse(month, now(), practice.timezone, field="month")
     except ValidationError:
