@@ -150,6 +150,9 @@ def test_anonymise_takes_out_names_written_as_names_and_leaves_ordinary_words() 
                                                                           "[partner removed]")
     assert anonymise("mail a.b@c.test or +44 7700 900 123", known) == "mail [email removed] or [phone removed]"
     assert anonymise("the smith and the platform; the Platform", known) == "the smith and the platform; the [partner removed]"
+    # A probe's error: other partners only, and numbers stay.
+    assert anonymise("Redirected to https://beacon-platform.test/ after 1234567890 ms (Will)", known, clients=False) == (
+        "Redirected to https://[partner removed].test/ after 1234567890 ms (Will)")
 
 
 def test_words_the_partners_own_name_uses_stay(session: Session, cast: Cast) -> None:

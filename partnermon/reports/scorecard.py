@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from partnermon.errors import NotFound
 from partnermon.mail import rendering
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
-from partnermon.practices.business_hours import BusinessHours
 from partnermon.monitoring.status import describe_duration
+from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import render, sections
 from partnermon.reports.content import accent_of, logo_uri, months_ending
 from partnermon.reports.sections import Comment, CommentRow, IncidentRow
@@ -97,8 +97,7 @@ class Scorecard:
     outages: int                    # down incidents that began in the month, outside maintenance
     bh_outages: int                 # of those, how many reached into business hours
     bh_incident_seconds: int
-    incidents: list[IncidentRow]    # in business hours first
-    incidents_listed_of: int        # how many the partner page's list held
+    incidents: list[IncidentRow]    # the partner page's list less maintenance, most business-hours time first
     comments: list[Comment]
     comments_total: int
     trend: Trend
@@ -160,10 +159,13 @@ def gather(session: Session, now: datetime, practice: Practice, partner: Partner
 
     comment_rows = _comment_rows(session, partner, period)
     comments = sections.representative_comments(comment_rows, period.zone, limit=COMMENTS_SHOWN)
-    if comments:
+    if comments or counted:
+        # A probe's error is the partner's page talking, but it may quote a link to another partner's site.
         known = known_names(session, practice, partner)
         for comment in comments:
             comment.text = anonymise(comment.text, known)
+        for row in counted:
+            row.first_error = anonymise(row.first_error, known, clients=False)
 
     minimum = practice.score_min_responses
     return Scorecard(
@@ -175,8 +177,8 @@ def gather(session: Session, now: datetime, practice: Practice, partner: Partner
         changes=board.warnings_of(partner.id), breaches=board.breaches_of(partner.id),
         outages=score.probes.incidents, bh_outages=sum(1 for r in counted if r.bh_seconds > 0),
         bh_incident_seconds=score.probes.bh_incident_seconds,
-        incidents=sorted(counted, key=lambda r: (r.bh_seconds == 0, -r.bh_seconds, r.started)),
-        incidents_listed_of=len(rows), comments=comments, comments_total=len(comment_rows),
+        incidents=sorted(counted, key=lambda r: (-r.bh_seconds, -r.seconds, r.started)),
+        comments=comments, comments_total=len(comment_rows),
         trend=trend_of(trends), promises=promise_results(session, partner, period))
 
 
@@ -231,14 +233,15 @@ def _name_parts(name: str) -> list[str]:
     return parts + [piece for p in parts if "-" in p for piece in p.split("-") if piece]
 
 
-def anonymise(text: str, known: KnownNames) -> str:
+def anonymise(text: str, known: KnownNames, *, clients: bool = True) -> str:
     """A comment (the client's own name, email and phone already taken out by ``sections.redact``) without any
-    other client's name, any other partner's name, email address or phone number.
+    other client's name, any other partner's name, email address or phone number; with ``clients=False`` (a
+    probe's error message) without other partners' names only.
 
     Other partners' whole names go whatever their case, and so does the first word of each, which is where a
-    brand's own word sits ("beacon" of Beacon Platform). Other single words go where they are written as names
-    are, with a capital ("Will" but not "will"): a client called Will must not turn every "I will" into a gap,
-    nor a partner called Beacon Platform every "platform"."""
+    brand's own word sits ("beacon" of Beacon Platform, also in "beacon-platform.test"). Other single words go
+    where they are written as names are, with a capital ("Will" but not "will"): a client called Will must not
+    turn every "I will" into a gap, nor a partner called Beacon Platform every "platform"."""
     for name in known.partner_names:
         text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", PARTNER_REMOVED, text, flags=re.I)
 
@@ -246,18 +249,20 @@ def anonymise(text: str, known: KnownNames) -> str:
         word = match.group(0)
         folded = word.casefold().rstrip("'’")
         candidates = (folded, re.sub(r"['’]s$", "", folded))
-        if any(c in known.brands for c in candidates):
+        if any(c in known.brands for c in (*candidates, *folded.split("-"))):
             return PARTNER_REMOVED
         if not word[0].isupper():
             return word
         for candidate in candidates:
-            if candidate in known.clients:
+            if clients and candidate in known.clients:
                 return sections.REDACTED
             if candidate in known.partners:
                 return PARTNER_REMOVED
         return word
 
-    text = sections.redact(_WORD.sub(replace, text), ())   # emails and phone numbers by their pattern
+    text = _WORD.sub(replace, text)
+    if clients:
+        text = sections.redact(text, ())   # emails and phone numbers by their pattern
     for mark in (sections.REDACTED, PARTNER_REMOVED):   # "Dana Whitlock" is one name taken out, not two
         text = re.sub(rf"{re.escape(mark)}(?:[ \t]+{re.escape(mark)})+", mark, text)
     return text
