@@ -292,3 +292,19 @@ def test_a_comment_from_another_month_or_the_open_link_is_left_out(session: Sess
     session.commit()
     texts = [c.text for c in card_of(session, cast).comments]
     assert texts and not any("December" in t or "Unverified" in t for t in texts)
+
+
+def test_what_users_typed_is_escaped_and_nothing_outside_is_fetched(session: Session, cast: Cast) -> None:
+    cast.acme.name = 'Acme </style><script>alert(1)</script> <img src="http://127.0.0.1:9/x.png">'
+    for i in range(5):
+        answer = respond(session, cast.acme, utc(2026, 11, 5, i), "claim", satisfaction=1)
+        answer.comment = '<img src="file:///etc/passwd"> <b>bold</b> & more'
+    session.commit()
+    card = card_of(session, cast)
+    html = scorecard.render_html(card)
+    pdf = scorecard.render_scorecard(card)
+
+    assert "<script>" not in html and "<img src=\"http" not in html and "<b>bold" not in html
+    assert pdf.refused == []
+    text = pdf_text(pdf.data)
+    assert '<b>bold</b> & more' in text and "</style><script>alert(1)</script>" in text
