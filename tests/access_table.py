@@ -149,6 +149,8 @@ ROUTES: dict[str, Route] = {
     "settings.followups": Route("/settings/follow-ups", GP, OWNER),
     # Which partners' outages a user hears about (owners by default, advisers by choice).
     "subscriptions.update": Route("/partners/<int:partner_id>/subscription", P, STAFF_ONLY, scoped=True),
+    # A partner's scorecard goes outside the practice, to the partner's account manager: owners and advisers send it.
+    "partners.scorecard": Route("/partners/<int:partner_id>/scorecard.pdf", G, STAFF_ONLY, scoped=True),
     # Each user's own alert choices; the one-click unsubscribe link is authorised by its signature (mail
     # clients post to it without a session, RFC 8058).
     "alert_preferences.edit": Route("/account/alerts", GP, SIGNED_IN),

@@ -32,7 +32,7 @@ def _modules_loaded_by(*args: str) -> set[str]:
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
-@pytest.mark.parametrize("args", [("--help",), ("probe", "--help"), ("export", "--help"), ("report", "--help"),
+@pytest.mark.parametrize("args", [("--help",), ("probe", "--help"), ("export", "--help"), ("report", "--help"), ("scorecard", "--help"),
                                   ("closure", "--help"), ("closure", "add", "--help"),
                                   ("probe", "http://127.0.0.1:9/", "--check", "[STATUS] =="),  # refused: bad check
                                   ])

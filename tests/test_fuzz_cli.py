@@ -109,6 +109,8 @@ COMMANDS: dict[str, list[Field]] = {
                ("--month", "2026-10", months), ("-o", "out.csv", paths)],
     # Into a folder that does not exist: a month that is fine is refused there, not rendered for seconds.
     "report": [("--practice", "harbour", hostile), ("--month", "2026-10", months), ("-o", "missing/r.pdf", st.just("missing/r.pdf"))],
+    "scorecard": [("--practice", "harbour", hostile), ("--partner", "Acme Insurance", refs), ("--month", "2026-10", months),
+                  ("-o", "missing/s.pdf", st.just("missing/s.pdf"))],
     # 127.0.0.1 without --allow-private is refused before any connection: "down" at once.
     "probe": [(None, "http://127.0.0.1:1/", urls), ("--kind", "http", hostile), ("--check", "[STATUS] == 200", checks),
               ("--soft-check", "[RESPONSE_TIME] < 1500", checks), ("--slow-after", "1000", numbers),

@@ -25,6 +25,7 @@ from partnermon.cli.exports import export_command
 from partnermon.cli.feedback import feedback_link_command
 from partnermon.cli.probe import probe_command
 from partnermon.cli.report import report_command
+from partnermon.cli.scorecard import scorecard_command
 from partnermon.config import served_base_url
 
 
@@ -260,6 +261,7 @@ main.add_command(export_command)
 main.add_command(feedback_link_command)
 main.add_command(demo_command)
 main.add_command(report_command)
+main.add_command(scorecard_command)
 main.add_command(closure_command)
 
 

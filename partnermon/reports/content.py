@@ -170,15 +170,19 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
            if s.score.damage is not None and s.score.damage.value and s.score.damage.value > 0][:TOP_DAMAGE]
     return MonthlyReport(
         practice=practice, practice_name=practice.name, period=period, generated_at=now.astimezone(zone),
-        accent=practice.brand_colour if _COLOUR.match(practice.brand_colour or "") else DEFAULT_ACCENT,
-        logo_uri=_logo_uri(session, practice), business_hours=practice.describe_business_hours(), board=board,
+        accent=accent_of(practice), logo_uri=logo_uri(session, practice), business_hours=practice.describe_business_hours(), board=board,
         top_damage=top, changes=board.warnings, follow_ups=_follow_up_counts(session, now, practice, period),
         incidents=summary, sections=sections_, months=months, methodology=methodology_html(),
         closing=loop_measures.measure(session, practice, period),
         closing_year=loop_measures.measure(session, practice, year_to(period)))
 
 
-def _logo_uri(session: Session, practice: Practice) -> str | None:
+def accent_of(practice: Practice) -> str:
+    """The practice's colour if it is one (#rrggbb), else the default: it is written into the PDF's CSS."""
+    return practice.brand_colour if _COLOUR.match(practice.brand_colour or "") else DEFAULT_ACCENT
+
+
+def logo_uri(session: Session, practice: Practice) -> str | None:
     # The logo is a deferred column: read it only here, and only as one of the types an upload may have.
     if practice.logo_mime not in LOGO_TYPES:
         return None

@@ -1,14 +1,16 @@
 """Partner and touchpoint pages. Everyone in the practice may look; only owners change things.
 
 The partner page also shows each touchpoint's state now and the partner's maintenance windows (planned
-and removed through ``web.maintenance``); a touchpoint's own page is ``web.touchpoints``.
+and removed through ``web.maintenance``); a touchpoint's own page is ``web.touchpoints``. Owners and advisers
+download the partner's scorecard for a month there, a PDF for its account manager, rendered on the spot
+(a few pages, a second or two) rather than queued like the monthly report.
 """
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from partnermon.alerts import subscriptions
@@ -17,15 +19,20 @@ from partnermon.models import PARTNER_CATEGORIES, Partner
 from partnermon.monitoring import maintenance
 from partnermon.monitoring import status as monitoring
 from partnermon.partners import service
+from partnermon.reports import scorecard as scorecard_
+from partnermon.scoring import periods
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields, rerender
-from partnermon.web.security import current_user, login_required, owner_required
+from partnermon.web.security import current_user, login_required, owner_required, role_required
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
 
 PARTNER_FIELDS = ("name", "category", "website", "exposure", "notes",
                   "account_manager_name", "account_manager_email", "account_manager_phone")
 TOUCHPOINT_FIELDS = ("name", "url", "moment")
+# Who may download a scorecard: it is written to go outside the practice, which viewers do not speak for.
+SCORECARD_ROLES = ("owner", "adviser")
+scorecard_required = role_required(*SCORECARD_ROLES)
 
 
 def _pid() -> int:
@@ -66,6 +73,7 @@ def partner_page(partner: Partner, *, errors: dict[str, str] | None = None, form
                            states=monitoring.partner_states(session, clock, partner), windows=windows,
                            can_subscribe=subscriptions.can_subscribe(user),
                            subscribed=subscriptions.is_subscribed(session, user, partner),
+                           scorecard_months=_scorecard_months() if user.role in SCORECARD_ROLES else [],
                            errors=errors or {}, form=form or {}), status
 
 
@@ -101,6 +109,33 @@ def delete(partner_id: int) -> Response | str:
     db().commit()
     flash(f"Deleted {name} and its touchpoints.", "success")
     return redirect(url_for("partners.index"))
+
+
+def _scorecard_months() -> list[periods.Period]:
+    """The months a scorecard can be had for, newest first: this month so far, then the last complete month
+    (the default) and the eleven before it."""
+    user = current_user()
+    assert user is not None
+    return list(reversed(periods.last_months(now(), user.practice.timezone, 13)))
+
+
+@bp.get("/<int:partner_id>/scorecard.pdf")
+@scorecard_required
+def scorecard(partner_id: int) -> Response:
+    """The partner's scorecard for ``?month=YYYY-MM`` (default: the last complete month) as a PDF download."""
+    partner = or_404(service.get_partner, _pid(), partner_id)
+    practice = partner.practice
+    month = (request.args.get("month") or "").strip() or _scorecard_months()[1].key
+    try:
+        period = periods.parse(month, now(), practice.timezone, field="month")
+    except ValidationError:
+        abort(404)
+    if period.kind != "month":
+        abort(404)
+    pdf = scorecard_.render_scorecard(scorecard_.gather(db(), now(), practice, partner, period))
+    return Response(pdf.data, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{scorecard_.file_name(practice.slug, partner, period.key)}"',
+        "Cache-Control": "private, no-store"})
 
 
 # --- touchpoints ------------------------------------------------------------------------------
