@@ -124,7 +124,9 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
     history = board_.score_periods(session, now, practice, months)
     limits = thresholds.limits_of(session, practice.id)
     hours = BusinessHours.of(practice)
-    outages = _incidents(session, now, practice, period, hours)
+    # Partners' outages only: the practice's own touchpoints are not among the partners (partners.own).
+    ranked_ids = {s.partner.id for s in board.scores}
+    outages = {pid: rows for pid, rows in _incidents(session, now, practice, period, hours).items() if pid in ranked_ids}
     comments = _comment_rows(session, practice, period)
 
     sections_: list[PartnerSection] = []
