@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from markupsafe import Markup
@@ -19,6 +19,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
+from partnermon.partners import own as own_
+from partnermon.promises import service as promises_, verdicts as verdicts_
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import sections
 from partnermon.reports.sections import CommentRow, PartnerSection
@@ -84,6 +86,14 @@ class MonthlyReport:
     sections: list[PartnerSection]    # one per partner, in league-table order
     months: list[Period]              # the twelve months the trend charts cover, oldest first
     methodology: Markup
+    promises: list[verdicts_.Verdict] = field(default_factory=list)   # every promise's verdict for the month
+    own: PartnerScore | None = None   # the practice's own moments, scored by themselves (never ranked)
+
+    @property
+    def broken_promises(self) -> list[verdicts_.Verdict]:
+        """The month's broken promises, the partners' own words (explicit) first."""
+        return sorted((v for v in self.promises if v.broken), key=lambda v: (v.promise.kind != "explicit",
+                                                                              v.promise.partner.name.lower()))
 
     @property
     def title(self) -> str:
@@ -159,7 +169,9 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
         accent=practice.brand_colour if _COLOUR.match(practice.brand_colour or "") else DEFAULT_ACCENT,
         logo_uri=_logo_uri(session, practice), business_hours=practice.describe_business_hours(), board=board,
         top_damage=top, changes=board.warnings, follow_ups=_follow_up_counts(session, now, practice, period),
-        incidents=summary, sections=sections_, months=months, methodology=methodology_html())
+        incidents=summary, sections=sections_, months=months, methodology=methodology_html(),
+        promises=verdicts_.verdicts(session, practice, promises_.practice_promises(session, practice.id), period),
+        own=own_.own_score(session, now, practice, period))
 
 
 def _logo_uri(session: Session, practice: Practice) -> str | None:

@@ -29,6 +29,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from partnermon.mail import rendering
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
+from partnermon.promises.verdicts import describe_target, scope_label
 from partnermon.reports.content import MonthlyReport
 from partnermon.reports.sections import PartnerSection
 from partnermon.scoring.charts import damage_chart as ranking_chart
@@ -99,7 +100,7 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
     return rendering.render(TEMPLATE, report=report, board=report.board, charts=charts, chart_titles=chart_titles,
                             damage_chart=damage_chart, methodology=appendix(report.methodology),
                             stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,
-                            plural=plural)
+                            plural=plural, describe_target=describe_target, scope_label=scope_label)
 
 
 def render_report(report: MonthlyReport) -> RenderedPdf:
