@@ -44,6 +44,7 @@ from partnermon.followups import service as followup_service
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
+from partnermon.promises import service as promise_service
 from partnermon.practices import closures, service as practices
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore
@@ -125,6 +126,8 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
                                                responses.parse_answers({"satisfaction": "1"}, None))
     closed = followups.open_for_response(session, now, finn_answer, "http://partnermon.test")
     followup_service.record_resolved(session, now, closed, cast.alice, outcome="stayed", note="Done.")  # so a reopen would go through
+    kept = promise_service.create_promise(session, now, cast.acme, cast.alice, {"kind": "explicit", "measure": "availability",
+                                          "scope": "", "target": "99.5", "quote": "Always on", "source": "acme.test"})
     store = ReportStore(runtime.settings.reports_path)
     report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
                     email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,
@@ -140,6 +143,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "invited_user_id": invitation.user.id,  # has no password yet, so a resend would go through
         "token": invitation.link.rsplit("/", 1)[1],
         "window_id": window.id,
+        "promise_id": kept.id,
         "closure_id": closure.id,           # still to come, so a remove would go through
         "feedback_token": asked.link.rsplit("/", 1)[1],
         "slug": cast.harbour.slug,
