@@ -128,3 +128,35 @@ def test_add_our_own_touchpoint_starts_the_row_once_and_opens_its_touchpoint_for
     # Advisers cannot start it.
     browser.post("/sign-out")
     assert browser.sign_in("bob@harbour.test").post("/partners/own").status_code == 403
+
+
+def test_the_demo_shows_a_broken_explicit_promise_and_the_practices_own_booking_page(browser, session) -> None:  # type: ignore[no-untyped-def]
+    from partnermon import demo
+    from partnermon.promises import service as promise_service, verdicts
+    from tests.conftest import PASSWORD
+
+    made = demo.generate(session, NOW, months=2)
+    practice = demo.existing(session, made.slug)
+    assert practice is not None and made.promises == 3
+    owner = session.scalars(select(Partner).where(Partner.practice_id == practice.id,
+                                                  Partner.is_own_practice.is_(True))).one()
+    northgate = session.scalars(select(Partner).where(Partner.name == "Northgate Mutual")).one()
+    november = periods.month_of(date(2026, 11, 1), practice.timezone)
+    (promised,) = promise_service.list_promises(session, northgate)
+    found = verdicts.verdict(session, practice, promised, november)
+    assert promised.kind == "explicit" and found.state == "broken" and found.estimate.low > 2000
+    # The booking page is probed and answered about, and on no ranking.
+    board = board_.build(session, NOW, practice, november)
+    assert owner.id not in {s.partner.id for s in board.scores} and len(board.scores) == 8
+    scored = own.own_score(session, NOW, practice, november)
+    assert scored is not None and scored.probes.checks > 0
+    assert {t.name for t in owner.touchpoints} == {"Booking page", "Our website"}
+    # The owner sees both on the pages.
+    from partnermon.accounts.security import hash_password
+    demo_owner = practice.users[0] if practice.users[0].role == "owner" else next(u for u in practice.users if u.role == "owner")
+    demo_owner.password_hash = hash_password(PASSWORD)
+    session.commit()
+    browser.sign_in(demo_owner.email)
+    partner_page = text_of(browser.get(f"/partners/{northgate.id}"))
+    assert "Our online claims portal loads in under 2 seconds." in partner_page and "Broken" in partner_page
+    assert "Booking page" in browser.get("/partners/").get_data(as_text=True).split('id="own-moments"')[1]

@@ -120,7 +120,7 @@ def _fields(session: Session, partner: Partner, data: Mapping[str, str]) -> dict
             "source": source, "target": target}
 
 
-def create_promise(session: Session, now: datetime, partner: Partner, actor: User, data: Mapping[str, str]) -> Promise:
+def create_promise(session: Session, now: datetime, partner: Partner, actor: User | str, data: Mapping[str, str]) -> Promise:
     fields = _fields(session, partner, data)
     promise = Promise(practice_id=partner.practice_id, partner_id=partner.id, created_at=now, updated_at=now, **fields)
     session.add(promise)
