@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import scores
     from partnermon.web import reports
     from partnermon.web import webhooks
+    from partnermon.web import promises
 
     converters.init_app(app)   # before any blueprint: every rule is built with them
     context.init_app(app)
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(scores.bp)
     app.register_blueprint(reports.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(promises.bp)
     _freeze_start_up_objects()
     return app
 

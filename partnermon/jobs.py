@@ -14,6 +14,7 @@ from partnermon.accounts import service as accounts, sign_ins
 from partnermon.alerts.digests import DigestReport, send_digests
 from partnermon.alerts.early_warnings import EarlyWarningReport, notify_early_warnings
 from partnermon.alerts.incidents import IncidentAlertReport, notify_incidents
+from partnermon.alerts.promises import PromiseAlertReport, notify_broken_promises
 from partnermon.alerts.touchpoint_health import HealthAlertReport, notify_touchpoint_health
 from partnermon.db import utcnow
 from partnermon.feedback import links, rate_limits
@@ -102,6 +103,13 @@ def early_warning_alerts(runtime: Runtime, now: datetime) -> EarlyWarningReport:
     """Tell the owners once about each partner × moment that got significantly worse (partnermon.scoring)."""
     settings = runtime.settings
     return _in_one_transaction(runtime, "early warnings", lambda session: notify_early_warnings(
+        session, now, settings.base_url, settings.secret_key))
+
+
+def promise_alerts(runtime: Runtime, now: datetime) -> PromiseAlertReport:
+    """Tell a partner's subscribers once a month when an explicit promise of theirs is clearly broken."""
+    settings = runtime.settings
+    return _in_one_transaction(runtime, "promise alerts", lambda session: notify_broken_promises(
         session, now, settings.base_url, settings.secret_key))
 
 

@@ -42,6 +42,7 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("incident-alerts", lambda rt: jobs.incident_alerts(rt, utcnow()), seconds=60),
     PeriodicJob("touchpoint-health-alerts", lambda rt: jobs.touchpoint_health_alerts(rt, utcnow()), seconds=60),
     PeriodicJob("early-warning-alerts", lambda rt: jobs.early_warning_alerts(rt, utcnow()), seconds=3600),
+    PeriodicJob("promise-alerts", lambda rt: jobs.promise_alerts(rt, utcnow()), seconds=3600),
     PeriodicJob("queue-reports", lambda rt: jobs.queue_reports(rt, utcnow()), seconds=300),
     PeriodicJob("render-reports", lambda rt: jobs.render_reports(rt), seconds=30),
     PeriodicJob("alert-digests", lambda rt: jobs.alert_digests(rt, utcnow()), seconds=600),

@@ -44,6 +44,7 @@ from partnermon.followups import recovery, service as followup_service
 from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User, WebhookEndpoint
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
+from partnermon.promises import service as promise_service
 from partnermon.practices import closures, service as practices
 from partnermon.reports import emails as report_emails
 from partnermon.reports.storage import ReportStore
@@ -139,6 +140,8 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
     [check_in] = recovery.check_ins_of(session, closed)
     check_in_link = recovery.send_check_in(session, now, check_in, "http://partnermon.test")   # open for an answer
     assert check_in_link is not None
+    kept = promise_service.create_promise(session, now, cast.acme, cast.alice, {"kind": "explicit", "measure": "availability",
+                                          "scope": "", "target": "99.5", "quote": "Always on", "source": "acme.test"})
     store = ReportStore(runtime.settings.reports_path)
     report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
                     email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,
@@ -154,6 +157,7 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "invited_user_id": invitation.user.id,  # has no password yet, so a resend would go through
         "token": invitation.link.rsplit("/", 1)[1],
         "window_id": window.id,
+        "promise_id": kept.id,
         "closure_id": closure.id,           # still to come, so a remove would go through
         "feedback_token": asked.link.rsplit("/", 1)[1],
         "check_in_token": check_in_link.rsplit("/", 1)[1],

@@ -79,8 +79,9 @@ def test_demo_makes_a_practice_with_partners_and_paused_probes_and_sends_nothing
     assert "rollups: " in result.stderr and "touchpoints" in result.stderr
     practice = the_practice(session)
     assert practice.is_demo and practice.name == "Harbour Demo Advice" and practice.timezone == "Europe/London"
-    assert count(session, Partner, Partner.practice_id == practice.id) == 8
-    assert count(session, Touchpoint, Touchpoint.practice_id == practice.id) == 30
+    # Eight partners with 30 touchpoints, and the practice's own booking page and website (issue 20).
+    assert count(session, Partner, Partner.practice_id == practice.id, Partner.is_own_practice.is_(False)) == 8
+    assert count(session, Touchpoint, Touchpoint.practice_id == practice.id) == 30 + 2
     assert count(session, Probe) > 15 and count(session, Probe, Probe.enabled.is_(True)) == 0
     assert count(session, OutboxEmail) == 0
     assert {t.moment.key for t in session.scalars(select(Touchpoint))} == {m.key for m in practice.moments}

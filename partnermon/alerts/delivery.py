@@ -37,6 +37,7 @@ OPTIONAL_LABELS = {
     "certificate_expiring": "A certificate is about to expire",
     "human_contact_lost": "A page no longer offers a way to reach a person",
     "early_warning": "A partner is getting significantly worse (owners)",
+    "promise_broken": "A partner broke a promise it stated",
 }
 UNSUBSCRIBE_SALT = "partnermon.unsubscribe"
 

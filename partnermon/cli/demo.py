@@ -70,6 +70,7 @@ def demo_command(slug: str, months: int) -> None:
                f"({result.open_link_responses:,} through the open link)")
     click.echo(f"  {result.follow_ups:,} follow-ups ({result.unresolved_follow_ups:,} not yet resolved, "
                f"{result.overdue_follow_ups:,} overdue)")
+    click.echo(f"  {result.promises} partner promises, and the practice's own booking page and website")
     _print_sign_in(sign_in, result.owner_email, result.owner_password)
 
 

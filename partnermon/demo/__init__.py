@@ -15,6 +15,8 @@ passed in and the same for the same seed. The data tells five stories a person e
 4. everyone else mostly fine with ordinary noise, and Brightwater Home Loans with too little feedback to score;
 5. closing the loop (``loop``): Northgate Mutual costing the practice two clients this year, and calls and
    meetings winning back more clients than emails.
+6. Northgate's own promise — "Our online claims portal loads in under 2 seconds" — clearly broken this month,
+   and the practice's own booking page and website in "Our own moments", never ranked among the partners.
 
 It must make no outbound request and send nothing: probes are saved paused, and nothing is written to the
 outbox (alerts and follow-up notices the history would have sent are marked as told). It commits nothing:
@@ -40,6 +42,7 @@ from partnermon.demo.cast import make_cast
 from partnermon.demo.feedback import default_responses, write_feedback
 from partnermon.demo.followups import write_follow_ups
 from partnermon.demo.history import write_history
+from partnermon.demo.promises import write_promises
 from partnermon.demo.timeline import Calendar
 from partnermon.followups.timeline import active_owners
 from partnermon.models import Practice
@@ -72,6 +75,7 @@ class DemoResult:
     unresolved_follow_ups: int
     overdue_follow_ups: int
     probe_results: int = 0          # the last day's checks, consistent with its hourly rollups
+    promises: int = 0               # partners' promises (issue 20), one of them broken
 
 
 def months_before(day: date, months: int) -> date:
@@ -110,15 +114,16 @@ def generate(session: Session, now: datetime, *, slug: str = DEFAULT_SLUG, month
     feedback, rows = write_feedback(session, calendar, cast, total, rng)
     tell("follow-ups …")
     follow_ups = write_follow_ups(session, calendar, cast, rows, rng)
+    promises = write_promises(session, set_up, cast)
     session.flush()
     return DemoResult(
         practice_name=cast.practice.name, slug=cast.practice.slug, owner_email=cast.owner.email,
-        owner_password=password, months=months, partners=len(cast.partners), touchpoints=len(cast.touchpoints),
+        owner_password=password, months=months, partners=sum(1 for p in cast.partners if not p.partner.is_own_practice), touchpoints=len(cast.touchpoints),
         probes=len(cast.probed), daily_rollups=history.daily, hourly_rollups=history.hourly,
         incidents=history.incidents, requests=feedback.requests, responses=feedback.responses,
         open_link_responses=feedback.open_link, follow_ups=follow_ups.follow_ups,
         unresolved_follow_ups=follow_ups.unresolved, overdue_follow_ups=follow_ups.overdue,
-        probe_results=history.results)
+        probe_results=history.results, promises=promises)
 
 
 def existing(session: Session, slug: str) -> Practice | None:

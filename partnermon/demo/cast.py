@@ -18,7 +18,7 @@ from partnermon.accounts import service as accounts
 from partnermon.demo import catalogue
 from partnermon.demo.catalogue import PartnerSpec, TouchpointSpec
 from partnermon.models import MomentOfTruth, Partner, Practice, Probe, Touchpoint, User
-from partnermon.partners import probe_settings
+from partnermon.partners import own, probe_settings
 from partnermon.partners import service as partners
 from partnermon.practices import service as practices
 
@@ -160,10 +160,29 @@ def make_partners(session: Session, at: datetime, practice: Practice, partner_co
     return made, everything
 
 
+def make_own(session: Session, at: datetime, practice: Practice, rng: random.Random) -> DemoPartner:
+    """The practice's own booking page and website (partners.own): in the cast like a partner, so their
+    history and their clients' answers are made the same way; every ranking leaves them out."""
+    moments = {m.key: m for m in practice.moments}
+    spec = catalogue.OWN_PRACTICE
+    demo_partner = DemoPartner(own.ensure_own_partner(session, at, practice, ACTOR), spec)
+    for tp_spec in spec.touchpoints:
+        url = f"https://www.{spec.domain}.example{tp_spec.path}"
+        touchpoint = partners.create_touchpoint(session, at, demo_partner.partner, ACTOR, {
+            "name": tp_spec.name, "moment": tp_spec.moment, "url": url})
+        probe = probe_settings.save_probe(session, at, touchpoint, ACTOR, _probe_settings(tp_spec), rng=rng)
+        demo_partner.touchpoints.append(DemoTouchpoint(touchpoint, demo_partner, tp_spec, moments[tp_spec.moment],
+                                                       probe, offset=rng.randrange(PROBE_INTERVAL)))
+    return demo_partner
+
+
 def make_cast(session: Session, at: datetime, *, slug: str, owner_password: str, partner_count: int,
               touchpoint_count: int, rng: random.Random) -> Cast:
     practice, users = make_practice(session, at, slug, owner_password)
     made, touchpoints = make_partners(session, at, practice, partner_count, touchpoint_count, rng)
+    ours = make_own(session, at, practice, random.Random(rng.random()))
+    made.append(ours)
+    touchpoints.extend(ours.touchpoints)
     session.flush()
     owner = next(u for u in users if u.role == "owner")
     staff = [u for u in users if u.role in ("owner", "adviser")]

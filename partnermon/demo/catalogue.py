@@ -71,6 +71,11 @@ class PartnerSpec:
 
 
 T = TouchpointSpec
+# The practice's own touchpoints (issue 20): probed and asked about like a partner's, never ranked among them.
+OWN_PRACTICE = PartnerSpec(PRACTICE_NAME, "other", "harbour-demo-advice", 150, "", (
+    T("Booking page", "conversion", "/book", "http", 280),
+    T("Our website", "opening", "/", "http", 220),
+), "", 0.05, "The practice's own touchpoints.")
 NAMED_PARTNERS: tuple[PartnerSpec, ...] = (
     PartnerSpec("Northgate Mutual", "insurer", "northgate-mutual", 340, "Fiona Marsh", (
         T("Claims portal", "claim", "/claims", "content", 450, CLAIMS_DECLINE),

@@ -22,6 +22,7 @@ from partnermon import validators as v
 from partnermon.accounts.security import same, token_hash
 from partnermon.db import UTCDateTime
 from partnermon.feedback.questions import SCALES
+from partnermon.promises import durations
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, MomentOfTruth, Partner, Practice
 from partnermon.models.feedback import BRAND_EFFECTS, CONTACT_CHANNELS, harms_brand, is_dissatisfied
 from partnermon.webhooks import events as webhook_events
@@ -48,6 +49,8 @@ class Answers:
     moment_id: int | None
     client_name: str | None = None    # open link only
     client_email: str | None = None   # open link only
+    duration_seconds: int | None = None   # "How long did it take?", where the moment asks it
+    duration_text: str = ""
 
     # As for a stored response (FeedbackResponse), so the follow-up rules can look at answers before any is built.
     @property
@@ -101,6 +104,10 @@ def parse_answers(data: Mapping[str, Any], moments: list[MomentOfTruth] | None, 
                 form.add("moment", "Choose one of the listed kinds of interaction.")
             else:
                 moment_id = chosen.id
+    # Asked only where the moment asks it (MomentOfTruth.ask_duration); read whenever it is given, so an
+    # answer is never dropped because the client chose the moment on the same form.
+    duration_text = " ".join(str(data.get("duration") or "").split())
+    duration_seconds = form.check(durations.parse, "duration", duration_text, label="How long it took")
     wants_contact = _truthy(data.get("wants_contact"))
     channel = phone = None
     client_name = client_email = None
@@ -123,7 +130,8 @@ def parse_answers(data: Mapping[str, Any], moments: list[MomentOfTruth] | None, 
     form.raise_if_errors()
     assert satisfaction is not None
     return Answers(satisfaction, recommend, effort, brand_effect, comment, wants_contact, channel,
-                   phone or "", moment_id, client_name, client_email)
+                   phone or "", moment_id, client_name, client_email, duration_seconds,
+                   duration_text[:durations.MAX_TEXT] if duration_seconds is not None else "")
 
 
 def response_of(session: Session, request: FeedbackRequest) -> FeedbackResponse | None:
@@ -156,6 +164,7 @@ def _apply(response: FeedbackResponse, answers: Answers, now: datetime, *, keep_
     response.brand_effect, response.comment = answers.brand_effect, answers.comment
     response.wants_contact, response.contact_channel = answers.wants_contact, answers.contact_channel
     response.contact_phone, response.updated_at = answers.contact_phone, now
+    response.duration_seconds, response.duration_text = answers.duration_seconds, answers.duration_text
     if not keep_moment:
         response.moment_id = answers.moment_id
 
@@ -320,6 +329,7 @@ def answered_form(response: FeedbackResponse) -> dict[str, str]:
         "contact_channel": response.contact_channel or "",
         "contact_phone": response.contact_phone,
         "moment": "" if response.moment_id is None else str(response.moment_id),
+        "duration": response.duration_text,
     }
     return values
 

@@ -14,6 +14,7 @@ from partnermon.models.monitoring import (
 )
 from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
+from partnermon.models.promises import PROMISE_KINDS, PROMISE_MEASURES, Promise
 from partnermon.models.scoring import EarlyWarning, ScoreThreshold
 from partnermon.models.reports import Report
 from partnermon.models.webhooks import WebhookDelivery, WebhookEndpoint
@@ -46,6 +47,9 @@ __all__ = [
     "Partner",
     "PartnerSubscription",
     "Practice",
+    "PROMISE_KINDS",
+    "PROMISE_MEASURES",
+    "Promise",
     "PracticeClosure",
     "PublicAttempt",
     "Report",

@@ -88,6 +88,9 @@ class FeedbackResponse(Base):
     wants_contact: Mapped[bool] = mapped_column(Boolean, default=False)
     contact_channel: Mapped[str | None] = mapped_column(String(10))
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # "How long did it take?" in seconds, as the client wrote it (partnermon.promises.durations), when asked.
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    duration_text: Mapped[str] = mapped_column(String(60), default="", server_default="")
     # Answers through the practice's open link are not tied to a personal link: kept apart in scores.
     verified: Mapped[bool] = mapped_column(Boolean, default=True)
     # Only for open-link answers (a personal link's request already knows who the client is), so that a

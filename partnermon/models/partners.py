@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from partnermon.db import Base, UTCDateTime
@@ -38,6 +39,9 @@ class Partner(Base):
     account_manager_name: Mapped[str] = mapped_column(String(200), default="")
     account_manager_email: Mapped[str] = mapped_column(String(254), default="")
     account_manager_phone: Mapped[str] = mapped_column(String(40), default="")
+    # The practice itself (issue 20): its own website, booking page and portal are touchpoints of this row,
+    # probed, scored and alerted like a partner's but never ranked among partners (partnermon.partners.own).
+    is_own_practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     practice: Mapped[Practice] = relationship(back_populates="partners")

@@ -147,6 +147,8 @@ class MomentOfTruth(Base):
     examples: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Whether the client's form asks "How long did it take?" about this moment (issue 20's duration promises).
+    ask_duration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
 
     practice: Mapped[Practice] = relationship(back_populates="moments")
 

@@ -189,6 +189,8 @@ def _moment_fields(session: Session, practice_id: int, moment_id: int | None, da
         "stake": form.check(v.choice, "stake", data.get("stake"), tuple(STAKES), "Stake"),
         "examples": form.check(v.text, "examples", data.get("examples"), required=False, max_length=500, label="Examples"),
     }
+    if "ask_duration" in data:   # the moment form's box; other callers leave the setting alone
+        fields["ask_duration"] = str(data.get("ask_duration") or "").strip().lower() in ("1", "on", "yes", "true")
     if with_key:
         key = form.check(v.key, "key", data.get("key"))
         if key and session.scalar(select(MomentOfTruth.id).where(MomentOfTruth.practice_id == practice_id, MomentOfTruth.key == key)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from markupsafe import Markup
@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from partnermon.followups import measures as loop_measures
 from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
+from partnermon.partners import own as own_
+from partnermon.promises import service as promises_, verdicts as verdicts_
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import sections
 from partnermon.reports.sections import CommentRow, PartnerSection
@@ -87,6 +89,14 @@ class MonthlyReport:
     methodology: Markup
     closing: loop_measures.Loop       # closing the loop in the month (issue 19) …
     closing_year: loop_measures.Loop  # … and from January to the month's end; no adviser table (viewers read it)
+    promises: list[verdicts_.Verdict] = field(default_factory=list)   # every promise's verdict for the month
+    own: PartnerScore | None = None   # the practice's own moments, scored by themselves (never ranked)
+
+    @property
+    def broken_promises(self) -> list[verdicts_.Verdict]:
+        """The month's broken promises, the partners' own words (explicit) first."""
+        return sorted((v for v in self.promises if v.broken), key=lambda v: (v.promise.kind != "explicit",
+                                                                              v.promise.partner.name.lower()))
 
     @property
     def title(self) -> str:
@@ -140,7 +150,9 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
     history = board_.score_periods(session, now, practice, months)
     limits = thresholds.limits_of(session, practice.id)
     hours = BusinessHours.of(practice)
-    outages = _incidents(session, now, practice, period, hours)
+    # Partners' outages only: the practice's own touchpoints are not among the partners (partners.own).
+    ranked_ids = {s.partner.id for s in board.scores}
+    outages = {pid: rows for pid, rows in _incidents(session, now, practice, period, hours).items() if pid in ranked_ids}
     comments = _comment_rows(session, practice, period)
 
     sections_: list[PartnerSection] = []
@@ -174,7 +186,9 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
         top_damage=top, changes=board.warnings, follow_ups=_follow_up_counts(session, now, practice, period),
         incidents=summary, sections=sections_, months=months, methodology=methodology_html(),
         closing=loop_measures.measure(session, practice, period),
-        closing_year=loop_measures.measure(session, practice, year_to(period)))
+        closing_year=loop_measures.measure(session, practice, year_to(period)),
+        promises=verdicts_.verdicts(session, practice, promises_.practice_promises(session, practice.id), period),
+        own=own_.own_score(session, now, practice, period))
 
 
 def accent_of(practice: Practice) -> str:

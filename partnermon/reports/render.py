@@ -30,6 +30,7 @@ from partnermon.followups import measures as loop_measures
 from partnermon.mail import rendering
 from partnermon.monitoring.status import describe_duration
 from partnermon.paths import STATIC_DIR
+from partnermon.promises.verdicts import describe_target, scope_label
 from partnermon.reports.content import MonthlyReport
 from partnermon.reports.sections import PartnerSection
 from partnermon.scoring.charts import damage_chart as ranking_chart
@@ -101,7 +102,8 @@ def render_html(report: MonthlyReport, *, stylesheet_href: str = PDF_STYLESHEET,
                             damage_chart=damage_chart, methodology=appendix(report.methodology),
                             stylesheet_href=stylesheet_href, nonce=nonce, describe_duration=describe_duration,
                             plural=plural, loss_sentence=loop_measures.loss_sentence,
-                            recovery_sentence=loop_measures.recovery_sentence, rung_label=loop_measures.rung_label)
+                            recovery_sentence=loop_measures.recovery_sentence, rung_label=loop_measures.rung_label,
+                            describe_target=describe_target, scope_label=scope_label)
 
 
 def render_report(report: MonthlyReport) -> RenderedPdf:

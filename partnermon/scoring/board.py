@@ -84,9 +84,18 @@ def score_periods(session: Session, now: datetime, practice: Practice, periods: 
     Exposure is judged against all the practice's partners, whatever the filter, so that filtering the
     list by category never changes a partner's numbers."""
     all_partners = list(session.scalars(select(Partner).where(Partner.practice_id == practice.id)))
-    exposure, assumed = attribution.exposures(all_partners)
-    wanted = [p for p in all_partners if (not category or p.category == category)
+    # The practice's own touchpoints (partners.own) are never ranked among partners nor weigh on their
+    # exposure: they are scored only when asked for by id, for their own section.
+    partners = [p for p in all_partners if not p.is_own_practice]
+    exposure, assumed = attribution.exposures(partners)
+    wanted = [p for p in partners if (not category or p.category == category)
               and (partner_id is None or p.id == partner_id)]
+    own = [p for p in all_partners if p.is_own_practice and p.id == partner_id]
+    if own:
+        own_exposure, own_assumed = attribution.exposures([*partners, *own])
+        exposure[own[0].id] = own_exposure[own[0].id]
+        assumed |= own_assumed & {own[0].id}
+        wanted = own
     moments = {m.id: m for m in session.scalars(select(MomentOfTruth).where(MomentOfTruth.practice_id == practice.id))}
     feedback = measures.feedback_counts(session, practice.id, periods, partner_id=partner_id)
     probes = measures.probe_counts(session, practice.id, periods, partner_id=partner_id)
@@ -127,7 +136,11 @@ def build(session: Session, now: datetime, practice: Practice, period: Period, *
     early warnings are corrected over every comparison in the practice, so a filtered page shows exactly the
     warnings (and adjusted p-values) of the whole board."""
     previous_period = period.previous()
-    current, previous = score_periods(session, now, practice, [previous_period, period])[::-1]
+    # The practice's own row is scored by itself, never among the partners (partners.own).
+    own = partner_id is not None and bool(session.scalar(
+        select(Partner.is_own_practice).where(Partner.id == partner_id, Partner.practice_id == practice.id)))
+    current, previous = score_periods(session, now, practice, [previous_period, period],
+                                      partner_id=partner_id if own else None)[::-1]
     changes = warnings.early_warnings(attribution.rank(list(current.values())), previous)
 
     def wanted(partner: Partner) -> bool:

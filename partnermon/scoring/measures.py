@@ -302,8 +302,9 @@ def _rollup_columns() -> tuple[ColumnElement[Any], ...]:
 
 
 def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], *,
-                 partner_id: int | None = None) -> dict[Key, ProbeCounts]:
-    """Daily rollups and incidents per partner × moment (the touchpoint's) × period."""
+                 partner_id: int | None = None, touchpoint_id: int | None = None) -> dict[Key, ProbeCounts]:
+    """Daily rollups and incidents per partner × moment (the touchpoint's) × period; ``touchpoint_id`` reads
+    one touchpoint's alone (a promise about it)."""
     d, t = DailyRollup, Touchpoint
     day_bounds = [(p.first_day, p.end_day) for p in periods]
     bucket = _bucket(d.day, day_bounds).label("bucket")
@@ -313,6 +314,8 @@ def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], 
              .group_by(t.partner_id, t.moment_id, bucket))
     if partner_id is not None:
         query = query.where(t.partner_id == partner_id)
+    if touchpoint_id is not None:
+        query = query.where(t.id == touchpoint_id)
     found: dict[Key, ProbeCounts] = {}
     size = len(LATENCY_COLUMNS)
     for partner, moment, index, *numbers in session.execute(query):
@@ -336,6 +339,8 @@ def probe_counts(session: Session, practice_id: int, periods: Sequence[Period], 
              .group_by(t.partner_id, t.moment_id, bucket))
     if partner_id is not None:
         query = query.where(t.partner_id == partner_id)
+    if touchpoint_id is not None:
+        query = query.where(t.id == touchpoint_id)
     # An open incident's durations are filled when it resolves; until then it counts, with no minutes yet
     # (the touchpoint page shows its running length).
     for partner, moment, index, count, seconds, bh_seconds in session.execute(query):

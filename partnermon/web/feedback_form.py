@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from partnermon.errors import ValidationError
 from partnermon.feedback import links, rate_limits, responses
 from partnermon.feedback.questions import BRAND_EFFECT_LABELS, OPTIONS
-from partnermon.models import FeedbackRequest, Partner, Practice
+from partnermon.models import FeedbackRequest, MomentOfTruth, Partner, Practice
 from partnermon.web.assets import logo_of
 from partnermon.web.context import client_ip, db, now, runtime
 
@@ -97,6 +97,7 @@ def _form_page(found: FeedbackRequest, token: str, *, errors: Mapping[str, str] 
     if quick_rating:
         values = {"satisfaction": quick_rating}
     assert practice is not None
+    moments = None if found.moment_id else responses.choosable_moments(session, found.practice_id)
     return _page("feedback_form/form.html", status, token=token, request_=found, practice=practice,
                  logo_url=url_for(".link_logo", token=token),
                  expires_text=_local(practice, found.expires_at),
@@ -104,9 +105,18 @@ def _form_page(found: FeedbackRequest, token: str, *, errors: Mapping[str, str] 
                  until_text=_local(practice, responses.editable_until(response)) if response else "",
                  partner=found.partner, about=found.touchpoint.name if found.touchpoint else
                  (found.moment.name.lower() if found.moment else ""),
-                 moments=None if found.moment_id else responses.choosable_moments(session, found.practice_id),
+                 moments=moments, ask_duration=asks_duration(found, moments),
                  response=response, state=state, errors=errors or {}, form=values, saved=saved,
                  quick_rating=quick_rating)
+
+
+def asks_duration(found: FeedbackRequest, moments: list[MomentOfTruth] | None) -> bool:
+    """Whether the form asks "How long did it take?": the link's moment asks it, or — a link about no moment —
+    one of the moments the client may choose does (the question then says "if it applies")."""
+    moment = found.moment or (found.touchpoint.moment if found.touchpoint else None)
+    if moment is not None:
+        return moment.ask_duration
+    return any(m.ask_duration for m in moments or ())
 
 
 @bp.get("/f/<token>")
@@ -203,9 +213,11 @@ def _open_page(practice: Practice, *, errors: Mapping[str, str] | None = None, f
     # A one-time key per filled-in form (kept when the form comes back with errors), so a double click
     # or a retried post stores one answer.
     submission = (form or {}).get("submission") or secrets.token_urlsafe(24)
+    moments = responses.choosable_moments(db(), practice.id)
     return _page("feedback_form/open.html", status, practice=practice, partners=_partners(practice),
                  logo_url=url_for(".open_logo", slug=practice.slug), submission=submission,
-                 moments=responses.choosable_moments(db(), practice.id), errors=errors or {}, form=form or {})
+                 moments=moments, ask_duration=any(m.ask_duration for m in moments), errors=errors or {},
+                 form=form or {})
 
 
 @bp.get("/p/<slug>/feedback")

@@ -13,7 +13,7 @@ from partnermon.web.forms import fields, rerender
 from partnermon.web.security import current_user, login_required, owner_required
 
 bp = Blueprint("moments", __name__, url_prefix="/moments")
-MOMENT_FIELDS = ("key", "name", "stage", "stake", "examples")
+MOMENT_FIELDS = ("key", "name", "stage", "stake", "examples", "ask_duration")
 
 
 def _pid() -> int:

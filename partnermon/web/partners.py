@@ -23,6 +23,7 @@ from partnermon.reports import scorecard as scorecard_
 from partnermon.scoring import periods
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields, rerender
+from partnermon.web.promises import promise_section
 from partnermon.web.security import current_user, login_required, owner_required, role_required
 
 bp = Blueprint("partners", __name__, url_prefix="/partners")
@@ -44,7 +45,16 @@ def _pid() -> int:
 @bp.get("/")
 @login_required
 def index() -> str:
-    return render_template("partners/index.html", partners=service.list_partners(db(), _pid()))
+    listed = service.list_partners(db(), _pid())
+    # The practice's own touchpoints have their own section: they are not a partner (partners.own).
+    return render_template("partners/index.html", partners=[p for p in listed if not p.is_own_practice],
+                           own=next((p for p in listed if p.is_own_practice), None),
+                           own_states=_own_states(listed))
+
+
+def _own_states(listed: list[Partner]) -> dict[int, Any]:
+    found = next((p for p in listed if p.is_own_practice), None)
+    return monitoring.partner_states(db(), now(), found) if found is not None else {}
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -74,7 +84,7 @@ def partner_page(partner: Partner, *, errors: dict[str, str] | None = None, form
                            can_subscribe=subscriptions.can_subscribe(user),
                            subscribed=subscriptions.is_subscribed(session, user, partner),
                            scorecard_months=_scorecard_months() if user.role in SCORECARD_ROLES else [],
-                           errors=errors or {}, form=form or {}), status
+                           errors=errors or {}, form=form or {}, **promise_section(session, clock, partner)), status
 
 
 @bp.get("/<int:partner_id>")
