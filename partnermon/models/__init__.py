@@ -16,6 +16,7 @@ from partnermon.models.outbox import OutboxEmail
 from partnermon.models.partners import PARTNER_CATEGORIES, Partner, Touchpoint
 from partnermon.models.scoring import EarlyWarning, ScoreThreshold
 from partnermon.models.reports import Report
+from partnermon.models.themes import ThemeRun
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice, PracticeClosure
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "STAGES",
     "STAKES",
     "ScoreThreshold",
+    "ThemeRun",
     "SignInFailure",
     "SignInSession",
     "Touchpoint",
