@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import alert_preferences, unsubscribe
     from partnermon.web import scores
     from partnermon.web import reports
+    from partnermon.web import themes
 
     converters.init_app(app)   # before any blueprint: every rule is built with them
     context.init_app(app)
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(unsubscribe.bp)
     app.register_blueprint(scores.bp)
     app.register_blueprint(reports.bp)
+    app.register_blueprint(themes.bp)
     _freeze_start_up_objects()
     return app
 

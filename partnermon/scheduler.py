@@ -45,6 +45,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("render-reports", lambda rt: jobs.render_reports(rt), seconds=30),
     PeriodicJob("alert-digests", lambda rt: jobs.alert_digests(rt, utcnow()), seconds=600),
     PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
+    # Hourly ticks; each practice's themes are found again only when its last run is a day old (feedback.themes).
+    PeriodicJob("find-themes", lambda rt: jobs.find_themes(rt, utcnow()), seconds=3600),
 )
 
 
