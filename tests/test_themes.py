@@ -193,3 +193,30 @@ def test_another_practices_owner_cannot_add_a_theme_as_a_moment(session, cast, b
     assert "queue" not in text_of(browser.get("/themes/")) and "Add as a moment" not in text_of(browser.get("/themes/"))
     assert session.scalar(select(func.count()).select_from(MomentOfTruth).where(
         MomentOfTruth.name.like("Clients on%"))) == 0
+
+
+def test_the_reports_appendix_shows_the_themes_and_the_weights_used(session, cast) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from partnermon.reports import content
+    from partnermon.reports.render import render_html
+    from partnermon.scoring.periods import month_of
+
+    november = month_of(date(2026, 11, 1), cast.harbour.timezone)
+    for i in range(5):   # so the month is not empty (an empty month's report is a page on how to start)
+        respond(session, cast.acme, NOW - timedelta(days=1, minutes=i), "claim", satisfaction=1)
+    session.commit()
+    before = render_html(content.gather(session, NOW, cast.harbour, november))
+    assert "What clients talk about" in before and "No themes yet" in before
+    _write_corpus(session, cast)
+    run = themes.run_themes(session, NOW, cast.harbour, "schedule")
+    session.commit()
+    report = content.gather(session, NOW + timedelta(days=9), cast.harbour, november)
+    assert report.theme_run is not None and report.theme_run.id == run.id
+    html = render_html(report)
+    for theme in themes.themes_of(run):
+        assert f"{theme.number}. {theme.label}" in html
+    assert "a candidate moment of truth" in html and "These scores use weights: the owner&#39;s." in html
+    # A report made long after the month does not show themes found since.
+    late = content.gather(session, NOW, cast.harbour, month_of(date(2026, 9, 1), cast.harbour.timezone))
+    assert late.theme_run is None

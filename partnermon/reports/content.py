@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
+from partnermon.feedback.themes import Theme, latest_run, themes_of
+from partnermon.models import (FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, ThemeRun,
+                               Touchpoint)
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import sections
 from partnermon.reports.sections import CommentRow, PartnerSection
@@ -38,6 +40,8 @@ DEFAULT_ACCENT = "#1f4e79"
 # What a practice may upload (partnermon.practices.service.set_logo); anything else in the column is not shown.
 LOGO_TYPES = ("image/png", "image/jpeg")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A month's report shows the themes found last before this long after the month ended (the daily job runs first).
+THEMES_AFTER_MONTH = timedelta(days=7)
 
 
 @dataclass
@@ -84,6 +88,19 @@ class MonthlyReport:
     sections: list[PartnerSection]    # one per partner, in league-table order
     months: list[Period]              # the twelve months the trend charts cover, oldest first
     methodology: Markup
+    weights_note: str = "weights: the owner's"   # which moment weights the scores used (scoring.learned)
+    theme_run: ThemeRun | None = None  # the themes in comments found last before the report (feedback.themes)
+    themes: list[Theme] = field(default_factory=list)
+
+    @property
+    def themes_period(self) -> str:
+        """The days the themes' comments were written, in the practice's zone: "7 Sep 2026 to 6 Dec 2026"."""
+        run = self.theme_run
+        if run is None:
+            return ""
+        zone = self.generated_at.tzinfo
+        return (f"{run.period_start.astimezone(zone).strftime('%-d %b %Y')} to "
+                f"{run.period_end.astimezone(zone).strftime('%-d %b %Y')}")
 
     @property
     def title(self) -> str:
@@ -126,6 +143,8 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
     hours = BusinessHours.of(practice)
     outages = _incidents(session, now, practice, period, hours)
     comments = _comment_rows(session, practice, period)
+    # The themes as they stood when the month's report is due (the daily job's run after the month, if any).
+    theme_run = latest_run(session, practice.id, before=period.end + THEMES_AFTER_MONTH)
 
     sections_: list[PartnerSection] = []
     rank = 0
@@ -157,7 +176,8 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
         accent=practice.brand_colour if _COLOUR.match(practice.brand_colour or "") else DEFAULT_ACCENT,
         logo_uri=_logo_uri(session, practice), business_hours=practice.describe_business_hours(), board=board,
         top_damage=top, changes=board.warnings, follow_ups=_follow_up_counts(session, now, practice, period),
-        incidents=summary, sections=sections_, months=months, methodology=methodology_html())
+        incidents=summary, sections=sections_, months=months, methodology=methodology_html(),
+        weights_note=board.weights_note, theme_run=theme_run, themes=themes_of(theme_run))
 
 
 def _logo_uri(session: Session, practice: Practice) -> str | None:
