@@ -168,7 +168,7 @@ def fit(texts: Sequence[str], stop_words: set[str], seed: int = SEED) -> Fitted 
     from sklearn.metrics import silhouette_score
 
     vectorizer = TfidfVectorizer(stop_words=sorted(stop_words), token_pattern=r"(?u)\b[a-zA-Z]{3,}\b",
-                                 min_df=2, max_df=0.5, sublinear_tf=True)
+                                 min_df=2, max_df=0.8, sublinear_tf=True)
     try:
         matrix = vectorizer.fit_transform(texts)
     except ValueError:   # no word in two comments
