@@ -47,6 +47,9 @@ SEED = 20
 CANDIDATE_MIN = 5
 RUN_EVERY = timedelta(hours=20)   # the daily job's "due": a little under a day, so it keeps to its hour
 NO_MOMENT = "Moment not given"
+# What is left of a contraction once the word pattern stops at its apostrophe ("couldn't" → "couldn"): no meaning.
+CONTRACTIONS = frozenset({"aren", "couldn", "didn", "doesn", "don", "hadn", "hasn", "haven", "isn", "mustn", "shan",
+                          "shouldn", "wasn", "weren", "won", "wouldn"})
 
 
 class TooFewComments(ValidationError):
@@ -139,7 +142,7 @@ def stop_words_for(practice_name: str, partner_names: Sequence[str], comments: S
 
     own = _name_words([practice_name, *partner_names, *(n for c in comments for n in c.names), REDACTED,
                        "email removed", "phone removed"])
-    return set(ENGLISH_STOP_WORDS) | own
+    return set(ENGLISH_STOP_WORDS) | CONTRACTIONS | own
 
 
 # --- the model ------------------------------------------------------------------------------------------------
