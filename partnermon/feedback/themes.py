@@ -22,6 +22,7 @@ scikit-learn is imported only inside ``find_themes``, so nothing on the command 
 
 from __future__ import annotations
 
+import logging
 import re
 import warnings
 from collections import Counter
@@ -36,6 +37,8 @@ from partnermon.errors import NotFound, ValidationError
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice, ThemeRun, User
 from partnermon.reports.sections import REDACTED, redact
 from partnermon.scoring.stats import two_proportion_test
+
+log = logging.getLogger(__name__)
 
 PERIOD_DAYS = 90
 MIN_COMMENTS = 30
@@ -303,8 +306,13 @@ def run_due(session: Session, now: datetime) -> int:
             continue
         if comment_count(session, practice.id, now) < MIN_COMMENTS:
             continue
-        run_themes(session, now, practice, "schedule")
-        session.commit()
+        try:
+            run_themes(session, now, practice, "schedule")
+            session.commit()
+        except Exception:  # one practice's failure must not keep the others' themes from being found
+            session.rollback()
+            log.exception("themes: finding themes for practice %s failed", practice.id)
+            continue
         found += 1
     return found
 
