@@ -220,3 +220,12 @@ def test_the_reports_appendix_shows_the_themes_and_the_weights_used(session, cas
     # A report made long after the month does not show themes found since.
     late = content.gather(session, NOW, cast.harbour, month_of(date(2026, 9, 1), cast.harbour.timezone))
     assert late.theme_run is None
+
+
+def test_the_command_line_and_the_app_do_not_load_scikit_learn() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, partnermon.cli, partnermon.app, partnermon.jobs, partnermon.scheduler, partnermon.reports.content;"
+            "print(any(name.split('.')[0] == 'sklearn' for name in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
