@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     from partnermon.web import reports
     from partnermon.web import webhooks
     from partnermon.web import promises
+    from partnermon.web import themes
 
     converters.init_app(app)   # before any blueprint: every rule is built with them
     context.init_app(app)
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None,
     app.register_blueprint(reports.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(promises.bp)
+    app.register_blueprint(themes.bp)
     _freeze_start_up_objects()
     return app
 

@@ -139,6 +139,18 @@ def render_reports(runtime: Runtime, *, worker: str | None = None, limit: int = 
     return outcomes
 
 
+def find_themes(runtime: Runtime, now: datetime) -> int:
+    """Find the themes in each practice's comments once a day (partnermon.feedback.themes; each practice is
+    committed on its own). scikit-learn is loaded here, on first use, never on the command line's path."""
+    from partnermon.feedback import themes
+
+    with runtime.session_factory() as session:
+        found = themes.run_due(session, now)
+    if found:
+        log.info("themes: found for %d practice%s", found, "s" if found != 1 else "")
+    return found
+
+
 def roll_up(runtime: Runtime, now: datetime) -> int:
     with runtime.session_factory() as session:
         return rollups.roll_up(session, now)

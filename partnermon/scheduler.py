@@ -48,6 +48,8 @@ PERIODIC_JOBS: tuple[PeriodicJob, ...] = (
     PeriodicJob("alert-digests", lambda rt: jobs.alert_digests(rt, utcnow()), seconds=600),
     PeriodicJob("deliver-webhooks", lambda rt: jobs.deliver_webhooks(rt, utcnow()), seconds=10),
     PeriodicJob("prune", lambda rt: jobs.prune(rt, utcnow()), seconds=3600),
+    # Hourly ticks; each practice's themes are found again only when its last run is a day old (feedback.themes).
+    PeriodicJob("find-themes", lambda rt: jobs.find_themes(rt, utcnow()), seconds=3600),
 )
 
 

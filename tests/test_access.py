@@ -41,7 +41,8 @@ from partnermon.feedback import api_keys
 from partnermon.feedback import links
 from partnermon.feedback import responses
 from partnermon.followups import recovery, service as followup_service
-from partnermon.models import Base, Invitation, MomentOfTruth, Practice, Report, User, WebhookEndpoint
+from partnermon.models import (Base, FeedbackResponse, Invitation, MomentOfTruth, Practice, Report, ThemeRun, User,
+                               WebhookEndpoint)
 from partnermon.monitoring import maintenance
 from partnermon.partners import probe_settings
 from partnermon.promises import service as promise_service
@@ -142,6 +143,21 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
     assert check_in_link is not None
     kept = promise_service.create_promise(session, now, cast.acme, cast.alice, {"kind": "explicit", "measure": "availability",
                                           "scope": "", "target": "99.5", "quote": "Always on", "source": "acme.test"})
+    # A stored theme run with one candidate theme, so "Add as a moment" would go through if it were let.
+    theme_run = ThemeRun(practice_id=cast.harbour.id, created_at=now, period_start=now - timedelta(days=90), period_end=now,
+                         comments=40, previous_comments=0, trigger="schedule", themes=[{
+                             "number": 1, "words": ["hold", "phone", "queue"], "count": 40, "share": 1.0,
+                             "examples": [], "partners": [["Acme Insurance", 40]], "moments": [["Claims", 20], ["Leaving", 20]],
+                             "previous": 0, "previous_total": 0, "trend": "", "how_we_know": "", "candidate": True,
+                             "candidate_reason": "", "added_moment_id": None, "moment_ids": []}])
+    session.add(theme_run)
+    # 30 comments, so "Find themes now" finds (and stores) themes; a learned weight in use, so "use my stakes for
+    # all" would go back to the owner's.
+    session.add_all([FeedbackResponse(practice_id=cast.harbour.id, partner_id=cast.acme.id, satisfaction=2,
+                                      comment=("On hold in the phone queue for ages" if i % 2 else
+                                               "The portal password reset never came"),
+                                      created_at=now - timedelta(hours=i + 1), updated_at=now) for i in range(30)])
+    unused.weight_source, unused.learned_weight, unused.learned_n, unused.learned_at = "learned", 1.5, 12, now
     store = ReportStore(runtime.settings.reports_path)
     report = Report(practice_id=cast.harbour.id, month="2026-10", status="done", due_at=now, attempts=1,
                     email_owners=False, generation=1, storage_key=store.key_for("harbour", "2026-10"), bytes=14,
@@ -171,6 +187,8 @@ def world(cast: Cast, session, runtime) -> World:  # type: ignore[no-untyped-def
         "email_follow_up_id": mild.id,      # on the email rung, so a personal email would go through
         "unsubscribe_token": delivery.unsubscribe_token("test-secret-key", cast.alice, "certificate_expiring"),
         "report_month": report.month,
+        "run_id": theme_run.id,
+        "theme_number": 1,
         "report_token": report_emails.download_token("test-secret-key", report, cast.alice.id),
     }
     return World(cast, ids)

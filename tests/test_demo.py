@@ -329,3 +329,21 @@ def test_the_last_days_checks_are_raw_results_that_roll_up_to_exactly_its_hourly
         assert latest[probe.touchpoint_id].started_at == probe.last_checked_at
     assert all(r.error for r in results if r.outcome != "up")
     assert all(r.total_ms is None for r in results if r.outcome == "down")
+
+
+def test_the_demo_has_a_learned_weight_that_differs_and_three_themes_with_one_candidate(session: Session) -> None:
+    from partnermon.feedback import themes
+    from partnermon.scoring import learned
+
+    demo.generate(session, NOW, hourly_days=1)   # the default year, as `partnermon demo` makes it
+    practice = practices.by_slug(session, "demo")
+    found = {item.moment.key: item for item in learned.learned_stakes(session, NOW, practice)}
+    differing = [key for key, item in found.items() if item.differs]
+    assert differing == ["service"]                 # the owner guessed "low"; clients say otherwise
+    assert found["service"].stake == "high" and found["claim"].enough and not found["claim"].differs
+    run = themes.run_themes(session, NOW, practice, "test")
+    found_themes = themes.themes_of(run)
+    assert len(found_themes) == 3
+    assert [t for t in found_themes if t.candidate] == [next(t for t in found_themes if "person" in t.words)]
+    assert [t.as_json() for t in themes.themes_of(themes.run_themes(session, NOW, practice, "test"))] == \
+        [t.as_json() for t in found_themes]

@@ -4,6 +4,8 @@ advisers note when they work a follow-up. Invented sentences, written to read li
 
 from __future__ import annotations
 
+import random
+
 GENERAL = {
     "happy": ("Quick and painless, thank you.", "Everything was clear and I got what I needed first time.",
               "The person I spoke to was friendly and knew what they were talking about.",
@@ -80,15 +82,16 @@ BY_MOMENT = {
 
 # The claims portal getting worse, month by month.
 CLAIMS_DECLINE = {
-    "unhappy": ("The claims portal took ages to load and then timed out when I uploaded my documents.",
-                "I tried to lodge my claim online three evenings running and it kept failing.",
-                "The claim form lost everything I'd typed when it crashed.",
-                "Honestly, this has made me question your recommendation.",
-                "I ended up posting my claim because the website was so slow.",
-                "The upload page just spun for five minutes every time.",
-                "Couldn't get past the 'Start a claim' page — it errored every time."),
-    "neutral": ("The portal was really slow but I did manage to submit the claim.",
-                "It worked in the end, after two timeouts."),
+    # Written in the claims theme's words (RECENT_TOPICS), as clients of one failing site tend to be.
+    "unhappy": ("The claims site took ages to load and then timed out when I tried to upload my documents.",
+                "I tried to lodge my claim three evenings running and the claim form timed out every time.",
+                "The claim form crashed and lost everything I'd typed, documents and all.",
+                "Honestly, a claims site that times out on my documents has made me question your recommendation.",
+                "I ended up posting my claim documents because the claims site was so slow.",
+                "The upload page of the claim form just spun for five minutes every time.",
+                "Couldn't get past 'Start a claim' — the claims site crashed every time."),
+    "neutral": ("The claims site was really slow but I did manage to upload my documents.",
+                "The claim form worked in the end, after two timeouts."),
 }
 
 # The fund manager's contact page with no phone number on it.
@@ -119,3 +122,32 @@ OUTCOMES = {
               "Client reassured; we're raising the partner's service at our quarterly review.",
               "Moved the client to an alternative provider at their request."),
 }
+
+# The last 90 days' complaints, each three sentences from one of three topics, so that the themes page finds three
+# themes in them (partnermon.feedback.themes): the claims site failing (claims only), the login that locks people out
+# (everyday service only), and nobody answering the phone — told at several moments, so offered as a new moment.
+RECENT_TOPICS: dict[str, tuple[str, ...]] = {
+    "claims": ("The claims site timed out.", "The upload of my claim documents failed.", "The claim form crashed.",
+               "I couldn't upload my claim documents.", "The claims site lost my documents.",
+               "The claim upload timed out again.", "My claim documents would not upload.",
+               "The claim form timed out before the upload finished."),
+    "login": ("I was locked out of the login.", "The password reset code never came.", "The app rejects my password.",
+              "The login code expired.", "Locked out of the app login again.", "The password reset locked my login.",
+              "The app login wants a new password every week.", "The login code for the app never came."),
+    # In the words of the contact page that lost its phone number (CONTACT_LOST) too: "no way to reach a person".
+    "phone": ("Nobody answered the phone.", "No call back, again.", "On hold on the phone for ages.",
+              "I couldn't reach a person by phone.", "Still waiting for the call back.",
+              "I wanted to speak to a person, not wait on hold.", "The phone line rang out.",
+              "I was promised a call back from a person."),
+}
+RECENT_TOPIC_BY_MOMENT = {"claim": ("claims", 0.6, "phone"), "service": ("login", 0.8, "phone")}
+
+
+def recent_comment(moment: str, rng: random.Random) -> str:
+    """An unhappy client's comment of the last 90 days at this moment (see RECENT_TOPICS)."""
+    main, share, other = RECENT_TOPIC_BY_MOMENT.get(moment, ("phone", 1.0, "phone"))
+    return " ".join(rng.sample(RECENT_TOPICS[main if rng.random() < share else other], 3))
+
+
+# Stories whose own words stay in the last 90 days too: what the tests and the stories' pages look for.
+KEPT_RECENT = frozenset(CONTACT_LOST["unhappy"] + CONTACT_LOST["neutral"] + NIGHT_OUTAGE + DAY_OUTAGE)

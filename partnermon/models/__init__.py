@@ -18,6 +18,7 @@ from partnermon.models.promises import PROMISE_KINDS, PROMISE_MEASURES, Promise
 from partnermon.models.scoring import EarlyWarning, ScoreThreshold
 from partnermon.models.reports import Report
 from partnermon.models.webhooks import WebhookDelivery, WebhookEndpoint
+from partnermon.models.themes import ThemeRun
 from partnermon.models.practice import DEFAULT_MOMENTS, STAKES, STAGES, MomentOfTruth, Practice, PracticeClosure
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "STAGES",
     "STAKES",
     "ScoreThreshold",
+    "ThemeRun",
     "SignInFailure",
     "SignInSession",
     "Touchpoint",

@@ -131,6 +131,15 @@ def dissatisfied_sql() -> ColumnElement[bool]:
                and_(r.satisfaction.is_(None), r.recommend.is_not(None), r.recommend <= 6))
 
 
+def satisfied_sql() -> ColumnElement[bool]:
+    """A satisfied response (DESIGN.md §4: satisfaction 4–5; a promoter, recommend 9–10, when satisfaction is
+    missing), for counting in the database. The learned stakes (partnermon.scoring.learned) set these against
+    the dissatisfied ones; neutral answers (3) are neither."""
+    r = FeedbackResponse
+    return or_(and_(r.satisfaction.is_not(None), r.satisfaction >= 4),
+               and_(r.satisfaction.is_(None), r.recommend.is_not(None), r.recommend >= 9))
+
+
 def harms_brand(brand_effect: str | None) -> bool:
     return brand_effect == "worse"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy import false as sa_false
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -149,9 +149,25 @@ class MomentOfTruth(Base):
     retired: Mapped[bool] = mapped_column(Boolean, default=False)
     # Whether the client's form asks "How long did it take?" about this moment (issue 20's duration promises).
     ask_duration: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+    # Which weight the scores give this moment (partnermon.scoring.learned): "owner" — the stake's weight — or
+    # "learned" — the weight learned from clients' answers, frozen when the owner adopted it, with how many
+    # answers it came from and when.
+    weight_source: Mapped[str] = mapped_column(String(10), default="owner", server_default="owner")
+    learned_weight: Mapped[float | None] = mapped_column(Float)
+    learned_n: Mapped[int | None] = mapped_column(Integer)
+    learned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     practice: Mapped[Practice] = relationship(back_populates="moments")
 
     @property
     def stake_weight(self) -> int:
         return STAKES[self.stake]
+
+    @property
+    def uses_learned_weight(self) -> bool:
+        return self.weight_source == "learned" and self.learned_weight is not None
+
+    @property
+    def weight(self) -> float:
+        """The weight the scores use: the adopted learned weight, else the owner's stake."""
+        return self.learned_weight if self.uses_learned_weight else float(STAKES[self.stake])  # type: ignore[return-value]

@@ -12,16 +12,18 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from partnermon.followups import measures as loop_measures
-from partnermon.models import FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, Touchpoint
 from partnermon.partners import own as own_
 from partnermon.promises import service as promises_, verdicts as verdicts_
+from partnermon.feedback.themes import Theme, latest_run, themes_of
+from partnermon.models import (FeedbackRequest, FeedbackResponse, FollowUp, Incident, MomentOfTruth, Practice, ThemeRun,
+                               Touchpoint)
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import sections
 from partnermon.reports.sections import CommentRow, PartnerSection
@@ -41,6 +43,8 @@ DEFAULT_ACCENT = "#1f4e79"
 # What a practice may upload (partnermon.practices.service.set_logo); anything else in the column is not shown.
 LOGO_TYPES = ("image/png", "image/jpeg")
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A month's report shows the themes found last before this long after the month ended (the daily job runs first).
+THEMES_AFTER_MONTH = timedelta(days=7)
 
 
 @dataclass
@@ -97,6 +101,19 @@ class MonthlyReport:
         """The month's broken promises, the partners' own words (explicit) first."""
         return sorted((v for v in self.promises if v.broken), key=lambda v: (v.promise.kind != "explicit",
                                                                               v.promise.partner.name.lower()))
+    weights_note: str = "weights: the owner's"   # which moment weights the scores used (scoring.learned)
+    theme_run: ThemeRun | None = None  # the themes in comments found last before the report (feedback.themes)
+    themes: list[Theme] = field(default_factory=list)
+
+    @property
+    def themes_period(self) -> str:
+        """The days the themes' comments were written, in the practice's zone: "7 Sep 2026 to 6 Dec 2026"."""
+        run = self.theme_run
+        if run is None:
+            return ""
+        zone = self.generated_at.tzinfo
+        return (f"{run.period_start.astimezone(zone).strftime('%-d %b %Y')} to "
+                f"{run.period_end.astimezone(zone).strftime('%-d %b %Y')}")
 
     @property
     def title(self) -> str:
@@ -154,6 +171,8 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
     ranked_ids = {s.partner.id for s in board.scores}
     outages = {pid: rows for pid, rows in _incidents(session, now, practice, period, hours).items() if pid in ranked_ids}
     comments = _comment_rows(session, practice, period)
+    # The themes as they stood when the month's report is due (the daily job's run after the month, if any).
+    theme_run = latest_run(session, practice.id, before=period.end + THEMES_AFTER_MONTH)
 
     sections_: list[PartnerSection] = []
     rank = 0
@@ -188,7 +207,9 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
         closing=loop_measures.measure(session, practice, period),
         closing_year=loop_measures.measure(session, practice, year_to(period)),
         promises=verdicts_.verdicts(session, practice, promises_.practice_promises(session, practice.id), period),
-        own=own_.own_score(session, now, practice, period))
+        own=own_.own_score(session, now, practice, period),
+
+        weights_note=board.weights_note, theme_run=theme_run, themes=themes_of(theme_run))
 
 
 def accent_of(practice: Practice) -> str:

@@ -15,7 +15,8 @@ Per partner × moment of truth, the **harm rate** is the chance that a client's 
 - both together: 1 − (1 − feedback harm) × (1 − probe harm), the chance of either.
 
 Per partner, the harm rates of its moments are averaged with the moments' stakes as weights (high 3,
-medium 2, low 1). **Index** = 100 × (1 − that average). **Brand damage** = exposure (clients dealing with
+medium 2, low 1; or, for a moment whose owner adopted it, the weight learned from clients' answers —
+partnermon.scoring.learned). **Index** = 100 × (1 − that average). **Brand damage** = exposure (clients dealing with
 the partner) × that average × the mean stake of its moments ÷ 3: roughly, how many of the practice's
 clients had a bad moment with this partner, counting one at a low-stake moment as a third of one at a
 claim. Every number carries a 95 % interval, from the parts' intervals (lower bounds together, upper bounds
@@ -100,8 +101,9 @@ class MomentScore:
         return self.moment.stake if self.moment is not None else UNSPECIFIED_STAKE
 
     @property
-    def weight(self) -> int:
-        return STAKES[self.stake]
+    def weight(self) -> float:
+        # The owner's stake, or the learned weight the owner adopted for this moment (partnermon.scoring.learned).
+        return self.moment.weight if self.moment is not None else float(STAKES[self.stake])
 
     @property
     def enough_feedback(self) -> bool:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partnermon.models import MomentOfTruth, Partner, Practice
-from partnermon.scoring import attribution, measures, thresholds, warnings
+from partnermon.scoring import attribution, learned, measures, thresholds, warnings
 from partnermon.scoring.attribution import PartnerScore
 from partnermon.scoring.measures import FeedbackCounts, Health, ProbeCounts
 from partnermon.scoring.periods import Period
@@ -42,6 +42,11 @@ class Board:
     @property
     def min_responses(self) -> int:
         return self.practice.score_min_responses
+
+    @property
+    def weights_note(self) -> str:
+        """Which moment weights these scores used: the owner's stakes or learned ones (scoring.learned)."""
+        return learned.weights_note(self.practice.moments, self.practice.timezone)
 
     def trend(self, score: PartnerScore) -> str | None:
         """"up", "down" or "same" (the index since the period before), or None when either is unknown."""

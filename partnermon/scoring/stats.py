@@ -74,6 +74,36 @@ def wilson(successes: int, n: int, z: float = Z95) -> Estimate:
 
 
 @dataclass(frozen=True)
+class Difference:
+    """A difference of two independent shares, ``first − second``, with its 95 % interval and each share's n."""
+
+    value: float
+    low: float
+    high: float
+    first: Estimate
+    second: Estimate
+
+
+def newcombe_difference(first_k: int, first_n: int, second_k: int, second_n: int, z: float = Z95) -> Difference | None:
+    """``first_k/first_n − second_k/second_n`` with Newcombe's hybrid score interval (R. G. Newcombe, "Interval
+    estimation for the difference between independent proportions: comparison of eleven methods", Statistics
+    in Medicine 17 (1998) 873–890, method 10): each share's Wilson interval (l, u) is combined as
+
+        low  = d − √((p₁ − l₁)² + (u₂ − p₂)²)      high = d + √((u₁ − p₁)² + (p₂ − l₂)²)
+
+    which, like Wilson for one share, stays inside −1…1 and stays honestly wide for small samples where the
+    Wald interval of a difference collapses. None when either share has no answers."""
+    if first_n <= 0 or second_n <= 0:
+        return None
+    a, b = wilson(first_k, first_n, z), wilson(second_k, second_n, z)
+    assert a.value is not None and b.value is not None
+    d = a.value - b.value
+    low = d - math.sqrt((a.value - a.low) ** 2 + (b.high - b.value) ** 2)
+    high = d + math.sqrt((a.high - a.value) ** 2 + (b.value - b.low) ** 2)
+    return Difference(d, max(-1.0, low), min(1.0, high), a, b)
+
+
+@dataclass(frozen=True)
 class Clustered:
     """A share counted over clusters (one touchpoint's checks of one day), as sums the database adds up:
     successes Σy and checks Σm over the clusters, and Σy², Σy·m, Σm² for the spread between clusters."""

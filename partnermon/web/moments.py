@@ -1,4 +1,5 @@
-"""The practice's moments of truth: rename, add, retire, restore, delete when unused."""
+"""The practice's moments of truth: rename, add, retire, restore, delete when unused; the stake learned from
+clients' answers beside the owner's, and adopting it (partnermon.scoring.learned)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from werkzeug.wrappers import Response
 from partnermon.errors import ValidationError
 from partnermon.models import STAGES, STAKES
 from partnermon.partners import service
+from partnermon.scoring import learned as learned_stakes
 from partnermon.web.context import db, now, or_404
 from partnermon.web.forms import fields, rerender
 from partnermon.web.security import current_user, login_required, owner_required
@@ -31,7 +33,12 @@ def _choices() -> dict[str, object]:
 def index() -> str:
     moments = service.list_moments(db(), _pid())
     usage = {m.id: service.touchpoint_count(db(), m) for m in moments}
-    return render_template("moments/index.html", moments=moments, usage=usage)
+    user = current_user()
+    assert user is not None
+    learned = {item.moment.id: item for item in learned_stakes.learned_stakes(db(), now(), user.practice, moments)}
+    return render_template("moments/index.html", moments=moments, usage=usage, learned=learned,
+                           learning_days=learned_stakes.LEARNING_DAYS,
+                           weights_note=learned_stakes.weights_note(moments, user.practice.timezone))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -86,4 +93,51 @@ def delete(moment_id: int) -> Response:
         return redirect(url_for("moments.index"))
     db().commit()
     flash(f"Deleted {name}.", "success")
+    return redirect(url_for("moments.index"))
+
+
+@bp.post("/<int:moment_id>/weights")
+@owner_required
+def weights(moment_id: int) -> Response:
+    """Use this moment's learned weight in the scores (``weights=learned``), or the owner's stake again."""
+    moment = or_404(service.get_moment, _pid(), moment_id)
+    user = current_user()
+    assert user is not None
+    if request.form.get("weights") == "owner":
+        learned_stakes.use_owners(db(), now(), moment, user)
+        db().commit()
+        flash(f"Scores use your stake for {moment.name} again ({moment.stake}).", "success")
+        return redirect(url_for("moments.index"))
+    try:
+        found = learned_stakes.adopt(db(), now(), user.practice, moment, user)
+    except ValidationError as exc:
+        flash(next(iter(exc.errors.values())), "error")
+        return redirect(url_for("moments.index"))
+    db().commit()
+    flash(f"Scores use the learned weight {found.weight:g} for {moment.name} (learned from {found.n} answers).",
+          "success")
+    return redirect(url_for("moments.index"))
+
+
+@bp.post("/weights")
+@owner_required
+def all_weights() -> Response:
+    """Adopt every learned weight there is (``weights=learned``), or go back to the owner's stakes for all."""
+    user = current_user()
+    assert user is not None
+    if request.form.get("weights") == "owner":
+        for moment in service.list_moments(db(), _pid()):
+            if moment.weight_source != "owner":
+                learned_stakes.use_owners(db(), now(), moment, user)
+        db().commit()
+        flash("Scores use your stakes for every moment again.", "success")
+        return redirect(url_for("moments.index"))
+    adopted, skipped = learned_stakes.adopt_all(db(), now(), user.practice, user)
+    db().commit()
+    if not adopted:
+        flash("No moment has enough answers for a learned weight yet; your stakes stay as they are.", "error")
+    else:
+        rest = f"; {len(skipped)} without enough answers keep your stake" if skipped else ""
+        flash(f"Scores use learned weights for {len(adopted)} moment{'s' if len(adopted) != 1 else ''}{rest}.",
+              "success")
     return redirect(url_for("moments.index"))

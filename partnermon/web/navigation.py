@@ -51,6 +51,7 @@ GROUPS: tuple[Group, ...] = (
         Link("Ask a client", "feedback.new_request", roles=WORKERS),
         Link("Import", "feedback_import.upload", roles=WORKERS, under=("feedback_import.",)),
         Link("Moments of truth", "moments.index", under=("moments.",)),
+        Link("Themes", "themes.index", under=("themes.",)),
     )),
     Group("Follow-ups", (
         Link("Queue", "followups.index", under=("followups.",)),

@@ -18,7 +18,7 @@ from partnermon.models import MomentOfTruth, Practice
 from partnermon.monitoring.status import describe_duration
 from partnermon.partners import service as partner_service
 from partnermon.practices.business_hours import BusinessHours
-from partnermon.scoring import board as board_, partner_page, periods, thresholds
+from partnermon.scoring import board as board_, learned, partner_page, periods, thresholds
 from partnermon.scoring.actions import suggested_actions
 from partnermon.scoring.exports import SCORE_FIELDS, score_rows
 from partnermon.scoring.methodology import methodology_html
@@ -137,4 +137,6 @@ def edit_thresholds() -> WerkzeugResponse | tuple[str, int]:
 @bp.get("/methodology")
 @login_required
 def methodology() -> str:
-    return render_template("scores/methodology.html", body=methodology_html())
+    practice = _practice()
+    return render_template("scores/methodology.html", body=methodology_html(),
+                           weights_note=learned.weights_note(practice.moments, practice.timezone))
