@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from partnermon.errors import NotFound
 from partnermon.models import FeedbackRequest, FeedbackResponse
+from partnermon.promises import service as promises_
 from partnermon.reports import scorecard
 from partnermon.reports.scorecard import KnownNames, anonymise
 from partnermon.scoring import board as board_
@@ -26,7 +27,7 @@ from partnermon.scoring.periods import month_of
 from tests import factories
 from tests.conftest import NOW, Browser, text_of
 from tests.factories import Cast
-from tests.scoring_fixtures import HarbourNovember, harbour_november, respond, utc
+from tests.scoring_fixtures import HarbourNovember, harbour_november, moment, respond, utc
 
 # What must never reach the page: another partner of the practice, the commenting client, another client the
 # comment names (a client of the other partner), their email addresses and phone numbers, and another practice's.
@@ -123,10 +124,54 @@ def test_it_names_no_other_partner_and_no_client(session: Session, cast: Cast, n
             "answered her at [email removed]. Ring me on [phone removed], the claim form timed out twice.") in text
 
 
-def test_promises_are_a_hook_with_no_section_until_they_exist(session: Session, cast: Cast,
-                                                              november: HarbourNovember) -> None:
+def add_promise(session: Session, cast: Cast, **data: str) -> None:
+    values = {"kind": "tacit", "measure": "satisfaction", "scope": "", "quote": "", "source": "", **data}
+    promises_.create_promise(session, NOW, cast.acme, cast.alice, values)
+    session.commit()
+
+
+def test_it_shows_the_partners_promises_kept_and_broken_with_their_evidence(session: Session, cast: Cast,
+                                                                          november: HarbourNovember) -> None:
+    claims, service = moment(session, cast.harbour, "claim"), moment(session, cast.harbour, "service")
+    # Kept: Acme's November claims answers are satisfied (4–5 of 5) 6 times in 10: 60 %, at least the 50 % promised.
+    add_promise(session, cast, target="50", scope=f"moment:{claims.id}")
+    # Broken: across all its moments 6 of 13 (the claims' 6 of 10 and none of the 3 service answers): 46.2 %, and
+    # the Wilson interval's top, 70.9 %, is below 90 %. The quote names another partner: it is taken out.
+    add_promise(session, cast, kind="explicit", target="90", source="https://acme.test/service-terms",
+                quote="Faster than Beacon Platform: 9 in 10 of our customers are satisfied")
+    # Not measured: 3 service answers, under Harbour's minimum of 5.
+    add_promise(session, cast, target="80", scope=f"moment:{service.id}")
+    # Another partner's promise is not this scorecard's.
+    promises_.create_promise(session, NOW, november.beacon, cast.alice, {"kind": "tacit", "measure": "satisfaction",
+                                                                         "scope": "", "target": "95"})
+    session.commit()
+
     card = card_of(session, cast)
-    assert card.promises == [] and scorecard.promise_results(session, cast.acme, card.period) == []
+    text = pdf_text(scorecard.render_scorecard(card).data)
+
+    assert [(p.label, p.about) for p in card.promises] == [
+        ("Broken", "All touchpoints"), ("Kept", "Claims and hardship"), ("Not measured", "Everyday service")]
+    broken, kept, unmeasured = card.promises
+    # Wilson 95 % for 6 of 13: (0.4615 + 1.96²/26 ± 1.96·√(0.4615·0.5385/13 + 1.96²/676)) / (1 + 1.96²/13)
+    # = 0.4703 ∓ 0.2383: 23.2–70.9 %. For 6 of 10: (0.6 + 0.1921 ∓ 0.3593) / 1.3842: 31.3–83.2 %.
+    assert broken.evidence == "46.2 % (23.2–70.9 %) of clients satisfied, n = 13"
+    assert broken.quote == "Faster than [partner removed]: 9 in 10 of our customers are satisfied"
+    assert kept.evidence == "60.0 % (31.3–83.2 %) of clients satisfied, n = 10" and kept.quote == ""
+    assert unmeasured.evidence == "not enough answers yet (3 of 5)"
+    assert "Your promises in November 2026" in text
+    assert ("At least 90 % of clients satisfied You said: “Faster than [partner removed]: 9 in 10 of our customers are "
+            "satisfied” All touchpoints Broken 46.2 % (23.2–70.9 %) of clients satisfied, n = 13") in text
+    assert ("At least 50 % of clients satisfied What our clients expect of you Claims and hardship Kept 60.0 % "
+            "(31.3–83.2 %) of clients satisfied, n = 10") in text
+    html = scorecard.render_html(card)
+    for secret in SECRETS:
+        assert secret.casefold() not in html.casefold(), secret
+
+
+def test_a_partner_without_promises_has_no_promise_section(session: Session, cast: Cast,
+                                                           november: HarbourNovember) -> None:
+    card = card_of(session, cast)
+    assert card.promises == []
     assert "romise" not in pdf_text(scorecard.render_scorecard(card).data)
 
 

@@ -1,6 +1,6 @@
 """The partner scorecard (issue 21): one partner's month as a PDF for that partner's account manager — its
-moments of truth in plain words with n and intervals, its outages in business hours, a few anonymised comments
-and a twelve-month trend of its main measure.
+moments of truth in plain words with n and intervals, its promises kept and broken with their evidence, its
+outages in business hours, a few anonymised comments and a twelve-month trend of its main measure.
 
 It leaves the practice's house: it names no other partner and no client. So it is built from one partner's
 rows only (the partner page's own functions: ``board.build(partner_id=…)``, ``score_periods(partner_id=…)``,
@@ -24,6 +24,7 @@ from partnermon.errors import NotFound
 from partnermon.mail import rendering
 from partnermon.models import FeedbackRequest, FeedbackResponse, MomentOfTruth, Partner, Practice
 from partnermon.monitoring.status import describe_duration
+from partnermon.promises import service as promises_, verdicts as verdicts_
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import render, sections
 from partnermon.reports.content import accent_of, logo_uri, months_ending
@@ -55,6 +56,20 @@ class MomentLine:
     @property
     def name(self) -> str:
         return self.score.name
+
+
+@dataclass
+class PromiseLine:
+    """One of the partner's promises and whether it was kept in the month, in words only: no database row
+    reaches the template, so nothing but what is here (names of others already taken out) can be shown."""
+
+    target: str                    # "at least 90 % of clients satisfied"
+    about: str                     # its touchpoint, moment, or "All touchpoints"
+    kind: str                      # "explicit" (the partner's own words) or "tacit" (what clients expect)
+    quote: str                     # the partner's words, for an explicit promise; "" for a tacit one
+    state: str                     # verdicts.KEPT, BROKEN, UNCLEAR or NOT_MEASURED
+    label: str                     # "Kept", "Broken", "Too close to call", "Not measured"
+    evidence: str                  # "46.2 % (23.2–70.9 %) of clients satisfied, n = 13"
 
 
 @dataclass
@@ -101,9 +116,8 @@ class Scorecard:
     comments: list[Comment]
     comments_total: int
     trend: Trend
-    # Promises (kept and broken) are another issue's: it fills this list through ``promise_results`` and the
-    # template gains its section then. Until promises exist it stays empty and the scorecard shows no section.
-    promises: list[object] = field(default_factory=list)
+    # The partner's promises with the month's verdicts (``promise_results``): broken first.
+    promises: list[PromiseLine] = field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -159,9 +173,10 @@ def gather(session: Session, now: datetime, practice: Practice, partner: Partner
 
     comment_rows = _comment_rows(session, partner, period)
     comments = sections.representative_comments(comment_rows, period.zone, limit=COMMENTS_SHOWN)
-    if comments or counted:
+    promise_verdicts = verdicts_.verdicts(session, practice, promises_.list_promises(session, partner), period)
+    known = known_names(session, practice, partner) if comments or counted or promise_verdicts else None
+    if known is not None:
         # A probe's error is the partner's page talking, but it may quote a link to another partner's site.
-        known = known_names(session, practice, partner)
         for comment in comments:
             comment.text = anonymise(comment.text, known)
         for row in counted:
@@ -179,12 +194,27 @@ def gather(session: Session, now: datetime, practice: Practice, partner: Partner
         bh_incident_seconds=score.probes.bh_incident_seconds,
         incidents=sorted(counted, key=lambda r: (-r.bh_seconds, -r.seconds, r.started)),
         comments=comments, comments_total=len(comment_rows),
-        trend=trend_of(trends), promises=promise_results(session, partner, period))
+        trend=trend_of(trends), promises=promise_results(promise_verdicts, known))
 
 
-def promise_results(session: Session, partner: Partner, period: Period) -> list[object]:
-    """The hook for promises kept and broken in the month (DESIGN.md §3, another issue): none exist yet."""
-    return []
+_STATE_ORDER = {verdicts_.BROKEN: 0, verdicts_.UNCLEAR: 1, verdicts_.KEPT: 2, verdicts_.NOT_MEASURED: 3}
+
+
+def promise_results(found: list[verdicts_.Verdict], known: KnownNames | None) -> list[PromiseLine]:
+    """The partner's promises for the month, the verdicts the partner page and the monthly report give: broken
+    first, then too close to call, kept and not measured; the partner's own words before what clients expect.
+
+    A quote is the partner's own text and a touchpoint's name the practice's, but either may mention another
+    partner ("faster than Beacon") or a client, so both are anonymised as comments are."""
+    lines = []
+    for v in sorted(found, key=lambda v: (_STATE_ORDER[v.state], v.promise.kind != "explicit", v.promise.id)):
+        p = v.promise
+        quote = p.quote if p.kind == "explicit" else ""
+        about = verdicts_.scope_label(p)
+        if known is not None:
+            quote, about = anonymise(quote, known), anonymise(about, known)
+        lines.append(PromiseLine(verdicts_.describe_target(p), about, p.kind, quote, v.state, v.label, v.evidence()))
+    return lines
 
 
 def _comment_rows(session: Session, partner: Partner, period: Period) -> list[CommentRow]:

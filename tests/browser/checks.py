@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from tests.browser.conftest import Site
 
 SERIOUS = ("critical", "serious")
-# Links the crawl does not follow: files rather than pages, and the client's pages (crawled on their own).
-_NOT_PAGES = re.compile(r"(\.csv|\.pdf)$|^/reports/download/|^/f/|^/p/[^/]+/(feedback|logo)|/logo$|^/static/")
+# Links the crawl does not follow: files rather than pages (CSV, PDF, the API's OpenAPI JSON, which the browser
+# shows in its own viewer without a title or a language), and the client's pages (crawled on their own).
+_NOT_PAGES = re.compile(r"(\.csv|\.pdf|\.json)$|^/reports/download/|^/f/|^/p/[^/]+/(feedback|logo)|/logo$|^/static/")
 _ID = re.compile(r"(?<=/)\d+(?=/|$)")
 _MONTH = re.compile(r"(?<=/)\d{4}-\d{2}(?=/|\.|$)")
 

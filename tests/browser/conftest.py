@@ -24,7 +24,8 @@ from partnermon import demo, schema
 from partnermon.app import create_app
 from partnermon.config import Settings
 from partnermon.db import make_engine, make_session_factory, utcnow
-from partnermon.models import Practice, User
+from partnermon.followups import emails as follow_up_emails, recovery, service as follow_ups
+from partnermon.models import FollowUp, Practice, User
 from partnermon.runtime import Runtime
 from partnermon.accounts.security import hash_password
 from tests.conftest import PASSWORD, scratch_database
@@ -128,6 +129,34 @@ def site(browser_database_url: str, tmp_path_factory: pytest.TempPathFactory) ->
         thread.join(5)
         server.server_close()
         engine.dispose()
+
+
+def fresh_check_in(site: Site, email: str) -> tuple[str, int]:
+    """A recovery check-in link, as its email carries it, and its follow-up's id: an open follow-up of the demo
+    practice below the top rung, whose client left a confirmed address, resolved by an owner, and its check-in
+    sent at once. The check-in goes to ``email``, an address nobody asked yet, so the throttle does not hold it
+    back (the demo's clients were all asked for feedback lately)."""
+    with site.runtime.session_factory() as session:
+        now = utcnow()
+        practice_id = site.practice_id()
+        owner = session.scalars(select(User).where(User.practice_id == practice_id, User.role == "owner")
+                                .order_by(User.id)).first()
+        candidates = session.scalars(select(FollowUp).where(FollowUp.practice_id == practice_id,
+                                                            FollowUp.status != "resolved", FollowUp.rung != "meeting")
+                                     .order_by(FollowUp.id.desc()))
+        follow_up = next(f for f in candidates
+                         if (client := follow_up_emails.client_of(f)).email and client.verified)
+        assert owner is not None
+        follow_ups.record_resolved(session, now, follow_up, owner, outcome="stayed",
+                                   note="Rang the client; the insurer paid the claim.")
+        session.flush()
+        check_in = recovery.check_ins_of(session, follow_up)[-1]
+        assert check_in.status == "scheduled", check_in.skipped_reason
+        check_in.client_email = email
+        link = recovery.send_check_in(session, now, check_in, site.url)
+        session.commit()
+        assert link is not None and link.startswith(site.url + "/check-in/"), link
+        return link, follow_up.id
 
 
 # --- signed-in browsers ----------------------------------------------------------------------------------------

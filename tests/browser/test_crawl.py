@@ -1,5 +1,5 @@
 """Every page of the demo practice, as its owner, an adviser and a viewer, and the client's pages (and the sign-in
-page), at a phone's size (390 × 844) and a desk's (1280 × 900): no critical or serious axe violation, no sideways
+page, and the recovery check-in), at a phone's size (390 × 844) and a desk's (1280 × 900): no critical or serious axe violation, no sideways
 scrolling, no console error, no request to another origin. One page per route (one partner, one touchpoint, …)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from partnermon.db import utcnow
 from partnermon.feedback import links
 from partnermon.models import Practice
 from tests.browser.checks import Crawl, Watcher, crawl, describe, page_problems, revisit, visit
-from tests.browser.conftest import DESKTOP, PHONE, Site
+from tests.browser.conftest import DESKTOP, PHONE, Site, fresh_check_in
 
 SIZES = {"phone": PHONE, "desk": DESKTOP}   # 390 × 844 and 1280 × 900
 
@@ -71,3 +71,23 @@ def test_the_clients_pages_and_sign_in_pass_at_both_sizes(size: str, site: Site,
     found.note("/sign-in", size, visit(page, watcher, context, f"{site.url}/sign-in"))
     assert not found.problems, describe(found.problems)
 
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_recovery_check_in_and_its_finish_page_pass_at_both_sizes(size: str, site: Site,
+                                                                     open_context: Callable[..., BrowserContext]) -> None:
+    context = open_context(viewport=SIZES[size])
+    page = context.new_page()
+    watcher = Watcher(page)
+    found = Crawl()
+    link, _ = fresh_check_in(site, f"check-in-{size}@client.test")
+    # The question, as the email's "Partly" button opens it (chosen, not yet recorded), then answered: the
+    # page that thanks them and says what happens next.
+    found.note("/check-in/{token}?answer=partly", size, visit(page, watcher, context, link + "?answer=partly"))
+    page.get_by_label("Anything you'd like to add?").fill("The claim was paid, but it took three more calls.")
+    page.get_by_role("button", name="Send my answer").click()
+    page.get_by_role("heading", name="Thank you — we have your answer.").wait_for()
+    found.note("/check-in/{token} (answered)", size, page_problems(page, watcher, context))
+    found.note("/check-in/{unknown}", size,
+               visit(page, watcher, context, f"{site.url}/check-in/no-such-link-at-all", status=404))
+    assert not found.problems, describe(found.problems)

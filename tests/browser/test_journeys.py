@@ -1,6 +1,6 @@
 """What people do, clicked in the browser: sign in; ask a client; open a rating link as a mail scanner would
 (nothing recorded) and as a client would (tap a rating, finish the form, see the page that thanks them);
-work a follow-up to resolved; add a touchpoint and test it now; download the monthly report.
+work a follow-up to resolved; a client says in the recovery check-in it was not put right; add a touchpoint and test it now; download the monthly report.
 
 What happened is read back from the database. Timers in the page run on Playwright's clock, so waiting for
 the rating script's delay takes no real time."""
@@ -19,8 +19,9 @@ from partnermon.feedback import links
 from partnermon.models import (
     FeedbackRequest, FeedbackResponse, FollowUp, OutboxEmail, Practice, Probe, Report, Touchpoint,
 )
+from partnermon.models.followups import RUNGS
 from tests.browser.checks import Watcher, page_problems
-from tests.browser.conftest import PHONE, Site, sign_in
+from tests.browser.conftest import PHONE, Site, fresh_check_in, sign_in
 from tests.probe_servers import ProbeServer
 
 
@@ -202,6 +203,37 @@ def test_an_adviser_works_a_follow_up_to_resolved(site: Site, signed_in_state: C
         worked = session.get(FollowUp, follow_up_id)
         assert worked is not None and worked.status == "resolved" and worked.resolved_at is not None
         assert worked.outcome_kind == "stayed"
+
+
+def test_a_client_says_no_in_the_check_in_and_the_follow_up_reopens_one_rung_up(
+        site: Site, signed_in_state: Callable[[str], str], open_context: Callable[..., BrowserContext]) -> None:
+    link, follow_up_id = fresh_check_in(site, "journey-check-in@client.test")
+    with site.runtime.session_factory() as session:
+        before = session.get(FollowUp, follow_up_id)
+        assert before is not None and before.status == "resolved"
+        rung = before.rung
+    context = open_context(viewport=PHONE)
+    page = context.new_page()
+    watcher = Watcher(page)
+    page.goto(link)
+    page.get_by_role("radio", name="No").check()
+    page.get_by_label("Anything you'd like to add?").fill("Nobody called back & the claim is still open.")
+    page.get_by_role("button", name="Send my answer").click()
+    expect(page.get_by_role("heading", name="Thank you — we have your answer.")).to_be_visible()
+    expect(page.get_by_text("will get in touch with you again soon, more personally")).to_be_visible()
+    _clean(page, watcher, context)
+    with site.runtime.session_factory() as session:
+        reopened = session.get(FollowUp, follow_up_id)
+        assert reopened is not None and reopened.status == "open" and reopened.resolved_at is None
+        # One rung up the ladder (email → phone → meeting).
+        assert reopened.rung == RUNGS[RUNGS.index(rung) + 1]
+    # Staff see the client's words on the follow-up's page.
+    staff = open_context(storage_state=signed_in_state("owner"), viewport=PHONE)
+    staff_page = staff.new_page()
+    staff_watcher = Watcher(staff_page)
+    staff_page.goto(f"{site.url}/follow-ups/{follow_up_id}")
+    expect(staff_page.get_by_text("Nobody called back & the claim is still open.").first).to_be_visible()
+    _clean(staff_page, staff_watcher, staff)
 
 
 def test_an_owner_adds_a_touchpoint_and_tests_it_now(site: Site, signed_in_state: Callable[[str], str],
