@@ -341,6 +341,9 @@ def test_the_demo_has_a_learned_weight_that_differs_and_three_themes_with_one_ca
     differing = [key for key, item in found.items() if item.differs]
     assert differing == ["service"]                 # the owner guessed "low"; clients say otherwise
     assert found["service"].stake == "high" and found["claim"].enough and not found["claim"].differs
+    # The demo found its themes itself, so the themes page shows them before the daily job first runs.
+    made = themes.latest_run(session, practice.id)
+    assert made is not None and made.trigger == "demo" and len(themes.themes_of(made)) == 3
     run = themes.run_themes(session, NOW, practice, "test")
     found_themes = themes.themes_of(run)
     assert len(found_themes) == 3

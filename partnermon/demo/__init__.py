@@ -43,6 +43,7 @@ from partnermon.demo.feedback import default_responses, write_feedback
 from partnermon.demo.followups import write_follow_ups
 from partnermon.demo.history import write_history
 from partnermon.demo.promises import write_promises
+from partnermon.feedback import themes
 from partnermon.demo.timeline import Calendar
 from partnermon.followups.timeline import active_owners
 from partnermon.models import Practice
@@ -116,6 +117,12 @@ def generate(session: Session, now: datetime, *, slug: str = DEFAULT_SLUG, month
     follow_ups = write_follow_ups(session, calendar, cast, rows, rng)
     promises = write_promises(session, set_up, cast)
     session.flush()
+    # Found now rather than at the daily job's first run, so the themes page and the next report show them at once.
+    tell("themes in comments …")
+    try:
+        themes.run_themes(session, now, cast.practice, trigger="demo")
+    except themes.TooFewComments:
+        pass   # a small demo (--responses) may have too few comments; the page then says how many it needs
     return DemoResult(
         practice_name=cast.practice.name, slug=cast.practice.slug, owner_email=cast.owner.email,
         owner_password=password, months=months, partners=sum(1 for p in cast.partners if not p.partner.is_own_practice), touchpoints=len(cast.touchpoints),
