@@ -135,10 +135,12 @@ RECENT_TOPICS: dict[str, tuple[str, ...]] = {
               "The login code expired.", "Locked out of the app login again.", "The password reset locked my login.",
               "The app login wants a new password every week.", "The login code for the app never came."),
     # In the words of the contact page that lost its phone number (CONTACT_LOST) too: "no way to reach a person".
-    "phone": ("Nobody answered the phone.", "No call back, again.", "On hold on the phone for ages.",
-              "I couldn't reach a person by phone.", "Still waiting for the call back.",
-              "I wanted to speak to a person, not wait on hold.", "The phone line rang out.",
-              "I was promised a call back from a person."),
+    # Every sentence says "phone", as clients who cannot get through do: without a shared word, the model may split
+    # this one complaint into "call back", "on hold" and "a person" themes, depending on which comments fall in.
+    "phone": ("Nobody answered the phone.", "No call back on the phone, again.", "On hold on the phone for ages.",
+              "I couldn't reach a person by phone.", "Still waiting for the phone call back.",
+              "I wanted to speak to a person on the phone, not wait on hold.", "The phone line rang out.",
+              "I was promised a phone call back from a person."),
 }
 RECENT_TOPIC_BY_MOMENT = {"claim": ("claims", 0.6, "phone"), "service": ("login", 0.8, "phone")}
 

@@ -44,6 +44,8 @@ PERIOD_DAYS = 90
 MIN_COMMENTS = 30
 MAX_COMMENTS = 2000       # the most recent; more would only slow the model, not change its themes
 MAX_THEMES = 8
+# How much worse (in silhouette, −1 to 1) a smaller number of themes may be separated and still be preferred.
+SILHOUETTE_TOLERANCE = 0.02
 TOP_WORDS = 8
 EXAMPLES = 3
 SEED = 20
@@ -166,7 +168,8 @@ class Fitted:
 
 
 def fit(texts: Sequence[str], stop_words: set[str], seed: int = SEED) -> Fitted | None:
-    """TF-IDF and NMF at the k whose themes are best separated; None when there is nothing in common to find."""
+    """TF-IDF and NMF at the fewest themes that are (near enough) best separated; None when there is nothing in
+    common to find."""
     import numpy as np
     from sklearn.decomposition import NMF
     from sklearn.exceptions import ConvergenceWarning
@@ -179,7 +182,7 @@ def fit(texts: Sequence[str], stop_words: set[str], seed: int = SEED) -> Fitted 
         matrix = vectorizer.fit_transform(texts)
     except ValueError:   # no word in two comments
         return None
-    best: Fitted | None = None
+    fits: list[Fitted] = []
     for k in range(2, max(2, min(MAX_THEMES, len(texts) // 10, matrix.shape[1] - 1)) + 1):
         model = NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=1000)
         # An exact fit leaves a reconstruction error a rounding step below zero (sqrt of it warns), and a fit that
@@ -192,9 +195,14 @@ def fit(texts: Sequence[str], stop_words: set[str], seed: int = SEED) -> Fitted 
         if len(set(np.array(labels)[kept])) < 2:
             continue
         score = float(silhouette_score(matrix[kept], np.array(labels)[kept], metric="cosine"))
-        if best is None or score > best.silhouette + 1e-9:
-            best = Fitted(vectorizer, model, weights, labels, k, score)
-    return best
+        fits.append(Fitted(vectorizer, model, weights, labels, k, score))
+    if not fits:
+        return None
+    # The fewest themes whose separation is as good as the best within SILHOUETTE_TOLERANCE: comments that repeat
+    # each other's sentences score almost as well split into sub-themes ("call back", "on hold") as kept whole,
+    # and a near tie should not turn one complaint into three depending on which comments fall in the period.
+    best = max(fit.silhouette for fit in fits)
+    return next(fit for fit in fits if fit.silhouette >= best - SILHOUETTE_TOLERANCE)
 
 
 def find_themes(comments: Sequence[Comment], previous: Sequence[Comment], stop_words: set[str],
