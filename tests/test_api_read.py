@@ -5,7 +5,7 @@ route are tests/test_api_access.py's; the document's promises are tests/test_api
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -86,6 +86,26 @@ def test_bad_parameters_are_a_400_problem_naming_the_field(cast, client, key, pa
     assert response.status_code == 400 and response.mimetype == "application/problem+json"
     body = response.get_json()
     assert body["status"] == 400 and [e["field"] for e in body["errors"]] == [field]
+
+
+@pytest.mark.parametrize("since", [
+    "0001-01-01T00:00:00+01:00",   # a year before datetime.min once in UTC
+    "9999-12-31T23:59:59-01:00",   # past datetime.max once in UTC
+    "1999-12-31T23:59:59Z", "9999-01-01T00:00:00Z",
+])
+def test_updated_since_at_the_calendar_edges_is_a_400_naming_it(cast, client, key, since) -> None:
+    response = get(client, key, "/partners", updated_since=since)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == [{"field": "updated_since", "reason": (
+        "updated_since is out of range; choose a time from the year 2000 to 9998.")}]
+
+
+def test_updated_since_with_an_offset_is_read_in_utc(cast, client, session, key, clock) -> None:
+    old = add_response(session, cast, 5, NOW - timedelta(hours=3))
+    new = add_response(session, cast, 2, NOW - timedelta(hours=1))
+    since = (NOW - timedelta(hours=2)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert [r["id"] for r in get(client, key, "/feedback-responses", updated_since=since).get_json()["data"]] == [new]
+    assert old != new
 
 
 def test_a_bad_period_is_a_400_naming_period(cast, client, key, clock) -> None:

@@ -7,11 +7,13 @@ Output schemas mark every field required (``Output``): each answer always carrie
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from partnermon.api import pagination
+from partnermon.validators import FIRST_MONTH, LAST_MONTH
 
 
 class Output(Schema):
@@ -29,6 +31,25 @@ def _null(field: fields.Field) -> fields.Field:
 
 # --- query strings ------------------------------------------------------------------------------------------
 
+class UTCDateTime(fields.AwareDateTime):
+    """A time with its offset, loaded as UTC and only within the years a period may be (validators.month).
+
+    Converting here, not at the database, keeps the calendar's edges a 400: 0001-01-01T00:00:00+01:00 is a year
+    before ``datetime.min`` in UTC, and 9999-12-31T23:59:59-01:00 a year after ``datetime.max``.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("out_of_range") from None
+        if not FIRST_MONTH.year <= utc.year <= LAST_MONTH.year:
+            raise self.make_error("out_of_range")
+        return utc
+
+
+
 class ListQuery(Schema):
     class Meta:
         unknown = EXCLUDE   # clients may send more (a cache-buster, say); only these are read
@@ -40,12 +61,15 @@ class ListQuery(Schema):
             f"limit must be a whole number from 1 to {pagination.MAX_LIMIT}.")),
         error_messages={"invalid": f"limit must be a whole number from 1 to {pagination.MAX_LIMIT}."},
         metadata={"description": f"Rows per page, 1 to {pagination.MAX_LIMIT} (default {pagination.DEFAULT_LIMIT})."})
-    updated_since = fields.AwareDateTime(
+    updated_since = UTCDateTime(
         format="iso", error_messages={
             "invalid": "updated_since must be an ISO 8601 date and time with its offset, "
                        "such as 2026-11-01T00:00:00Z.",
-            "invalid_awareness": "updated_since needs its UTC offset, such as 2026-11-01T00:00:00Z."},
-        metadata={"description": "Only rows changed at or after this time (ISO 8601 with offset)."})
+            "invalid_awareness": "updated_since needs its UTC offset, such as 2026-11-01T00:00:00Z.",
+            "out_of_range": f"updated_since is out of range; choose a time from the year {FIRST_MONTH.year} to "
+                            f"{LAST_MONTH.year}."},
+        metadata={"description": "Only rows changed at or after this time (ISO 8601 with offset; years "
+                                 f"{FIRST_MONTH.year} to {LAST_MONTH.year})."})
 
 
 class ScoresQuery(Schema):
