@@ -158,6 +158,55 @@ def test_scores_give_each_measure_its_n_and_interval_and_no_number_below_the_min
     assert csat["low"] == pytest.approx(0.230724, abs=1e-5) and csat["high"] == pytest.approx(0.882379, abs=1e-5)
 
 
+def test_scores_say_the_weight_each_moment_had_and_where_it_came_from(cast, client, session, key, clock) -> None:
+    from sqlalchemy import select
+
+    from partnermon.models import MomentOfTruth
+
+    moments = {m.key: m for m in session.scalars(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id))}
+    claim, service = moments["claim"], moments["service"]
+    claim.weight_source, claim.learned_weight, claim.learned_n = "learned", 2.6, 40
+    claim.learned_at = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    for moment_id in (claim.id, service.id, None):
+        at = NOW - timedelta(days=2)
+        session.add(FeedbackResponse(practice_id=cast.harbour.id, partner_id=cast.acme.id, moment_id=moment_id,
+                                     satisfaction=2, verified=True, client_name="Dana", client_email="d@client.test",
+                                     created_at=at, updated_at=at))
+    session.commit()
+    body = get(client, key, "/scores").get_json()
+    assert body["weights_note"] == ("weights: learned for Claims and hardship 2.6, learned from 40 answers on "
+                                    "20 Nov 2026; the owner's for the rest")
+    acme = next(p for p in body["partners"] if p["partner"]["id"] == cast.acme.id)
+    found = {(m["moment"] or {}).get("key"): (m["stake"], m["weight"], m["weight_source"]) for m in acme["moments"]}
+    assert found == {"claim": ("high", 2.6, "learned"), "service": ("low", 1.0, "owner"), None: (None, 2.0, "default")}
+
+
+def test_the_scores_export_says_each_moments_weight_too(cast, session, cli) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    from sqlalchemy import select
+
+    from partnermon.models import MomentOfTruth
+
+    claim = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
+                                                       MomentOfTruth.key == "claim"))
+    claim.weight_source, claim.learned_weight, claim.learned_n = "learned", 2.6, 40
+    claim.learned_at = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    at = NOW - timedelta(days=2)
+    session.add(FeedbackResponse(practice_id=cast.harbour.id, partner_id=cast.acme.id, moment_id=claim.id,
+                                 satisfaction=2, verified=True, client_name="Dana", client_email="d@client.test",
+                                 created_at=at, updated_at=at))
+    session.commit()
+    result = cli("export", "--practice", "harbour", "--what", "scores", "--format", "csv", "--month", "2026-11")
+    assert result.exit_code == 0, result.output
+    rows = [r for r in csv.DictReader(io.StringIO(result.output)) if r["partner"] == "Acme Insurance"]
+    by_moment = {r["moment"]: (r["stake"], r["weight"], r["weight_source"], r["weights_note"]) for r in rows}
+    assert by_moment["Claims and hardship"] == ("high", "2.6", "learned", "")
+    assert by_moment["All moments"] == ("", "", "", "weights: learned for Claims and hardship 2.6, learned from 40 "
+                                                    "answers on 20 Nov 2026; the owner's for the rest")
+
+
 def test_the_document_is_openapi_3_1_and_the_reference_page_renders_it(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"] == "3.1.0"

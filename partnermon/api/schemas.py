@@ -320,7 +320,14 @@ class ProbeFigures(Output):
 
 class MomentScoreOut(Output):
     moment = _null(fields.Nested(MomentRef, metadata={"description": "null: answers that named no moment."}))
-    stake = _null(fields.String())
+    stake = _null(fields.String(metadata={"description": "The owner's stake: high, medium or low; null with no "
+                                                         "moment."}))
+    weight = fields.Float(metadata={"description": "The weight this moment's harm had in the index: the stake's "
+                                                   "(high 3, medium 2, low 1) or the learned weight the owner "
+                                                   "adopted; answers naming no moment weigh 2."})
+    weight_source = fields.String(validate=validate.OneOf(("owner", "learned", "default")), metadata={
+        "description": "owner: the stake's weight; learned: learned from clients' answers and adopted by the owner; "
+                       "default: answers that named no moment."})
     responses = fields.Integer()
     harm_rate = fields.Nested(Figure)
     left_out = _null(fields.String())
@@ -359,4 +366,7 @@ class PeriodOut(Output):
 class ScoresOut(Output):
     period = fields.Nested(PeriodOut)
     minimum_responses = fields.Integer()
+    weights_note = fields.String(metadata={"description": "Which moment weights the scores used, in words: "
+                                                          "\"weights: the owner's\" or learned ones, from how many "
+                                                          "answers and when."})
     partners = fields.List(fields.Nested(PartnerScoreOut))
