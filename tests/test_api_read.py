@@ -207,6 +207,16 @@ def test_the_scores_export_says_each_moments_weight_too(cast, session, cli) -> N
                                                     "answers on 20 Nov 2026; the owner's for the rest")
 
 
+def test_partners_mark_the_practices_own_row(cast, client, session, key) -> None:
+    from partnermon.partners.own import ensure_own_partner
+
+    own = ensure_own_partner(session, NOW, cast.harbour, cast.alice)
+    session.commit()
+    marked = {p["id"]: p["is_own_practice"] for p in get(client, key, "/partners").get_json()["data"]}
+    assert marked == {cast.acme.id: False, own.id: True}
+    assert get(client, key, f"/partners/{own.id}").get_json()["is_own_practice"] is True
+
+
 def test_the_document_is_openapi_3_1_and_the_reference_page_renders_it(client) -> None:
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"] == "3.1.0"

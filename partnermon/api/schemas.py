@@ -123,6 +123,9 @@ class PartnerOut(Output):
     account_manager_name = fields.String()
     account_manager_email = fields.String()
     account_manager_phone = fields.String()
+    is_own_practice = fields.Boolean(metadata={
+        "description": "True for the row that holds the practice's own touchpoints (its website, booking page, "
+                       "portal): not a partner, never ranked among them. At most one per practice."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime(metadata={"description": "The partner's created_at: edits are not timed."})
 
