@@ -5,7 +5,7 @@ route are tests/test_api_access.py's; the document's promises are tests/test_api
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -88,6 +88,26 @@ def test_bad_parameters_are_a_400_problem_naming_the_field(cast, client, key, pa
     assert body["status"] == 400 and [e["field"] for e in body["errors"]] == [field]
 
 
+@pytest.mark.parametrize("since", [
+    "0001-01-01T00:00:00+01:00",   # a year before datetime.min once in UTC
+    "9999-12-31T23:59:59-01:00",   # past datetime.max once in UTC
+    "1999-12-31T23:59:59Z", "9999-01-01T00:00:00Z",
+])
+def test_updated_since_at_the_calendar_edges_is_a_400_naming_it(cast, client, key, since) -> None:
+    response = get(client, key, "/partners", updated_since=since)
+    assert response.status_code == 400 and response.mimetype == "application/problem+json"
+    assert response.get_json()["errors"] == [{"field": "updated_since", "reason": (
+        "updated_since is out of range; choose a time from the year 2000 to 9998.")}]
+
+
+def test_updated_since_with_an_offset_is_read_in_utc(cast, client, session, key, clock) -> None:
+    old = add_response(session, cast, 5, NOW - timedelta(hours=3))
+    new = add_response(session, cast, 2, NOW - timedelta(hours=1))
+    since = (NOW - timedelta(hours=2)).astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert [r["id"] for r in get(client, key, "/feedback-responses", updated_since=since).get_json()["data"]] == [new]
+    assert old != new
+
+
 def test_a_bad_period_is_a_400_naming_period(cast, client, key, clock) -> None:
     response = get(client, key, "/scores", period="2026-13")
     assert response.status_code == 400 and [e["field"] for e in response.get_json()["errors"]] == ["period"]
@@ -136,6 +156,65 @@ def test_scores_give_each_measure_its_n_and_interval_and_no_number_below_the_min
     # 3 of 5 satisfied; Wilson 95 %: centre (0.6 + 1.96²/10) / (1 + 1.96²/5), half-width 0.32583.
     assert (csat["value"], csat["n"], csat["note"]) == (0.6, 5, None)
     assert csat["low"] == pytest.approx(0.230724, abs=1e-5) and csat["high"] == pytest.approx(0.882379, abs=1e-5)
+
+
+def test_scores_say_the_weight_each_moment_had_and_where_it_came_from(cast, client, session, key, clock) -> None:
+    from sqlalchemy import select
+
+    from partnermon.models import MomentOfTruth
+
+    moments = {m.key: m for m in session.scalars(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id))}
+    claim, service = moments["claim"], moments["service"]
+    claim.weight_source, claim.learned_weight, claim.learned_n = "learned", 2.6, 40
+    claim.learned_at = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    for moment_id in (claim.id, service.id, None):
+        at = NOW - timedelta(days=2)
+        session.add(FeedbackResponse(practice_id=cast.harbour.id, partner_id=cast.acme.id, moment_id=moment_id,
+                                     satisfaction=2, verified=True, client_name="Dana", client_email="d@client.test",
+                                     created_at=at, updated_at=at))
+    session.commit()
+    body = get(client, key, "/scores").get_json()
+    assert body["weights_note"] == ("weights: learned for Claims and hardship 2.6, learned from 40 answers on "
+                                    "20 Nov 2026; the owner's for the rest")
+    acme = next(p for p in body["partners"] if p["partner"]["id"] == cast.acme.id)
+    found = {(m["moment"] or {}).get("key"): (m["stake"], m["weight"], m["weight_source"]) for m in acme["moments"]}
+    assert found == {"claim": ("high", 2.6, "learned"), "service": ("low", 1.0, "owner"), None: (None, 2.0, "default")}
+
+
+def test_the_scores_export_says_each_moments_weight_too(cast, session, cli) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    from sqlalchemy import select
+
+    from partnermon.models import MomentOfTruth
+
+    claim = session.scalar(select(MomentOfTruth).where(MomentOfTruth.practice_id == cast.harbour.id,
+                                                       MomentOfTruth.key == "claim"))
+    claim.weight_source, claim.learned_weight, claim.learned_n = "learned", 2.6, 40
+    claim.learned_at = datetime(2026, 11, 20, 12, tzinfo=timezone.utc)
+    at = NOW - timedelta(days=2)
+    session.add(FeedbackResponse(practice_id=cast.harbour.id, partner_id=cast.acme.id, moment_id=claim.id,
+                                 satisfaction=2, verified=True, client_name="Dana", client_email="d@client.test",
+                                 created_at=at, updated_at=at))
+    session.commit()
+    result = cli("export", "--practice", "harbour", "--what", "scores", "--format", "csv", "--month", "2026-11")
+    assert result.exit_code == 0, result.output
+    rows = [r for r in csv.DictReader(io.StringIO(result.output)) if r["partner"] == "Acme Insurance"]
+    by_moment = {r["moment"]: (r["stake"], r["weight"], r["weight_source"], r["weights_note"]) for r in rows}
+    assert by_moment["Claims and hardship"] == ("high", "2.6", "learned", "")
+    assert by_moment["All moments"] == ("", "", "", "weights: learned for Claims and hardship 2.6, learned from 40 "
+                                                    "answers on 20 Nov 2026; the owner's for the rest")
+
+
+def test_partners_mark_the_practices_own_row(cast, client, session, key) -> None:
+    from partnermon.partners.own import ensure_own_partner
+
+    own = ensure_own_partner(session, NOW, cast.harbour, cast.alice)
+    session.commit()
+    marked = {p["id"]: p["is_own_practice"] for p in get(client, key, "/partners").get_json()["data"]}
+    assert marked == {cast.acme.id: False, own.id: True}
+    assert get(client, key, f"/partners/{own.id}").get_json()["is_own_practice"] is True
 
 
 def test_the_document_is_openapi_3_1_and_the_reference_page_renders_it(client) -> None:

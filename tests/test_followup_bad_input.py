@@ -63,3 +63,22 @@ def test_a_bad_resolve_comes_back_with_a_field_message_and_nothing_is_saved(
         assert ">Moved her policy.</textarea>" in html   # what was typed is kept
     assert state(engine) == before
     assert "Resolved" not in text_of(browser.get(page_of(mild))).split("History")[1]
+
+
+def test_the_practices_own_row_is_not_offered_nor_taken_as_moved_to(
+        session: Session, cast: Cast, mild: FollowUp, browser: Any, engine: Engine) -> None:
+    from partnermon.partners.own import ensure_own_partner
+
+    own = ensure_own_partner(session, cast.harbour.created_at, cast.harbour, cast.alice)
+    session.commit()
+    browser.sign_in("bob@harbour.test")
+    html = browser.get(page_of(mild)).get_data(as_text=True)
+    assert "Beacon Life</option>" in html and "Harbour Advice</option>" not in html
+    before = state(engine)
+    response = browser.post(page_of(mild) + "/resolve", {"outcome": "Moved her policy.", "outcome_kind": "moved",
+                                                         "moved_to": str(own.id)})
+    assert response.status_code == 422
+    assert ("Harbour Advice holds the practice's own touchpoints and is not a partner: choose the partner the client "
+            "moved to, or “stayed” if they stayed with the practice.") in text_of(response)
+    assert 'id="f-moved_to-error"' in response.get_data(as_text=True)
+    assert state(engine) == before

@@ -274,3 +274,57 @@ def test_the_demo_insurer_cost_two_clients_this_year_and_calls_won_back_more_tha
     # Nothing waits to be sent: every demo check-in is finished.
     statuses = set(session.scalars(select(RecoveryCheckIn.status)).all())
     assert statuses <= {"answered", "expired", "skipped"}
+
+
+# --- the practice's own row is not a partner ---------------------------------------------------------------
+
+@pytest.fixture
+def with_own(session: Session, november: Cast) -> Partner:
+    """Harbour's own row, with 2 clients lost and 1 stayed in November and one check-in answered yes by phone."""
+    from partnermon.partners.own import ensure_own_partner
+
+    own = ensure_own_partner(session, NOW, november.harbour, november.alice)
+    day = utc(2026, 11, 10, 12)
+    resolved(session, own, day, "left")
+    resolved(session, own, day, "left")
+    check_in(session, resolved(session, own, day, "stayed", rung="phone"), "phone", "answered", "yes",
+             utc(2026, 11, 12, 9), november.alice)
+    session.commit()
+    return own
+
+
+def test_the_own_row_is_left_out_of_partner_figures_and_totals(session: Session, november: Cast,
+                                                               with_own: Partner) -> None:
+    loop = measures.measure(session, november.harbour, nov(november.harbour), with_advisers=True)
+    assert with_own.id not in loop.outcomes and with_own.id not in loop.recovery_by_partner
+    assert loop.lost == [(november.acme.id, 1)]
+    # The totals are Acme's alone: 1 left of 8 known; 12 check-ins, 4 of 5 by phone (as without the own row).
+    assert (loop.total.left, loop.total.n, loop.recovery.n) == (1, 8, 12)
+    assert (dict(loop.by_rung)["phone"].yes, dict(loop.by_rung)["phone"].n) == (4, 5)
+    assert sum(row.recovery.n for row in loop.by_adviser or []) == 12
+
+
+def test_the_own_row_asked_for_by_id_still_has_its_own_figures(session: Session, november: Cast,
+                                                               with_own: Partner) -> None:
+    loop = measures.measure(session, november.harbour, nov(november.harbour), partner_id=with_own.id)
+    assert (loop.outcomes_of(with_own.id).left, loop.outcomes_of(with_own.id).n) == (2, 3)
+    assert (loop.recovery_of(with_own.id).yes, dict(loop.by_rung)["phone"].n) == (1, 1)
+
+
+def test_the_home_page_does_not_rank_the_practice_among_partners_it_lost_clients_to(
+        at_now: Flask, november: Cast, with_own: Partner, browser: Browser) -> None:
+    page = text_of(browser.sign_in("vera@harbour.test").get("/"))
+    lost = page[page.index("Clients lost:"):].split(".")[0]
+    assert lost == "Clients lost: Acme Insurance 2"
+
+
+def test_the_reports_partner_rows_add_up_to_its_totals(session: Session, november: Cast, with_own: Partner) -> None:
+    report = content.gather(session, NOW, november.harbour, nov(november.harbour))
+    rows = report.closing_rows()
+    assert [name for name, *_ in rows] == ["Acme Insurance"]
+    for which, loop in ((1, report.closing), (2, report.closing_year)):
+        assert sum(row[which].left for row in rows) == loop.total.left
+        assert sum(row[which].resolved for row in rows) == loop.total.resolved
+        assert sum(row[which + 2].n for row in rows) == loop.recovery.n
+        assert sum(r.n for _rung, r in loop.by_rung) == loop.recovery.n
+    assert (report.closing.total.left, report.closing_year.total.left) == (1, 2)

@@ -301,16 +301,25 @@ def open_link_follow_up(session: Session, cast: Cast, client_email: str) -> Foll
     return the_follow_up(session)
 
 
-def test_an_open_link_answer_is_answered_at_the_address_the_client_typed(
-        session: Session, cast: Cast, browser: Any, clock: Callable[..., None]) -> None:
+def test_an_unconfirmed_address_typed_on_the_open_link_gets_no_draft_and_nothing_is_sent(
+        session: Session, cast: Cast, browser: Any, engine: Engine, clock: Callable[..., None]) -> None:
+    # Anyone may type anyone's address on the open link: partnermon writes only to addresses it can trust,
+    # as recovery check-ins do.
     follow_up = open_link_follow_up(session, cast, "erin@client.test")
     assert follow_up.rung == "email" and follow_up.request_id is None
-    assert replies.draft(follow_up, cast.alice).body.startswith("Hello Erin,\n")
+    reason = ("This address was typed on the open link and has not been confirmed, so partnermon will not write to "
+              "it; reply from your own email if you know the client.")
+    assert replies.why_no_reply(follow_up) == reason
+    assert replies.offer(follow_up, cast.alice) == replies.Offer(None, reason, "alice@harbour.test")
     browser.sign_in("alice@harbour.test")   # the owner: nobody asked on the practice's behalf
-    assert "Write to Erin Ellis" in text_of(browser.get(page_of(follow_up)))
-    assert browser.post(page_of(follow_up) + "/reply", reply()).status_code == 302
-    [email] = emails(session, "followup_reply")
-    assert (email.to_addr, email.reply_to) == ("erin@client.test", "alice@harbour.test")
+    assert f"Write to Erin Ellis No draft to send. {reason}" in text_of(browser.get(page_of(follow_up)))
+    before = state(engine)
+    response = browser.post(page_of(follow_up) + "/reply", reply())
+    assert response.status_code == 422 and "has not been confirmed" in text_of(response)
+    assert state(engine) == before and emails(session, "followup_reply") == []
+    with pytest.raises(ValidationError):
+        replies.send_reply(session, NOW, follow_up, cast.alice, subject="Hi", body="Hello", submission=SUBMISSION,
+                           base_url=BASE)
 
 
 def test_a_client_without_an_email_address_gets_no_draft_and_the_page_says_why(

@@ -160,3 +160,62 @@ def test_the_demo_shows_a_broken_explicit_promise_and_the_practices_own_booking_
     partner_page = text_of(browser.get(f"/partners/{northgate.id}"))
     assert "Our online claims portal loads in under 2 seconds." in partner_page and "Broken" in partner_page
     assert "Booking page" in browser.get("/partners/").get_data(as_text=True).split('id="own-moments"')[1]
+
+
+# --- one own row per practice, even under concurrent clicks ------------------------------------------------------
+
+def test_the_database_refuses_a_second_own_row_for_a_practice_but_not_for_another(session: Session, cast: Cast) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    first = own.ensure_own_partner(session, NOW, cast.harbour, cast.alice)
+    session.commit()
+    session.add(Partner(practice_id=cast.harbour.id, name="Harbour Advice again", category="other",
+                        is_own_practice=True, created_at=NOW))
+    with pytest.raises(IntegrityError):
+        session.flush()
+    session.rollback()
+    quay = own.ensure_own_partner(session, NOW, cast.quay, cast.charlie)
+    session.add(Partner(practice_id=cast.harbour.id, name="Beacon", category="other", created_at=NOW))
+    session.commit()
+    assert quay.id != first.id and own.own_partner(session, cast.harbour.id).id == first.id
+
+
+def test_two_owners_adding_the_first_own_touchpoint_at_once_share_one_row(session: Session, cast: Cast,
+                                                                            runtime: Runtime) -> None:
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from partnermon.models import Practice, User
+
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock at BEGIN (IMMEDIATE), so two posts cannot race here")
+
+    def ensure(into: Session) -> Partner:
+        return own.ensure_own_partner(into, NOW, into.get_one(Practice, cast.harbour.id), into.get_one(User, cast.alice.id))
+
+    with runtime.session_factory() as first:
+        made = ensure(first).id   # not committed yet
+
+        def second() -> int:
+            with runtime.session_factory() as other:
+                found = ensure(other).id   # its insert waits for the first, then finds the first one's row
+                other.commit()
+                return found
+
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(second)
+            deadline = time.monotonic() + 10
+            with runtime.engine.connect() as watcher:
+                while True:
+                    waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                   "current_database() AND wait_event_type = 'Lock'")).scalar_one()
+                    if waiting or future.done() or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+            assert waiting == 1, "the second click never waited on the first one"
+            first.commit()
+            assert future.result(timeout=10) == made
+    assert session.scalar(select(func.count()).select_from(Partner).where(
+        Partner.practice_id == cast.harbour.id, Partner.is_own_practice.is_(True))) == 1

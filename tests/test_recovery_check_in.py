@@ -454,3 +454,24 @@ def test_erasing_the_client_takes_their_check_ins_and_check_in_emails_with_them(
     assert check_ins(session) == []
     assert emails(session, "recovery_check_in") == []
     assert recovery.find_by_token(session, token) is None
+
+
+def test_a_demo_practice_schedules_no_check_in_to_send_and_records_why(session: Session, cast: Cast,
+                                                                             runtime: Runtime) -> None:
+    cast.harbour.is_demo = True
+    answer(session, cast, MILD, about=NORMAL)
+    resolve(session, cast, the_follow_up(session))
+    [check_in] = check_ins(session)
+    assert (check_in.status, check_in.skipped_reason) == ("skipped", "Demo practice: nothing is sent")
+    assert send_due(runtime, DUE) == recovery.CheckInReport()
+    assert emails(session, "recovery_check_in") == []
+
+
+def test_a_check_in_scheduled_before_the_practice_was_a_demo_is_skipped_when_due_not_sent(
+        session: Session, runtime: Runtime, cast: Cast, resolved: FollowUp) -> None:
+    cast.harbour.is_demo = True
+    session.commit()
+    assert send_due(runtime, DUE) == recovery.CheckInReport(skipped=1)
+    [check_in] = check_ins(session)
+    assert (check_in.status, check_in.skipped_reason, check_in.token_hash) == ("skipped", "Demo practice: nothing is sent", None)
+    assert emails(session, "recovery_check_in") == []

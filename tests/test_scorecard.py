@@ -353,3 +353,24 @@ def test_what_users_typed_is_escaped_and_nothing_outside_is_fetched(session: Ses
     assert pdf.refused == []
     text = pdf_text(pdf.data)
     assert '<b>bold</b> & more' in text and "</style><script>alert(1)</script>" in text
+
+
+def test_outages_in_business_hours_are_all_counted_past_the_listed_twenty(session: Session, cast: Cast,
+                                                                          november: HarbourNovember) -> None:
+    from datetime import timedelta
+
+    from partnermon.reports import content
+    from tests.scoring_fixtures import incident
+
+    # 25 more outages in business hours and 3 at night, on top of November's 2 in business hours (the one from
+    # 2 Nov 14:00 and the one still open since 3 Nov 02:00) and one in maintenance: 27 in business hours.
+    for hour in range(25):
+        incident(session, cast.acme_claims, utc(2026, 11, 9, 9) + timedelta(hours=hour), seconds=300, bh_seconds=300)
+    for night in range(3):
+        incident(session, cast.acme_claims, utc(2026, 11, 14 + night, 1), seconds=300, bh_seconds=0)
+    session.commit()
+    card = card_of(session, cast)
+    assert card.bh_outages == 27
+    assert len(card.incidents) <= 20   # the table stays the partner page's recent list
+    report = content.gather(session, NOW, cast.harbour, month_of(utc(2026, 11, 1).date(), cast.harbour.timezone))
+    assert report.incidents.in_business_hours == card.bh_outages

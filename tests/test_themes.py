@@ -229,3 +229,51 @@ def test_the_command_line_and_the_app_do_not_load_scikit_learn() -> None:
     code = ("import sys, partnermon.cli, partnermon.app, partnermon.jobs, partnermon.scheduler, partnermon.reports.content;"
             "print(any(name.split('.')[0] == 'sklearn' for name in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_two_posts_of_add_as_moment_racing_add_one_moment_and_the_second_is_told_so(session, cast, runtime) -> None:  # type: ignore[no-untyped-def]
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+
+    from partnermon.errors import ValidationError
+    from partnermon.models import Practice, User
+
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite takes the write lock at BEGIN (IMMEDIATE), so two posts cannot race here")
+    _write_corpus(session, cast)
+    run = themes.run_themes(session, NOW, cast.harbour, "schedule")
+    session.commit()
+    number = next(t for t in themes.themes_of(run) if t.candidate).number
+
+    def add(into):  # type: ignore[no-untyped-def]
+        return themes.add_as_moment(into, NOW, into.get_one(Practice, cast.harbour.id),
+                                    themes.get_run(into, cast.harbour.id, run.id), number, into.get_one(User, cast.alice.id))
+
+    with runtime.session_factory() as first:
+        added = add(first)   # not committed yet
+
+        def second() -> str:
+            with runtime.session_factory() as other:
+                try:
+                    add(other)
+                except ValidationError as exc:
+                    return next(iter(exc.errors.values()))
+                other.commit()
+                return "added a second one"
+
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(second)
+            deadline = time.monotonic() + 10
+            with runtime.engine.connect() as watcher:
+                while True:
+                    waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                   "current_database() AND wait_event_type = 'Lock'")).scalar_one()
+                    if waiting or future.done() or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.01)
+            assert waiting == 1, "the second post never waited on the first one"
+            first.commit()
+            assert future.result(timeout=10).endswith("was added as a moment already.")
+    assert session.scalar(select(func.count()).select_from(MomentOfTruth).where(MomentOfTruth.name == added.name)) == 1

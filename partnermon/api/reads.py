@@ -74,8 +74,8 @@ def _partner(row: Any) -> dict[str, Any]:
     return {"id": partner.id, "name": partner.name, "category": partner.category, "website": partner.website,
             "exposure": partner.exposure, "account_manager_name": partner.account_manager_name,
             "account_manager_email": partner.account_manager_email,
-            "account_manager_phone": partner.account_manager_phone, "created_at": partner.created_at,
-            "updated_at": partner.created_at}
+            "account_manager_phone": partner.account_manager_phone, "is_own_practice": partner.is_own_practice,
+            "created_at": partner.created_at, "updated_at": partner.created_at}
 
 
 # --- touchpoints --------------------------------------------------------------------------------------------

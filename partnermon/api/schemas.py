@@ -7,11 +7,13 @@ Output schemas mark every field required (``Output``): each answer always carrie
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from partnermon.api import pagination
+from partnermon.validators import FIRST_MONTH, LAST_MONTH
 
 
 class Output(Schema):
@@ -29,6 +31,25 @@ def _null(field: fields.Field) -> fields.Field:
 
 # --- query strings ------------------------------------------------------------------------------------------
 
+class UTCDateTime(fields.AwareDateTime):
+    """A time with its offset, loaded as UTC and only within the years a period may be (validators.month).
+
+    Converting here, not at the database, keeps the calendar's edges a 400: 0001-01-01T00:00:00+01:00 is a year
+    before ``datetime.min`` in UTC, and 9999-12-31T23:59:59-01:00 a year after ``datetime.max``.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = moment.astimezone(timezone.utc)
+        except OverflowError:
+            raise self.make_error("out_of_range") from None
+        if not FIRST_MONTH.year <= utc.year <= LAST_MONTH.year:
+            raise self.make_error("out_of_range")
+        return utc
+
+
+
 class ListQuery(Schema):
     class Meta:
         unknown = EXCLUDE   # clients may send more (a cache-buster, say); only these are read
@@ -40,12 +61,15 @@ class ListQuery(Schema):
             f"limit must be a whole number from 1 to {pagination.MAX_LIMIT}.")),
         error_messages={"invalid": f"limit must be a whole number from 1 to {pagination.MAX_LIMIT}."},
         metadata={"description": f"Rows per page, 1 to {pagination.MAX_LIMIT} (default {pagination.DEFAULT_LIMIT})."})
-    updated_since = fields.AwareDateTime(
+    updated_since = UTCDateTime(
         format="iso", error_messages={
             "invalid": "updated_since must be an ISO 8601 date and time with its offset, "
                        "such as 2026-11-01T00:00:00Z.",
-            "invalid_awareness": "updated_since needs its UTC offset, such as 2026-11-01T00:00:00Z."},
-        metadata={"description": "Only rows changed at or after this time (ISO 8601 with offset)."})
+            "invalid_awareness": "updated_since needs its UTC offset, such as 2026-11-01T00:00:00Z.",
+            "out_of_range": f"updated_since is out of range; choose a time from the year {FIRST_MONTH.year} to "
+                            f"{LAST_MONTH.year}."},
+        metadata={"description": "Only rows changed at or after this time (ISO 8601 with offset; years "
+                                 f"{FIRST_MONTH.year} to {LAST_MONTH.year})."})
 
 
 class ScoresQuery(Schema):
@@ -99,6 +123,9 @@ class PartnerOut(Output):
     account_manager_name = fields.String()
     account_manager_email = fields.String()
     account_manager_phone = fields.String()
+    is_own_practice = fields.Boolean(metadata={
+        "description": "True for the row that holds the practice's own touchpoints (its website, booking page, "
+                       "portal): not a partner, never ranked among them. At most one per practice."})
     created_at = fields.DateTime()
     updated_at = fields.DateTime(metadata={"description": "The partner's created_at: edits are not timed."})
 
@@ -296,7 +323,14 @@ class ProbeFigures(Output):
 
 class MomentScoreOut(Output):
     moment = _null(fields.Nested(MomentRef, metadata={"description": "null: answers that named no moment."}))
-    stake = _null(fields.String())
+    stake = _null(fields.String(metadata={"description": "The owner's stake: high, medium or low; null with no "
+                                                         "moment."}))
+    weight = fields.Float(metadata={"description": "The weight this moment's harm had in the index: the stake's "
+                                                   "(high 3, medium 2, low 1) or the learned weight the owner "
+                                                   "adopted; answers naming no moment weigh 2."})
+    weight_source = fields.String(validate=validate.OneOf(("owner", "learned", "default")), metadata={
+        "description": "owner: the stake's weight; learned: learned from clients' answers and adopted by the owner; "
+                       "default: answers that named no moment."})
     responses = fields.Integer()
     harm_rate = fields.Nested(Figure)
     left_out = _null(fields.String())
@@ -335,4 +369,7 @@ class PeriodOut(Output):
 class ScoresOut(Output):
     period = fields.Nested(PeriodOut)
     minimum_responses = fields.Integer()
+    weights_note = fields.String(metadata={"description": "Which moment weights the scores used, in words: "
+                                                          "\"weights: the owner's\" or learned ones, from how many "
+                                                          "answers and when."})
     partners = fields.List(fields.Nested(PartnerScoreOut))

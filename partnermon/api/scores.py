@@ -3,7 +3,9 @@ written out so every figure carries its n and its 95 % interval.
 
 A feedback measure below the practice's minimum n has ``value``, ``low`` and ``high`` null and says why in
 ``note`` ("not enough answers yet (3 of 5)"), exactly as the pages do; a partner without an index has a null
-index, damage and rank, and ``index_basis``/``left_out`` say why. Shares are 0–1, NPS −100…100, the index 0–100.
+index, damage and rank, and ``index_basis``/``left_out`` say why. Each moment carries the ``weight`` the index
+used — its stake's, or the learned weight its owner adopted — with ``weight_source``; ``weights_note`` says it in
+words, as the pages and the report do. Shares are 0–1, NPS −100…100, the index 0–100.
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def _probes(probes: ProbeCounts) -> dict[str, Any]:
 def _moment(moment: MomentScore) -> dict[str, Any]:
     known = moment.moment
     return {"moment": None if known is None else {"id": known.id, "key": known.key, "name": known.name},
-            "stake": None if known is None else known.stake, "responses": moment.feedback.n,
+            "stake": None if known is None else known.stake, "weight": moment.weight,
+            "weight_source": moment.weight_source, "responses": moment.feedback.n,
             "harm_rate": _figure(moment.harm, SHARE_DIGITS, moment.left_out or "nothing measured"),
             "left_out": moment.left_out, "measures": _readings(moment.readings), "probes": _probes(moment.probes)}
 
@@ -79,4 +82,4 @@ def scores(session: Session, now: datetime, practice: Practice, period: Period) 
     ranked = [_partner(score, rank if score.has_data else None)
               for rank, score in enumerate(board.scores, start=1)]
     return {"period": {"key": period.key, "label": period.label, "start": period.start, "end": period.end},
-            "minimum_responses": board.min_responses, "partners": ranked}
+            "minimum_responses": board.min_responses, "weights_note": board.weights_note, "partners": ranked}

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from partnermon.errors import NotFound, ValidationError
@@ -334,9 +335,15 @@ def get_run(session: Session, practice_id: int, run_id: int) -> ThemeRun:
 
 def add_as_moment(session: Session, now: datetime, practice: Practice, run: ThemeRun, number: int,
                   actor: User) -> MomentOfTruth:
-    """Make a candidate theme a moment of truth of the practice, its words as the examples (once per theme)."""
+    """Make a candidate theme a moment of truth of the practice, its words as the examples (once per theme).
+
+    A double click posts twice at once: the run's row is read again under a lock (PostgreSQL; SQLite writes one
+    at a time anyway), so the second post waits for the first and finds the theme added. Should two posts still
+    pick the same free key, the unique key turns the second away with the same message, and only its insert is
+    undone (a savepoint)."""
     from partnermon.partners import service as partners
 
+    session.refresh(run, with_for_update=True)
     themes = themes_of(run)
     theme = next((t for t in themes if t.number == number), None)
     if theme is None:
@@ -352,8 +359,12 @@ def add_as_moment(session: Session, now: datetime, practice: Practice, run: Them
     suffix = 2
     while key in taken:
         key, suffix = f"{base}_{suffix}", suffix + 1
-    moment = partners.create_moment(session, now, practice.id, actor, {
-        "key": key, "name": f"Clients on {theme.label}"[:120], "stage": "satisfaction", "stake": "medium",
-        "examples": ", ".join(theme.words)[:500]})
+    try:
+        with session.begin_nested():
+            moment = partners.create_moment(session, now, practice.id, actor, {
+                "key": key, "name": f"Clients on {theme.label}"[:120], "stage": "satisfaction", "stake": "medium",
+                "examples": ", ".join(theme.words)[:500]})
+    except IntegrityError:
+        raise ValidationError({"theme": f"The theme “{theme.label}” was added as a moment already."}) from None
     run.themes = [{**data, "added_moment_id": moment.id} if data["number"] == number else data for data in run.themes]
     return moment

@@ -20,6 +20,9 @@ time zone: ``scoring.periods``):
 - **By rung**: the check-in's ``reached_rung``, the rung of the ladder on which the client was reached when
   the follow-up was resolved; **by adviser**: the check-in's ``assignee_id`` (owners only see this table).
   Check-ins belong to the partner of their follow-up (the check-in's ``partner_id``).
+- **The practice's own row** (``Partner.is_own_practice``: its own touchpoints) is not a partner: its figures
+  are left out of every partner-level figure and total, so it is neither ranked among partners ("clients
+  lost") nor added into their totals. Asked for by ``partner_id``, it still has its own figures (its own page).
 
 Counts are added up in SQL (one grouped query for outcomes, one for check-ins); nothing here writes.
 """
@@ -155,14 +158,21 @@ def _count(condition: object) -> object:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
+def _about(partner_column: object, practice: Practice, partner_id: int | None) -> list[object]:
+    """Conditions on a row's partner: that one partner when asked for, else every partner but the own row."""
+    if partner_id is not None:
+        return [partner_column == partner_id]
+    own = select(Partner.id).where(Partner.practice_id == practice.id, Partner.is_own_practice.is_(True))
+    return [partner_column.not_in(own)]   # type: ignore[attr-defined]
+
+
 def outcome_counts(session: Session, practice: Practice, period: Period, *, partner_id: int | None = None
                    ) -> dict[int, Outcomes]:
-    """Per partner: the follow-ups resolved in ``period`` by outcome (module docstring)."""
+    """Per partner: the follow-ups resolved in ``period`` by outcome (module docstring); the own row only when
+    asked for by ``partner_id``."""
     f = FollowUp
     conditions = [f.practice_id == practice.id, f.status == "resolved", f.resolved_at >= period.start,
-                  f.resolved_at < period.end]
-    if partner_id is not None:
-        conditions.append(f.partner_id == partner_id)
+                  f.resolved_at < period.end, *_about(f.partner_id, practice, partner_id)]
     query = (select(f.partner_id, _count(f.outcome_kind == "stayed"), _count(f.outcome_kind == "moved"),
                     _count(f.outcome_kind == "left"), func.count())
              .where(*conditions).group_by(f.partner_id))
@@ -179,9 +189,7 @@ def _check_in_groups(session: Session, practice: Practice, period: Period, partn
     """(partner id, reached rung, assignee id, yes, partly, no) of the check-ins answered in ``period``."""
     c = RecoveryCheckIn
     conditions = [c.practice_id == practice.id, c.status == "answered", c.answered_at >= period.start,
-                  c.answered_at < period.end]
-    if partner_id is not None:
-        conditions.append(c.partner_id == partner_id)
+                  c.answered_at < period.end, *_about(c.partner_id, practice, partner_id)]
     query = (select(c.partner_id, c.reached_rung, c.assignee_id, _count(c.answer == "yes"),
                     _count(c.answer == "partly"), _count(c.answer == "no"))
              .where(*conditions).group_by(c.partner_id, c.reached_rung, c.assignee_id))

@@ -2,8 +2,8 @@
 client gets one short personal link — "Did {practice} put things right?" yes / partly / no, and a comment.
 
 - ``schedule`` when a follow-up is resolved: due ``recovery_check_in_days`` after it (0 asks nobody). A client
-  without an email address, or whose address came unverified through the open link, is not asked: the
-  check-in is recorded as skipped, with why, so the follow-up page can say so.
+  without an email address, or whose address came unverified through the open link, or any client of a demo
+  practice, is not asked: the check-in is recorded as skipped, with why, so the follow-up page can say so.
 - ``withdraw`` when the follow-up is reopened: a check-in still waiting, or sent and unanswered, is closed
   (and its email held back if it has not gone yet) — the question no longer fits.
 - ``send_due_check_ins`` (the periodic job): makes the token (only now, so no link exists before it is due),
@@ -56,6 +56,8 @@ ANSWER_LABELS = {"yes": "Yes", "partly": "Partly", "no": "No"}
 NOT_PUT_RIGHT = "The client said in the recovery check-in that things were not put right"
 NO_EMAIL = "The client gave no email address"
 UNVERIFIED = "The client's address came through the open link and was never confirmed"
+# A demo practice's clients are invented (partnermon demo), but their addresses may be real people's.
+DEMO = "Demo practice: nothing is sent"
 
 # What a link's page shows: the question, the client's answer (thank you), or "cannot be used".
 OPEN, ANSWERED, GONE = "open", "answered", "gone"
@@ -95,7 +97,8 @@ def schedule(session: Session, now: datetime, follow_up: FollowUp) -> RecoveryCh
     client = emails.client_of(follow_up)
     last_round = session.scalar(select(func.max(RecoveryCheckIn.round))
                                 .where(RecoveryCheckIn.follow_up_id == follow_up.id)) or 0
-    skipped = NO_EMAIL if not client.email else UNVERIFIED if not client.verified else ""
+    skipped = (DEMO if follow_up.practice.is_demo else NO_EMAIL if not client.email
+               else UNVERIFIED if not client.verified else "")
     check_in = RecoveryCheckIn(
         practice_id=follow_up.practice_id, follow_up_id=follow_up.id, round=last_round + 1,
         partner_id=follow_up.partner_id, reached_rung=follow_up.rung, assignee_id=follow_up.assignee_id,
@@ -163,11 +166,13 @@ def _held_back_because(session: Session, check_in: RecoveryCheckIn, now: datetim
 
 
 def send_check_in(session: Session, now: datetime, check_in: RecoveryCheckIn, base_url: str) -> str | None:
-    """Send one scheduled check-in now, or skip it for the throttle. The link, or None when it was not sent
-    (skipped, or no longer scheduled: claimed by a conditional UPDATE, so a second run sends nothing)."""
+    """Send one scheduled check-in now, or skip it (the throttle, a demo practice). The link, or None when it was
+    not sent (skipped, or no longer scheduled: claimed by a conditional UPDATE, so a second run sends nothing)."""
     follow_up = check_in.follow_up
     practice = follow_up.practice
-    reason = _held_back_because(session, check_in, now) if follow_up.status == "resolved" else ""
+    # A demo practice's check-in scheduled before this rule (or before the practice was a demo) is not sent either.
+    reason = ("" if follow_up.status != "resolved" else DEMO if practice.is_demo
+              else _held_back_because(session, check_in, now))
     if follow_up.status != "resolved":
         status, values = "withdrawn", {}
     elif reason:

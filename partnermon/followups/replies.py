@@ -34,6 +34,9 @@ TO_DO_MARK = "[Say what we will do"
 TITLES = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "dame", "lady", "lord", "rev"}
 SUBMISSION = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 TEMPLATE = "followup_reply"
+# As recovery check-ins (recovery.UNVERIFIED): anyone may type anyone's address on the open link.
+UNVERIFIED = ("This address was typed on the open link and has not been confirmed, so partnermon will not write to "
+              "it; reply from your own email if you know the client.")
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,16 @@ def offer(follow_up: FollowUp, writer: User) -> Offer | None:
 
 def why_no_reply(follow_up: FollowUp) -> str:
     """Why the page offers no draft ("" when it does): only on the email rung, before it is resolved, to a
-    client whose address is known."""
+    client whose address is known and came with a personal link (not typed, unconfirmed, on the open link)."""
     if follow_up.status == "resolved":
         return "This follow-up is resolved."
     if follow_up.rung != "email":
         return f"This follow-up calls for a {ladder.RUNG_LABELS[follow_up.rung].lower()}, not an email."
-    if not client_of(follow_up).email:
+    client = client_of(follow_up)
+    if not client.email:
         return "The client left no email address, so there is nobody to write to."
+    if not client.verified:
+        return UNVERIFIED
     return ""
 
 

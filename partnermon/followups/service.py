@@ -242,6 +242,14 @@ def record_contacted(session: Session, now: datetime, follow_up: FollowUp, actor
     return follow_up
 
 
+def moved_to_options(session: Session, follow_up: FollowUp) -> list[Partner]:
+    """The partners a client may have moved to: this practice's others, less the one they were unhappy with and
+    the practice's own row (partners.own: a client who stayed with the practice "stayed")."""
+    return list(session.scalars(select(Partner).where(
+        Partner.practice_id == follow_up.practice_id, Partner.id != follow_up.partner_id,
+        Partner.is_own_practice.is_(False)).order_by(Partner.name)))
+
+
 def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor: User, *, outcome: str | None,
                     note: str, channel: str | None = None, moved_to: int | str | None = None) -> FollowUp:
     """Close a follow-up with what became of the client (``outcome``, one of OUTCOMES; "moved" names the
@@ -266,6 +274,9 @@ def record_resolved(session: Session, now: datetime, follow_up: FollowUp, actor:
             form.add("moved_to", "Choose the partner of this practice the client moved to.")
         elif partner.id == follow_up.partner_id:
             form.add("moved_to", f"Choose another partner than {partner.name}, the one they were unhappy with.")
+        elif partner.is_own_practice:
+            form.add("moved_to", f"{partner.name} holds the practice's own touchpoints and is not a partner: choose "
+                                 "the partner the client moved to, or “stayed” if they stayed with the practice.")
     if follow_up.status == "resolved":
         form.add("status", "This follow-up is already resolved.")
     form.raise_if_errors()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -26,7 +26,12 @@ PARTNER_CATEGORIES = {
 
 class Partner(Base):
     __tablename__ = "partner"
-    __table_args__ = (UniqueConstraint("practice_id", "name", name="uq_partner_practice_name"),)
+    __table_args__ = (
+        UniqueConstraint("practice_id", "name", name="uq_partner_practice_name"),
+        # One own row per practice, however many owners click "add our own touchpoint" at once (partners.own).
+        Index("uq_partner_own_practice", "practice_id", unique=True, sqlite_where=text("is_own_practice"),
+              postgresql_where=text("is_own_practice")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     practice_id: Mapped[int] = mapped_column(ForeignKey("practice.id", ondelete="CASCADE"), index=True)

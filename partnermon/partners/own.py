@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from partnermon.accounts import audit
@@ -35,8 +36,16 @@ def ensure_own_partner(session: Session, now: datetime, practice: Practice, acto
         name = f"{practice.name[:185]} (our own)"
     partner = Partner(practice_id=practice.id, name=name, category="other", exposure=0, is_own_practice=True,
                       notes="The practice's own touchpoints: never ranked among partners.", created_at=now)
-    session.add(partner)
-    session.flush()
+    try:
+        # Two owners at once: the partial unique index (uq_partner_own_practice) turns the second row away, and
+        # only its insert is undone (the savepoint); the second then uses the first one's row.
+        with session.begin_nested():
+            session.add(partner)
+    except IntegrityError:
+        found = own_partner(session, practice.id)
+        if found is None:
+            raise
+        return found
     audit.record(session, now, practice.id, actor, "partner.own_created", "partner", partner.id,
                  "Started listing the practice's own touchpoints")
     return partner

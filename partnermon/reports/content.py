@@ -13,6 +13,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Iterable
 
 from markupsafe import Markup
 from sqlalchemy import and_, func, or_, select
@@ -169,7 +170,7 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
     hours = BusinessHours.of(practice)
     # Partners' outages only: the practice's own touchpoints are not among the partners (partners.own).
     ranked_ids = {s.partner.id for s in board.scores}
-    outages = {pid: rows for pid, rows in _incidents(session, now, practice, period, hours).items() if pid in ranked_ids}
+    outages = {pid: rows for pid, rows in outages_by_partner(session, now, practice, period, hours).items() if pid in ranked_ids}
     comments = _comment_rows(session, practice, period)
     # The themes as they stood when the month's report is due (the daily job's run after the month, if any).
     theme_run = latest_run(session, practice.id, before=period.end + THEMES_AFTER_MONTH)
@@ -194,7 +195,7 @@ def gather(session: Session, now: datetime, practice: Practice, period: Period) 
 
     counted = [(i, s, bh) for rows in outages.values() for i, _m, s, bh in rows if not i.in_maintenance]
     summary = IncidentSummary(
-        outages=len(counted), in_business_hours=sum(1 for _i, _s, bh in counted if bh > 0),
+        outages=len(counted), in_business_hours=in_business_hours(row for rows in outages.values() for row in rows),
         bh_seconds=sum(bh for _i, _s, bh in counted),
         partners=sum(1 for rows in outages.values() if any(not i.in_maintenance for i, *_ in rows)))
     top = [DamageLine(s.score, s.rank or 0, s.anchor, sections.damage_sentence(s.score)) for s in sections_
@@ -227,15 +228,23 @@ def logo_uri(session: Session, practice: Practice) -> str | None:
     return f"data:{practice.logo_mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _incidents(session: Session, now: datetime, practice: Practice, period: Period, hours: BusinessHours
-               ) -> dict[int, list[tuple[Incident, str, int, int]]]:
-    """The month's outages by partner: (incident, moment name, seconds, business-hours seconds)."""
+def in_business_hours(outages: Iterable[tuple[Incident, str, int, int]]) -> int:
+    """How many of ``outages`` (rows of ``outages_by_partner``), maintenance left out, reached into business hours: the
+    report's count and the scorecard's, so the two documents agree."""
+    return sum(1 for incident, _moment, _seconds, bh_seconds in outages if not incident.in_maintenance and bh_seconds > 0)
+
+
+def outages_by_partner(session: Session, now: datetime, practice: Practice, period: Period, hours: BusinessHours,
+               partner_id: int | None = None) -> dict[int, list[tuple[Incident, str, int, int]]]:
+    """The month's outages by partner (only ``partner_id``'s when given): (incident, moment name, seconds,
+    business-hours seconds). Every one of them: lists shown may be capped, counts are not."""
     query = (select(Incident, Touchpoint.partner_id, MomentOfTruth.name)
              .join(Touchpoint, Touchpoint.id == Incident.touchpoint_id)
              .join(MomentOfTruth, MomentOfTruth.id == Touchpoint.moment_id)
              .options(joinedload(Incident.touchpoint))
              .where(Incident.practice_id == practice.id, Incident.kind == "down",
-                    Incident.started_at >= period.start, Incident.started_at < period.end)
+                    Incident.started_at >= period.start, Incident.started_at < period.end,
+                    *([] if partner_id is None else [Touchpoint.partner_id == partner_id]))
              .order_by(Incident.started_at))
     found: dict[int, list[tuple[Incident, str, int, int]]] = {}
     for incident, partner_id, moment in session.execute(query):

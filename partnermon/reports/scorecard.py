@@ -27,7 +27,7 @@ from partnermon.monitoring.status import describe_duration
 from partnermon.promises import service as promises_, verdicts as verdicts_
 from partnermon.practices.business_hours import BusinessHours
 from partnermon.reports import render, sections
-from partnermon.reports.content import accent_of, logo_uri, months_ending
+from partnermon.reports.content import accent_of, in_business_hours, logo_uri, months_ending, outages_by_partner
 from partnermon.reports.sections import Comment, CommentRow, IncidentRow
 from partnermon.scoring import board as board_, partner_page
 from partnermon.scoring.attribution import MomentScore, PartnerScore
@@ -190,7 +190,9 @@ def gather(session: Session, now: datetime, practice: Practice, partner: Partner
         min_responses=minimum, score=score, overall=overall_words(score),
         moments=[MomentLine(m, moment_words(m)) for m in score.moments],
         changes=board.warnings_of(partner.id), breaches=board.breaches_of(partner.id),
-        outages=score.probes.incidents, bh_outages=sum(1 for r in counted if r.bh_seconds > 0),
+        # Counted over all the month's outages as the monthly report counts them; the list above is capped.
+        outages=score.probes.incidents, bh_outages=in_business_hours(
+            outages_by_partner(session, now, practice, period, hours, partner.id).get(partner.id, [])),
         bh_incident_seconds=score.probes.bh_incident_seconds,
         incidents=sorted(counted, key=lambda r: (-r.bh_seconds, -r.seconds, r.started)),
         comments=comments, comments_total=len(comment_rows),

@@ -106,6 +106,14 @@ class MomentScore:
         return self.moment.weight if self.moment is not None else float(STAKES[self.stake])
 
     @property
+    def weight_source(self) -> str:
+        """Where ``weight`` comes from: "learned" (adopted, scoring.learned), "owner" (the moment's stake) or
+        "default" (answers that named no moment weigh as a medium stake)."""
+        if self.moment is None:
+            return "default"
+        return "learned" if self.moment.uses_learned_weight else "owner"
+
+    @property
     def enough_feedback(self) -> bool:
         return enough_answers(self.feedback.n, self.min_responses)
 

@@ -29,8 +29,8 @@ _RATES = ("csat", "dissatisfaction", "brand_harm", "ces", "nps")
 SHARE_DIGITS = 6       # shares 0–1: enough for every digit a page may show (formatting.MAX_EXTRA_DIGITS)
 SCORE_DIGITS = 4       # index, damage, NPS
 SCORE_FIELDS: tuple[str, ...] = (
-    "period", "rank", "partner", "category", "moment", "stake", "exposure", "experience_index", "index_low",
-    "index_high", "index_basis", "brand_damage", "damage_low", "damage_high", "harm_rate", "harm_low", "harm_high",
+    "period", "rank", "partner", "category", "moment", "stake", "weight", "weight_source", "weights_note", "exposure",
+    "experience_index", "index_low", "index_high", "index_basis", "brand_damage", "damage_low", "damage_high", "harm_rate", "harm_low", "harm_high",
     "feedback_harm", "feedback_harm_low", "feedback_harm_high", "feedback_harm_uses_brand", "probe_harm", "left_out",
     "responses", *[f"{r}{s}" for r in _RATES for s in ("", "_low", "_high", "_n")], "contact_requests",
     "unverified_responses", "open_follow_ups", "overdue_follow_ups", "checks", "availability", "availability_low",
@@ -125,7 +125,8 @@ def score_rows(session: Session, now: datetime, practice: Practice, period: Peri
                   "category": partner.category, "exposure": score.exposure}
         breaches = board.breaches_of(partner.id)
         changes = board.warnings_of(partner.id)
-        total: dict[str, Any] = dict(common, moment="All moments", stake=None, index_basis=score.basis,
+        total: dict[str, Any] = dict(common, moment="All moments", stake=None, weight=None,
+                                     weight_source=None, weights_note=board.weights_note, index_basis=score.basis,
                                      left_out=_left_out(score))
         total |= _estimate("experience_index", score.index, SCORE_DIGITS, bounds="index")
         total |= _estimate("brand_damage", score.damage, SCORE_DIGITS, bounds="damage")
@@ -140,7 +141,8 @@ def score_rows(session: Session, now: datetime, practice: Practice, period: Peri
         total |= _closing(closing.outcomes_of(partner.id), closing.recovery_of(partner.id))
         yield {field: total.get(field) for field in SCORE_FIELDS}
         for moment in score.moments:
-            row: dict[str, Any] = dict(common, moment=moment.name, stake=moment.stake, left_out=_moment_left_out(moment))
+            row: dict[str, Any] = dict(common, moment=moment.name, stake=moment.stake, weight=moment.weight,
+                                       weight_source=moment.weight_source, left_out=_moment_left_out(moment))
             row |= _harm("harm_rate", moment.harm, bounds="harm")
             row |= _harm("feedback_harm", moment.feedback_harm)
             row["feedback_harm_uses_brand"] = moment.feedback_harm_uses_brand if moment.feedback_harm else None

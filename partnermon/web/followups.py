@@ -13,13 +13,12 @@ import secrets
 from typing import Callable
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from partnermon import validators
 from partnermon.errors import ValidationError
 from partnermon.followups import emails, ladder, queue, recovery, replies, rules, service, timeline
-from partnermon.models import Partner, User
+from partnermon.models import User
 from partnermon.models.followups import FOLLOW_UP_CHANNELS, FollowUp
 from partnermon.web.context import db, now, or_404, runtime
 from partnermon.web.security import current_user, login_required, owner_required, role_required
@@ -81,9 +80,7 @@ def index() -> str:
 def _show(follow_up: FollowUp, errors: dict[str, str] | None = None) -> str:
     me, clock = _me(), now()
     assignees = queue.assignable(db(), me.practice_id) if me.is_owner else []
-    # The partners a client may have moved to: this practice's others.
-    partners = db().scalars(select(Partner).where(Partner.practice_id == me.practice_id,
-                                                  Partner.id != follow_up.partner_id).order_by(Partner.name)).all()
+    partners = service.moved_to_options(db(), follow_up)
     # What the alert email told the assignee, so the page and the email never disagree.
     about = emails.alert_context(db(), follow_up, runtime().settings.base_url)
     works = timeline.can_work_follow_ups(me)
