@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
 
-from partnermon import exports, schema  # noqa: E402
+from partnermon import config, exports, schema  # noqa: E402
 from partnermon.app import create_app  # noqa: E402
 from partnermon.config import Settings  # noqa: E402
 from partnermon.db import make_engine, make_session_factory  # noqa: E402
@@ -84,7 +84,9 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-api-"))
-    url = args.database_url or f"sqlite:///{folder / 'bench.db'}"
+    # The same reading of a URL as PARTNERMON_DATABASE_URL (plain postgresql:// gets the psycopg 3 driver).
+    url = config.database_url({"PARTNERMON_DATABASE_URL": args.database_url}, folder) if args.database_url \
+        else f"sqlite:///{folder / 'bench.db'}"
     engine = make_engine(url)
     schema.upgrade(engine)
     session_factory = make_session_factory(engine)
