@@ -11,6 +11,8 @@ import os
 from html import unescape
 import re
 import uuid
+import time
+from concurrent.futures import Future
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -188,3 +190,17 @@ def text_of(response) -> str:  # type: ignore[no-untyped-def]
     html = response.get_data(as_text=True)
     html = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html, flags=re.S)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def sessions_waiting_on_a_lock(engine: Engine, other: "Future[object]", timeout: float = 10.0) -> int:
+    """PostgreSQL race tests: how many sessions wait on a lock, once one does (or ``other`` has finished, or
+    ``timeout`` has passed). A test holding a row or an insert open asserts 1 here, so it knows the other
+    transaction really reached the conflict before the first commits."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as watcher:
+        while True:
+            waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                           " AND wait_event_type = 'Lock'")).scalar_one()
+            if waiting or other.done() or time.monotonic() > deadline:
+                return int(waiting)
+            time.sleep(0.01)   # polling the server's view of the other session, not waiting for time to pass

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from html import unescape
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import delete, event, func, select
-from sqlalchemy import text as sa_text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,7 +20,7 @@ from partnermon.feedback import imports, links
 from partnermon.models import AuditEvent, FeedbackRequest, OutboxEmail, Practice, User
 from partnermon.runtime import Runtime
 from partnermon.web import feedback_import
-from tests.conftest import NOW, text_of
+from tests.conftest import NOW, sessions_waiting_on_a_lock, text_of
 from tests.factories import Cast
 
 BASE = "http://partnermon.test"
@@ -236,14 +234,10 @@ def test_two_confirmations_of_one_file_at_once_import_it_once(runtime: Runtime, 
 
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(second)
-            deadline = time.monotonic() + 10
-            with runtime.engine.connect() as watcher:
-                while not future.done() and time.monotonic() < deadline and not watcher.execute(sa_text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'")).scalar_one():
-                    time.sleep(0.01)
-            assert not future.done(), "the second import never waited on the first one's rows"
-            first.commit()
+            sessions_waiting_on_a_lock(runtime.engine, future)
+            waited = not future.done()
+            first.commit()   # before any assert: a failed one must not leave the other waiting forever
+            assert waited, "the second import never waited on the first one's rows"
             with pytest.raises(IntegrityError):
                 future.result(timeout=10)
     with runtime.session_factory() as session:

@@ -7,12 +7,11 @@ follow-up does not exist; the real SMTP server receives the Reply-To header and 
 
 from __future__ import annotations
 
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
@@ -21,7 +20,7 @@ from partnermon.feedback import responses
 from partnermon.followups import replies
 from partnermon.models import FollowUp, FollowUpEvent, User
 from partnermon.runtime import Runtime
-from tests.conftest import NOW, text_of
+from tests.conftest import NOW, sessions_waiting_on_a_lock, text_of
 from tests.factories import Cast
 from tests.smtp_server import SmtpServer, make_smtp_server, smtp_server  # noqa: F401 - fixtures
 from tests.test_followup_pages import page_of, state
@@ -192,16 +191,9 @@ def test_two_posts_of_one_form_racing_send_once_and_record_one_contact(
 
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(second)
-            deadline = time.monotonic() + 10
-            with runtime.engine.connect() as watcher:
-                while True:
-                    waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                                   "current_database() AND wait_event_type = 'Lock'")).scalar_one()
-                    if waiting or future.done() or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
+            waiting = sessions_waiting_on_a_lock(runtime.engine, future)
+            first.commit()   # before any assert: a failed one must not leave the other waiting forever
             assert waiting == 1, "the second post never waited on the first one's email"
-            first.commit()
             assert future.result(timeout=10) is False
     assert len(emails(session, "followup_reply")) == 1
     assert len(contacts(session, follow_up)) == 1

@@ -10,12 +10,11 @@ out, Dora (owner) was deactivated, Vera is a viewer; Charlie owns Quay and never
 from __future__ import annotations
 
 import random
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
@@ -30,7 +29,7 @@ from partnermon.partners import probe_settings
 from partnermon.runtime import Runtime
 from probes.spec import Finding, Timings
 from tests import factories
-from tests.conftest import NOW, PASSWORD
+from tests.conftest import NOW, PASSWORD, sessions_waiting_on_a_lock
 from tests.factories import Cast
 from tests.smtp_server import SmtpServer, make_smtp_server, smtp_server  # noqa: F401 - fixtures
 from tests.test_outbox import MAIL_FROM, transport_factory, with_smtp
@@ -159,14 +158,10 @@ def test_two_alert_runs_at_once_tell_each_subscriber_once(session: Session, runt
         assert notify_incidents(first, NOW + 2 * MINUTE, runtime.settings.base_url, runtime.settings.secret_key).opened == 1   # not committed
         with ThreadPoolExecutor(1) as pool:
             second = pool.submit(alerts, runtime, NOW + 2 * MINUTE)
-            deadline = time.monotonic() + 10
-            with runtime.engine.connect() as watcher:
-                while not second.done() and time.monotonic() < deadline and not watcher.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'")).scalar_one():
-                    time.sleep(0.01)
-            assert not second.done(), "the second run never waited on the first one's claim"
-            first.commit()
+            sessions_waiting_on_a_lock(runtime.engine, second)
+            waited = not second.done()
+            first.commit()   # before any assert: a failed one must not leave the other waiting forever
+            assert waited, "the second run never waited on the first one's claim"
             assert second.result(timeout=10) == IncidentAlertReport()
     assert len(emails(runtime)) == 2
 

@@ -7,14 +7,13 @@ Time is only ever the ``now`` passed in; nothing here sleeps to wait for the sen
 from __future__ import annotations
 
 import logging
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from threading import Barrier
 from typing import Callable
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from partnermon import jobs
@@ -28,7 +27,7 @@ from partnermon.config import SmtpTarget, parse_smtp_url
 from partnermon.mail.smtp import SmtpTransport
 from partnermon.models import OutboxEmail
 from partnermon.runtime import Runtime
-from tests.conftest import NOW, text_of
+from tests.conftest import NOW, sessions_waiting_on_a_lock, text_of
 from tests.factories import Cast
 from tests.smtp_server import (  # noqa: F401 - fixtures
     SmtpServer, TlsFiles, make_smtp_server, smtp_server, tls_files, trust_test_ca,
@@ -185,18 +184,9 @@ def test_it_keeps_one_email_and_the_callers_transaction_when_two_transactions_ra
 
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(loser)
-            deadline = time.monotonic() + 10
-            with runtime.engine.connect() as watcher:
-                while True:
-                    waiting = watcher.execute(text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                        " AND wait_event_type = 'Lock'"
-                    )).scalar_one()
-                    if waiting or future.done() or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
+            waiting = sessions_waiting_on_a_lock(runtime.engine, future)
+            a.commit()   # before any assert: a failed one must not leave the other waiting forever
             assert waiting == 1, "the second transaction never waited on the first one's row"
-            a.commit()
             other_id, same_id = future.result(timeout=10)
 
     assert same_id == winner.id

@@ -19,7 +19,7 @@ from partnermon.runtime import Runtime
 from partnermon.scoring import board as board_, periods
 from probes.spec import Finding, Timings
 from tests import factories
-from tests.conftest import NOW, text_of
+from tests.conftest import NOW, sessions_waiting_on_a_lock, text_of
 from tests.factories import Cast
 from tests.scoring_fixtures import daily, incident, respond_many
 
@@ -182,10 +182,7 @@ def test_the_database_refuses_a_second_own_row_for_a_practice_but_not_for_anothe
 
 def test_two_owners_adding_the_first_own_touchpoint_at_once_share_one_row(session: Session, cast: Cast,
                                                                             runtime: Runtime) -> None:
-    import time
     from concurrent.futures import ThreadPoolExecutor
-
-    from sqlalchemy import text
 
     from partnermon.models import Practice, User
 
@@ -206,16 +203,9 @@ def test_two_owners_adding_the_first_own_touchpoint_at_once_share_one_row(sessio
 
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(second)
-            deadline = time.monotonic() + 10
-            with runtime.engine.connect() as watcher:
-                while True:
-                    waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                                   "current_database() AND wait_event_type = 'Lock'")).scalar_one()
-                    if waiting or future.done() or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
+            waiting = sessions_waiting_on_a_lock(runtime.engine, future)
+            first.commit()   # before any assert: a failed one must not leave the other waiting forever
             assert waiting == 1, "the second click never waited on the first one"
-            first.commit()
             assert future.result(timeout=10) == made
     assert session.scalar(select(func.count()).select_from(Partner).where(
         Partner.practice_id == cast.harbour.id, Partner.is_own_practice.is_(True))) == 1

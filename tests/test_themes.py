@@ -16,10 +16,10 @@ from sklearn.metrics import adjusted_rand_score
 
 from partnermon import jobs
 from partnermon.feedback import themes
-from partnermon.models import AuditEvent, FeedbackRequest, FeedbackResponse, MomentOfTruth, ThemeRun
-from tests.conftest import NOW, text_of
-from tests.scoring_fixtures import moment, respond
-from tests.theme_corpus import NOISE, TOPICS, planted
+from partnermon.models import AuditEvent, FeedbackRequest, MomentOfTruth, ThemeRun
+from tests.conftest import NOW, sessions_waiting_on_a_lock, text_of
+from tests.scoring_fixtures import respond
+from tests.theme_corpus import TOPICS, planted
 
 MOMENT_IDS = {"opening": 1, "service": 2, "claim": 3, "renewal": 4, None: None}
 
@@ -149,7 +149,7 @@ def test_the_trend_compares_the_period_before(session, cast) -> None:  # type: i
     assert run.previous_comments == 10
     login = next(t for t in themes.themes_of(run) if "password" in t.words)
     assert login.previous == 2 and login.previous_total == 10
-    assert f"of 70 comments" in login.trend and "against 2 of 10 (20 %) in the period before" in login.trend
+    assert "of 70 comments" in login.trend and "against 2 of 10 (20 %) in the period before" in login.trend
 
 
 def test_the_daily_job_runs_once_a_day_for_practices_with_enough_comments(session, cast, runtime) -> None:  # type: ignore[no-untyped-def]
@@ -232,10 +232,7 @@ def test_the_command_line_and_the_app_do_not_load_scikit_learn() -> None:
 
 
 def test_two_posts_of_add_as_moment_racing_add_one_moment_and_the_second_is_told_so(session, cast, runtime) -> None:  # type: ignore[no-untyped-def]
-    import time
     from concurrent.futures import ThreadPoolExecutor
-
-    from sqlalchemy import text
 
     from partnermon.errors import ValidationError
     from partnermon.models import Practice, User
@@ -265,15 +262,8 @@ def test_two_posts_of_add_as_moment_racing_add_one_moment_and_the_second_is_told
 
         with ThreadPoolExecutor(1) as pool:
             future = pool.submit(second)
-            deadline = time.monotonic() + 10
-            with runtime.engine.connect() as watcher:
-                while True:
-                    waiting = watcher.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
-                                                   "current_database() AND wait_event_type = 'Lock'")).scalar_one()
-                    if waiting or future.done() or time.monotonic() > deadline:
-                        break
-                    time.sleep(0.01)
+            waiting = sessions_waiting_on_a_lock(runtime.engine, future)
+            first.commit()   # before any assert: a failed one must not leave the other waiting forever
             assert waiting == 1, "the second post never waited on the first one"
-            first.commit()
             assert future.result(timeout=10).endswith("was added as a moment already.")
     assert session.scalar(select(func.count()).select_from(MomentOfTruth).where(MomentOfTruth.name == added.name)) == 1

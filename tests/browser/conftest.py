@@ -147,6 +147,9 @@ def fresh_check_in(site: Site, email: str) -> tuple[str, int]:
         follow_up = next(f for f in candidates
                          if (client := follow_up_emails.client_of(f)).email and client.verified)
         assert owner is not None
+        # A demo practice sends no check-ins (its clients are invented); for this one the practice plays a real one.
+        practice = follow_up.practice
+        practice.is_demo = False
         follow_ups.record_resolved(session, now, follow_up, owner, outcome="stayed",
                                    note="Rang the client; the insurer paid the claim.")
         session.flush()
@@ -154,6 +157,7 @@ def fresh_check_in(site: Site, email: str) -> tuple[str, int]:
         assert check_in.status == "scheduled", check_in.skipped_reason
         check_in.client_email = email
         link = recovery.send_check_in(session, now, check_in, site.url)
+        practice.is_demo = True
         session.commit()
         assert link is not None and link.startswith(site.url + "/check-in/"), link
         return link, follow_up.id

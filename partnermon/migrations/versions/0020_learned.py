@@ -1,7 +1,7 @@
 """learned stakes and comment themes (issue 20): which weight each moment's scores use, and stored theme runs
 
-Revision ID: 0021
-Revises: 0020
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-06 16:00:00
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import partnermon.db
 
 
-revision = '0021'
-down_revision = '0020'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 

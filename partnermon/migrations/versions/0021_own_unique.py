@@ -1,7 +1,7 @@
 """one own row per practice (issue 20): a partial unique index on partner(practice_id) where is_own_practice
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-06 17:00:00
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0022'
-down_revision = '0021'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

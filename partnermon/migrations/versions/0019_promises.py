@@ -1,7 +1,7 @@
 """promises and the practice's own touchpoints (issue 20): promise, partner.is_own_practice,
 moment_of_truth.ask_duration, feedback_response.duration_seconds / duration_text
 
-Revision ID: 0020
+Revision ID: 0019
 Revises: 0018
 Create Date: 2026-12-06 16:00:00
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import partnermon.db
 
 
-revision = '0020'
+revision = '0019'
 down_revision = '0018'
 branch_labels = None
 depends_on = None
