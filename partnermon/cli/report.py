@@ -6,11 +6,10 @@ stderr; a mistake is one line and exit 1.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import click
 
-from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file, writable_target
 from partnermon.errors import ValidationError
 
 
@@ -39,13 +38,7 @@ def report_command(slug: str, month: str, output: str | None) -> None:
             fail(exc.first_line())
         if month.strip() in ("", "30d"):
             fail("--month: a report is for a calendar month; write it as YYYY-MM, e.g. 2026-11.")
-        target = Path(output or file_name(practice.slug, period.key))
-        try:
-            folder_missing = not target.parent.is_dir()
-        except OSError as exc:  # a name too long, say: checked before the seconds the PDF takes
-            fail(f"-o: cannot write {str(target)[:100]} ({exc.strerror}).")
-        if folder_missing:
-            fail(f"-o: the folder {target.parent} does not exist.")
+        target = writable_target("-o", output or file_name(practice.slug, period.key))
         started = time.perf_counter()
         pdf, pages = make_pdf(session, now, practice, period,
                               progress=lambda message: click.echo(f"partnermon report: {message}", err=True))

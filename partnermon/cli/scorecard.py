@@ -5,11 +5,10 @@ A mistake is one line and exit 1.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
-from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file
+from partnermon.cli.support import OneLineUsage, fail, friendly_errors, open_runtime, output_file, writable_target
 from partnermon.errors import ValidationError
 
 
@@ -39,13 +38,7 @@ def scorecard_command(slug: str, partner_name: str, month: str, output: str | No
             period = periods.parse(month, now, practice.timezone, field="--month")
         except ValidationError as exc:
             fail(exc.first_line())
-        target = Path(output or scorecard.file_name(practice.slug, partner, period.key))
-        try:
-            folder_missing = not target.parent.is_dir()
-        except OSError as exc:  # a name too long, say: checked before the seconds the PDF takes
-            fail(f"-o: cannot write {str(target)[:100]} ({exc.strerror}).")
-        if folder_missing:
-            fail(f"-o: the folder {target.parent} does not exist.")
+        target = writable_target("-o", output or scorecard.file_name(practice.slug, partner, period.key))
         card = scorecard.gather(session, now, practice, partner, period)
         pdf = scorecard.render_scorecard(card)
     with output_file("-o", target, "wb") as handle:

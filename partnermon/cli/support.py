@@ -108,6 +108,19 @@ def output_file(option: str, path: str | Path, mode: str = "w") -> Iterator[IO[A
         fail(_cannot_write(option, target, exc))
 
 
+def writable_target(option: str, path: str | Path) -> Path:
+    """``path`` if its folder exists, else one line naming ``option``: checked before the seconds a PDF takes
+    to make, so a mistyped folder is not found only at the end."""
+    target = Path(path)
+    try:
+        folder_missing = not target.parent.is_dir()
+    except OSError as exc:  # a name too long, say
+        fail(f"{option}: cannot write {str(target)[:100]} ({exc.strerror}).")
+    if folder_missing:
+        fail(f"{option}: the folder {target.parent} does not exist.")
+    return target
+
+
 def _cannot_write(option: str, target: Path, exc: OSError) -> str:
     shown = str(target) if len(str(target)) <= 100 else str(target)[:100] + "…"
     return (f"{option}: cannot write {shown} ({exc.strerror or type(exc).__name__}). Check that its folder exists, "
